@@ -1,0 +1,448 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crlverify/crlverify/verify/trust"
+)
+
+// trustOptions are the flags every trust subcommand shares.
+type trustOptions struct {
+	path string
+}
+
+func newTrustCommand() *cobra.Command {
+	o := &trustOptions{}
+	cmd := &cobra.Command{
+		Use:   "trust",
+		Short: "Manage the issuer keys and policies certificates are verified with",
+		Long: `trust manages the trust store: for each verification method a certificate
+names (a DIVOC credential's proof.verificationMethod, e.g. did:india), the
+public keys that may have signed it and how its certificates are judged.
+
+Keys are given as files in any format issuers publish: PEM (SPKI "PUBLIC KEY",
+PKCS #1 "RSA PUBLIC KEY", or a certificate), a JWK, a raw base58 Ed25519 key as
+DIVOC publishes them, or SPKI DER. The format is detected. Nothing is fetched:
+a verifier trusts exactly what is in this file.
+
+Each key may have a window (--not-before, --not-after: when it may have
+signed) and a status: a key marked terminated fails every certificate it
+signed. Each issuer has a policy: by default a vaccination certificate does
+not expire; --max-age and --enforce-effective-window turn expiry on.
+
+The store is a JSON file written atomically; edit it with these commands.
+
+` + exitCodeHelp,
+		Example: `  crlverify trust add did:india india.pem
+  crlverify trust add did:divoc divoc-dev.pub.base58 --not-after 2022-12-31
+  crlverify trust add did:india india.pem --status terminated
+  crlverify trust list --json
+  crlverify trust remove did:divoc`,
+	}
+	cmd.PersistentFlags().StringVar(&o.path, "trust", "", "trust store file (default crlverify/trust.json in the user config directory)")
+	cmd.AddCommand(newTrustAddCommand(o), newTrustListCommand(o), newTrustRemoveCommand(o), newTrustImportCommand(o))
+	return cmd
+}
+
+// resolve returns the store's path: --trust, or the default.
+func (o *trustOptions) resolve() (string, error) {
+	if o.path != "" {
+		return o.path, nil
+	}
+	p, err := trust.DefaultPath()
+	if err != nil {
+		return "", fmt.Errorf("no user config directory for the default trust store (use --trust): %w", err)
+	}
+	return p, nil
+}
+
+// load reads the store; a missing file is an empty store when create is set.
+func (o *trustOptions) load(create bool) (*trust.Store, string, error) {
+	path, err := o.resolve()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := trust.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if create {
+			return trust.New(), path, nil
+		}
+		return nil, path, fmt.Errorf("no trust store at %s (add a key with: crlverify trust add)", path)
+	}
+	return s, path, err
+}
+
+type trustAddOptions struct {
+	*trustOptions
+	notBefore, notAfter string
+	status              string
+	name                string
+	crlIssuer           string
+	maxAge              string
+	enforceWindow       bool
+}
+
+func newTrustAddCommand(parent *trustOptions) *cobra.Command {
+	o := &trustAddOptions{trustOptions: parent}
+	cmd := &cobra.Command{
+		Use:   "add VERIFICATION_METHOD KEYFILE",
+		Short: "Trust a key for a verification method, or update a key's window, status or policy",
+		Long: `add trusts the public key in KEYFILE ("-" for standard input) for
+certificates whose proof names VERIFICATION_METHOD. The key's format is
+detected. Adding a key the issuer already has updates it instead: use that
+to terminate a key or change its window. Flags left out keep their values.
+
+Times are RFC 3339 or a date (2006-01-02, UTC; --not-after then means the end
+of that day). The policy flags apply to the issuer, not to one key:
+  --max-age 365d                certificates expire 365 days after issuance
+  --enforce-effective-window    DIVOC effectiveStart/effectiveUntil are binding
+  --crl-issuer NAME             revocations are keyed under NAME, not the
+                                credential's own "issuer"`,
+		Example: `  crlverify trust add did:india india.pem --name "Government of India"
+  crlverify trust add did:divoc key.base58 --not-before 2021-01-01 --not-after 2023-12-31
+  crlverify trust add did:india india.pem --status terminated
+  crlverify trust add did:srilanka:moh lk.pem --max-age 365d --crl-issuer https://divoc.lgcc.gov.lk/`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.notBefore, "not-before", "", "the key signs nothing before this time")
+	f.StringVar(&o.notAfter, "not-after", "", "the key signs nothing after this time")
+	f.StringVar(&o.status, "status", "", "active or terminated (a new key is active)")
+	f.StringVar(&o.name, "name", "", "issuer name to display")
+	f.StringVar(&o.crlIssuer, "crl-issuer", "", `issuer revocations are keyed under ("" = the credential's issuer)`)
+	f.StringVar(&o.maxAge, "max-age", "", `certificates expire this long after issuance, e.g. 365d or 8760h ("0" = never)`)
+	f.BoolVar(&o.enforceWindow, "enforce-effective-window", false, "make DIVOC effectiveStart/effectiveUntil binding")
+	return cmd
+}
+
+func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
+	ko := &trust.KeyOptions{Status: trust.Status(o.status)}
+	var err error
+	if ko.NotBefore, err = parseFlagTime("--not-before", o.notBefore, false); err != nil {
+		return err
+	}
+	if ko.NotAfter, err = parseFlagTime("--not-after", o.notAfter, true); err != nil {
+		return err
+	}
+	if o.status != "" && ko.Status != trust.StatusActive && ko.Status != trust.StatusTerminated {
+		return fmt.Errorf("--status %q: want active or terminated", o.status)
+	}
+	var keyData []byte
+	if keyFile == "-" {
+		keyData, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), trust.MaxKeySize+1))
+	} else {
+		keyData, err = readBounded(keyFile, trust.MaxKeySize)
+	}
+	if err != nil {
+		return err
+	}
+	s, path, err := o.load(true)
+	if err != nil {
+		return err
+	}
+	k, added, err := s.Add(vm, keyData, ko)
+	if err != nil {
+		return fmt.Errorf("%s: %w", keyFile, err)
+	}
+	flags := cmd.Flags()
+	if flags.Changed("name") {
+		if err := s.SetName(vm, o.name); err != nil {
+			return err
+		}
+	}
+	if flags.Changed("crl-issuer") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") {
+		e, _ := s.Entry(vm)
+		p := e.Policy
+		if flags.Changed("crl-issuer") {
+			p.CRLIssuer = o.crlIssuer
+		}
+		if flags.Changed("enforce-effective-window") {
+			p.EnforceEffectiveWindow = o.enforceWindow
+		}
+		if flags.Changed("max-age") {
+			if p.MaxAge, err = trust.ParseDuration(o.maxAge); err != nil {
+				return fmt.Errorf("--max-age: %w", err)
+			}
+		}
+		if err := s.SetPolicy(vm, p); err != nil {
+			return err
+		}
+	}
+	if err := s.Save(path); err != nil {
+		return err
+	}
+	verb := "updated"
+	if added {
+		verb = "added"
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s key %s (%s, %s, %s)\n", vm, verb, k.ID, k.Algorithm, k.Status, keyWindow(k))
+	return err
+}
+
+// parseFlagTime reads RFC 3339 or a date; a date as an end is that day's
+// last second.
+func parseFlagTime(flag, v string, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: want RFC 3339 (2021-01-15T00:00:00Z) or a date (2021-01-15)", flag, v)
+	}
+	if end {
+		t = t.Add(24*time.Hour - time.Second)
+	}
+	return t, nil
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: more than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+func keyWindow(k trust.Key) string {
+	switch {
+	case k.NotBefore.IsZero() && k.NotAfter.IsZero():
+		return "any time"
+	case k.NotAfter.IsZero():
+		return "from " + k.NotBefore.Format(time.RFC3339)
+	case k.NotBefore.IsZero():
+		return "until " + k.NotAfter.Format(time.RFC3339)
+	}
+	return k.NotBefore.Format(time.RFC3339) + " to " + k.NotAfter.Format(time.RFC3339)
+}
+
+type trustListOptions struct {
+	*trustOptions
+	json bool
+}
+
+// trustLine is the JSON form of one issuer in trust list.
+type trustLine struct {
+	VerificationMethod     string         `json:"verification_method"`
+	Name                   string         `json:"name,omitempty"`
+	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
+	MaxAge                 string         `json:"max_age,omitempty"`
+	CRLIssuer              string         `json:"crl_issuer,omitempty"`
+	Keys                   []trustKeyLine `json:"keys"`
+}
+
+type trustKeyLine struct {
+	ID        string     `json:"id"`
+	Algorithm string     `json:"alg"`
+	Status    string     `json:"status"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	Source    string     `json:"source,omitempty"`
+	PublicKey string     `json:"public_key"`
+}
+
+func newTrustListCommand(parent *trustOptions) *cobra.Command {
+	o := &trustListOptions{trustOptions: parent}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the trusted issuers, their keys and policies",
+		Example: `  crlverify trust list
+  crlverify trust list --trust ./trust.json --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object per issuer")
+	return cmd
+}
+
+func (o *trustListOptions) run(cmd *cobra.Command) error {
+	s, path, err := o.load(true)
+	if err != nil {
+		return err
+	}
+	entries := s.List()
+	if len(entries) == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "no trusted issuers in %s\n", path)
+		return nil
+	}
+	w := cmd.OutOrStdout()
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		if o.json {
+			if err := enc.Encode(toTrustLine(e)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeTrustEntry(w, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func toTrustLine(e trust.Entry) trustLine {
+	l := trustLine{
+		VerificationMethod:     e.VerificationMethod,
+		Name:                   e.Name,
+		EnforceEffectiveWindow: e.EnforceEffectiveWindow,
+		CRLIssuer:              e.CRLIssuer,
+		Keys:                   []trustKeyLine{},
+	}
+	if e.MaxAge > 0 {
+		l.MaxAge = e.MaxAge.String()
+	}
+	for _, k := range e.Keys {
+		kl := trustKeyLine{ID: k.ID, Algorithm: k.Algorithm, Status: string(k.Status), Source: k.Source, PublicKey: k.PEM}
+		if !k.NotBefore.IsZero() {
+			kl.NotBefore = &k.NotBefore
+		}
+		if !k.NotAfter.IsZero() {
+			kl.NotAfter = &k.NotAfter
+		}
+		l.Keys = append(l.Keys, kl)
+	}
+	return l
+}
+
+func writeTrustEntry(w io.Writer, e trust.Entry) error {
+	var b strings.Builder
+	b.WriteString(e.VerificationMethod)
+	if e.Name != "" {
+		fmt.Fprintf(&b, "  %s", e.Name)
+	}
+	b.WriteString("\n  policy: ")
+	var pol []string
+	if e.MaxAge > 0 {
+		pol = append(pol, "expires "+e.MaxAge.String()+" after issuance")
+	} else {
+		pol = append(pol, "no maximum age")
+	}
+	if e.EnforceEffectiveWindow {
+		pol = append(pol, "effective window enforced")
+	} else {
+		pol = append(pol, "effective window not enforced")
+	}
+	if e.CRLIssuer != "" {
+		pol = append(pol, "revocations under "+e.CRLIssuer)
+	} else {
+		pol = append(pol, "revocations under the credential's issuer")
+	}
+	b.WriteString(strings.Join(pol, "; "))
+	b.WriteString("\n")
+	if len(e.Keys) == 0 {
+		b.WriteString("  no keys: its certificates fail as from an unknown issuer\n")
+	}
+	for _, k := range e.Keys {
+		fmt.Fprintf(&b, "  key %s  %-9s %-10s %s", k.ID, k.Algorithm, k.Status, keyWindow(k))
+		if k.Source != "" {
+			fmt.Fprintf(&b, "  (added as %s)", k.Source)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type trustRemoveOptions struct {
+	*trustOptions
+	keyID string
+}
+
+func newTrustRemoveCommand(parent *trustOptions) *cobra.Command {
+	o := &trustRemoveOptions{trustOptions: parent}
+	cmd := &cobra.Command{
+		Use:   "remove VERIFICATION_METHOD",
+		Short: "Stop trusting an issuer, or one of its keys (--key)",
+		Long: `remove deletes an issuer with its keys and policy, or with --key only
+one key (its id, as trust list shows it). Certificates of a removed issuer
+fail as from an unknown issuer. To fail a key's certificates while keeping
+a record of it, mark it terminated instead (trust add ... --status terminated).`,
+		Example: `  crlverify trust remove did:divoc
+  crlverify trust remove did:india --key 4a1c5e0d9b7f2a33`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+	}
+	cmd.Flags().StringVar(&o.keyID, "key", "", "remove only the key with this id")
+	return cmd
+}
+
+func (o *trustRemoveOptions) run(cmd *cobra.Command, vm string) error {
+	s, path, err := o.load(false)
+	if err != nil {
+		return err
+	}
+	if o.keyID != "" {
+		err = s.RemoveKey(vm, o.keyID)
+	} else {
+		err = s.Remove(vm)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Save(path); err != nil {
+		return err
+	}
+	what := vm
+	if o.keyID != "" {
+		what = vm + " key " + o.keyID
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", what)
+	return err
+}
+
+func newTrustImportCommand(parent *trustOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import REGISTRY.json",
+		Short: "Add the DIVOC issuers of a PathCheck trust registry",
+		Long: `import adds every issuer of the "DIVOC" section of a PathCheck trust
+registry (github.com/Path-Check/trust-registry registry.json): its key, its
+display name, and status (an issuer not "current" is imported terminated).
+Check the registry's origin before importing: its keys become trusted.`,
+		Example: `  crlverify trust import pathcheck-trust-registry-DIVOC.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := readBounded(args[0], trust.MaxFileSize)
+			if err != nil {
+				return err
+			}
+			s, path, err := parent.load(true)
+			if err != nil {
+				return err
+			}
+			vms, err := s.ImportRegistry(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err := s.Save(path); err != nil {
+				return err
+			}
+			for _, vm := range vms {
+				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "imported %s\n", vm); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
