@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crlverify/crlverify/verify/store"
+)
+
+type checkOptions struct {
+	storePath string
+	issuer    string
+	at        string
+	grace     time.Duration
+	json      bool
+}
+
+func newCheckCommand() *cobra.Command {
+	o := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check [--issuer I] ID...",
+		Short: "Check certificate ids against the local revocation lists, offline",
+		Long: `check looks up each certificate id in the stored revocation list of its
+issuer and prints whether it is revoked, suspended or not revoked, with the
+list's serial and freshness. It needs no network.
+
+--issuer may be left out when the store covers a single issuer. A list past
+its next update (plus --grace) still reports revocations, but "not revoked"
+from it is not conclusive: the exit code is then 3.
+
+` + exitCodeHelp,
+		Example: `  crlverify check --issuer did:web:health.example 123456789012
+  crlverify check --json 123456789012 210987654321
+  crlverify check --at 2026-11-01T12:00:00Z --grace 24h 123456789012`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
+	f.StringVar(&o.issuer, "issuer", "", "certificate issuer (default: the store's only issuer)")
+	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
+	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per id")
+	return cmd
+}
+
+// checkLine is the JSON form of one check.
+type checkLine struct {
+	ID string `json:"id"`
+	store.Result
+}
+
+func (l checkLine) MarshalJSON() ([]byte, error) {
+	r, err := json.Marshal(l.Result)
+	if err != nil {
+		return nil, err
+	}
+	id, err := json.Marshal(l.ID)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte(`{"id":`), id...), append([]byte{','}, r[1:]...)...), nil
+}
+
+func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
+	at := time.Now().UTC()
+	if o.at != "" {
+		t, err := time.Parse(time.RFC3339, o.at)
+		if err != nil {
+			return withCode(ExitError, fmt.Errorf("--at: %w", err))
+		}
+		at = t
+	}
+	if o.grace < 0 {
+		return withCode(ExitError, errors.New("--grace must not be negative"))
+	}
+	st, path, missing, err := openReadOnly(o.storePath, &store.Options{Grace: o.grace})
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	if missing {
+		return withCode(ExitUnknown, fmt.Errorf("no store at %s yet; run crlverify sync", path))
+	}
+	defer st.Close()
+	issuer := o.issuer
+	if issuer == "" {
+		var all []string
+		for _, l := range st.Lists() {
+			all = append(all, l.Issuers...)
+		}
+		slices.Sort(all)
+		all = slices.Compact(all)
+		switch len(all) {
+		case 0:
+			return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", path))
+		case 1:
+			issuer = all[0]
+		default:
+			return withCode(ExitError, fmt.Errorf("the store covers %d issuers; pick one with --issuer (%s)", len(all), strings.Join(all, ", ")))
+		}
+	}
+	out := cmd.OutOrStdout()
+	code := ExitOK
+	for _, id := range ids {
+		r, err := st.Check(issuer, id, at)
+		if err != nil {
+			return withCode(ExitError, err)
+		}
+		switch {
+		case r.Status == store.Revoked || r.Status == store.Suspended:
+			code = ExitInvalid
+		case !r.Conclusive() && code == ExitOK:
+			code = ExitUnknown
+		}
+		if o.json {
+			if err := json.NewEncoder(out).Encode(checkLine{ID: id, Result: r}); err != nil {
+				return withCode(ExitError, err)
+			}
+			continue
+		}
+		fmt.Fprintln(out, describe(id, &r))
+	}
+	if code != ExitOK {
+		return withCode(code, nil)
+	}
+	return nil
+}
+
+// describe is the one-line text form of a check.
+func describe(id string, r *store.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", id)
+	switch r.Status {
+	case store.Unknown:
+		fmt.Fprintf(&b, "UNKNOWN (%s)", r.Reason())
+		return b.String()
+	case store.Revoked:
+		fmt.Fprintf(&b, "REVOKED (%s, %s)", r.Entry.Reason, r.Entry.Revoked().Format(time.RFC3339))
+	case store.Suspended:
+		fmt.Fprintf(&b, "SUSPENDED until %s (%s)", r.Entry.Until().Format(time.RFC3339), r.Entry.Reason)
+	case store.NotRevoked:
+		b.WriteString("NOT REVOKED")
+		if r.Entry != nil {
+			fmt.Fprintf(&b, " (suspension ended %s)", r.Entry.Until().Format(time.RFC3339))
+		}
+	}
+	fmt.Fprintf(&b, "; list %s serial %d, %s old, %s", r.Publisher, r.Serial, roundAge(r.Age), r.Freshness)
+	if reason := r.Reason(); reason != "" {
+		fmt.Fprintf(&b, ": NOT CONCLUSIVE, %s", reason)
+	}
+	return b.String()
+}

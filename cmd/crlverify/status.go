@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crlverify/crlverify/verify/store"
+)
+
+// defaultStorePath is $XDG_DATA_HOME/crlverify/store.db, else
+// ~/.local/share/crlverify/store.db; on macOS and Windows the user's
+// configuration directory stands in for the data directory.
+func defaultStorePath() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "crlverify", "store.db"), nil
+	}
+	switch runtime.GOOS {
+	case "darwin", "ios", "windows", "plan9":
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(d, "crlverify", "store.db"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home directory for the default store (use --store): %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "crlverify", "store.db"), nil
+}
+
+func describeDefaultStore() string {
+	switch runtime.GOOS {
+	case "darwin", "ios", "windows", "plan9":
+		return "crlverify/store.db in the user config directory"
+	}
+	return "$XDG_DATA_HOME/crlverify/store.db or ~/.local/share/crlverify/store.db"
+}
+
+// openReadOnly opens an existing store for reading; missing reports
+// whether there is none yet.
+func openReadOnly(flag string, opts *store.Options) (st *store.Store, path string, missing bool, err error) {
+	path, err = resolveStore(flag, false)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, path, true, nil
+	}
+	o := store.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.ReadOnly = true
+	st, err = store.Open(path, &o)
+	return st, path, false, err
+}
+
+type statusOptions struct {
+	storePath string
+	json      bool
+}
+
+// statusLine is the JSON form of one list's status.
+type statusLine struct {
+	Publisher   string     `json:"publisher"`
+	Issuers     []string   `json:"issuers,omitempty"`
+	Serial      uint64     `json:"serial"`
+	ThisUpdate  time.Time  `json:"this_update,omitzero"`
+	NextUpdate  time.Time  `json:"next_update,omitzero"`
+	AgeSeconds  int64      `json:"age_seconds"`
+	Entries     uint64     `json:"entries"`
+	Freshness   string     `json:"freshness,omitempty"`
+	KeyID       string     `json:"key_id,omitempty"`
+	Source      string     `json:"source,omitempty"`
+	LastAttempt *time.Time `json:"last_attempt,omitempty"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+func newStatusCommand() *cobra.Command {
+	o := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the revocation lists in the local store and how fresh they are",
+		Long: `status prints, for each publisher in the local store, the list's serial,
+when it was made and when the next one is due, its age, the number of
+entries, whether it is fresh or stale, and the last sync attempt and error.
+
+It exits 3 when the store holds no list, or when some list is stale (past
+its next update) or the clock is behind a list already seen: checks against
+it would not be conclusive.
+
+` + exitCodeHelp,
+		Example: `  crlverify status
+  crlverify status --store /var/lib/verifier/store.db --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	cmd.Flags().StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object per list")
+	return cmd
+}
+
+func (o *statusOptions) run(cmd *cobra.Command) error {
+	st, path, missing, err := openReadOnly(o.storePath, nil)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	if missing {
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: no store at %s yet; run crlverify sync\n", path)
+		return withCode(ExitUnknown, nil)
+	}
+	defer st.Close()
+	recs, err := st.SyncRecords()
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	lists := st.Lists()
+	if len(lists) == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s holds no revocation list; run crlverify sync\n", path)
+		return withCode(ExitUnknown, nil)
+	}
+	now := time.Now().UTC()
+	grace := st.Options().Grace
+	code := ExitOK
+	out := cmd.OutOrStdout()
+	for _, l := range lists {
+		fresh := "fresh"
+		switch {
+		case now.Before(st.NewestSeen()) || now.Before(l.ThisUpdate):
+			fresh = "clock_behind"
+		case l.Stale(now, grace):
+			fresh = "stale"
+		}
+		if fresh != "fresh" {
+			code = ExitUnknown
+		}
+		line := statusLine{Publisher: l.Publisher, Issuers: l.Issuers, Serial: l.Serial,
+			ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, AgeSeconds: int64(now.Sub(l.ThisUpdate) / time.Second),
+			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID}
+		for _, r := range recs {
+			if r.Publisher == l.Publisher && (line.LastAttempt == nil || r.LastAttempt.After(*line.LastAttempt)) {
+				la, ls := r.LastAttempt, r.LastSuccess
+				line.Source, line.LastAttempt, line.LastError = r.Source, &la, r.LastError
+				line.LastSuccess = nil
+				if !ls.IsZero() {
+					line.LastSuccess = &ls
+				}
+			}
+		}
+		if o.json {
+			if err := json.NewEncoder(out).Encode(line); err != nil {
+				return withCode(ExitError, err)
+			}
+			continue
+		}
+		fmt.Fprintf(out, "%s  serial %d  %s  %d entries\n", l.Publisher, l.Serial, strings.ToUpper(fresh), l.Count)
+		fmt.Fprintf(out, "  issuers:     %s\n", strings.Join(l.Issuers, ", "))
+		fmt.Fprintf(out, "  made:        %s (%s ago)\n", l.ThisUpdate.Format(time.RFC3339), roundAge(now.Sub(l.ThisUpdate)))
+		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.Format(time.RFC3339))
+		if line.LastAttempt != nil {
+			res := "ok"
+			if line.LastError != "" {
+				res = "error: " + line.LastError
+			}
+			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", line.LastAttempt.Format(time.RFC3339), line.Source, res)
+		}
+	}
+	// Sources that never delivered a stored list.
+	for _, r := range recs {
+		if _, ok := st.List(r.Publisher); ok {
+			continue
+		}
+		line := statusLine{Publisher: r.Publisher, Source: r.Source, LastError: r.LastError}
+		la := r.LastAttempt
+		line.LastAttempt = &la
+		if o.json {
+			if err := json.NewEncoder(out).Encode(line); err != nil {
+				return withCode(ExitError, err)
+			}
+			continue
+		}
+		res := "ok"
+		if r.LastError != "" {
+			res = "error: " + r.LastError
+		}
+		fmt.Fprintf(out, "source %s  no list\n  last sync:   %s: %s\n", r.Source, la.Format(time.RFC3339), res)
+	}
+	if code != ExitOK {
+		return withCode(code, nil)
+	}
+	return nil
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + roundAge(-d)
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%dd%s", int(d/(24*time.Hour)), (d % (24 * time.Hour)).Round(time.Hour))
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/crlverify/crlverify/snapshot"
+	"github.com/crlverify/crlverify/verify/crlsync"
+	"github.com/crlverify/crlverify/verify/store"
+)
+
+type syncOptions struct {
+	from         string
+	jwks         string
+	storePath    string
+	every        time.Duration
+	allowExpired bool
+	json         bool
+}
+
+func newSyncCommand() *cobra.Command {
+	o := &syncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync --from URL|DIR|FILE --jwks FILE",
+		Short: "Fetch the newest signed revocation list into the local store",
+		Long: `sync brings the local store up to date from a publication: an http(s) URL
+or a directory holding an index (index.jws) and snapshot files, or a single
+snapshot file (say, copied from a USB stick).
+
+It fetches the signed index, checks its signature against the publisher's
+keys (--jwks), and downloads the cheapest way to the newest list: a delta
+from the stored serial, or the full snapshot. Nothing is stored until the
+signature, length, digest, serial and dates check out; a refused download
+leaves the store as it was. Over HTTP it uses conditional requests,
+retries with backoff, and resumes a cut download.
+
+It prints one line: publisher, old -> new serial, entries, bytes fetched.
+With --every it keeps running and syncs at that interval (with jitter).
+
+` + exitCodeHelp,
+		Example: `  # first sync from the ministry's publication, with its public keys
+  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks
+
+  # from a USB stick holding a publication directory, or one snapshot
+  crlverify sync --from /media/usb/crl --jwks ministry.jwks
+  crlverify sync --from /media/usb/full-00000000000000000042.crl --jwks ministry.jwks
+
+  # keep the store current in the background
+  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks --every 6h`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.from, "from", "", "publication URL, directory, or snapshot file (required)")
+	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required)")
+	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
+	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval (e.g. 6h)")
+	f.BoolVar(&o.allowExpired, "allow-expired", false, "apply a newer list even if it is already past its next update")
+	f.BoolVar(&o.json, "json", false, "print the summary as a JSON object")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("jwks")
+	return cmd
+}
+
+func (o *syncOptions) run(cmd *cobra.Command) error {
+	keys, err := readKeys(o.jwks)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	path, err := resolveStore(o.storePath, true)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	if o.every <= 0 {
+		return o.once(cmd.Context(), cmd, path, keys)
+	}
+	ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The store is opened for each sync only, so that check and status can
+	// read it in between.
+	err = crlsync.Every(ctx, o.every, func(ctx context.Context) {
+		if err := o.once(ctx, cmd, path, keys); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: sync: %v\n", err)
+		}
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return withCode(ExitError, err)
+}
+
+func contextOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string, keys snapshot.Keys) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := store.Open(path, nil)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	defer st.Close()
+	bar := newProgress(cmd.ErrOrStderr())
+	s, err := crlsync.New(st, o.from, keys, &crlsync.Options{AllowExpired: o.allowExpired, Progress: bar.update})
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	sum, err := s.Sync(ctx)
+	bar.finish()
+	if err != nil {
+		return withCode(syncExitCode(err), fmt.Errorf("sync from %s: %w", o.from, err))
+	}
+	out := cmd.OutOrStdout()
+	if o.json {
+		return json.NewEncoder(out).Encode(sum)
+	}
+	_, err = fmt.Fprintln(out, sum.String())
+	return err
+}
+
+// syncExitCode: a list that was refused is ExitInvalid; anything else
+// (network, disk) ExitError.
+func syncExitCode(err error) int {
+	for _, refused := range []error{
+		snapshot.ErrBadSignature, snapshot.ErrUnknownKey, snapshot.ErrDigestMismatch,
+		snapshot.ErrUnsupportedVersion, snapshot.ErrTooLarge, snapshot.ErrMalformed,
+		snapshot.ErrRollback, snapshot.ErrExpired, snapshot.ErrWrongBase, snapshot.ErrFastForward,
+		store.ErrIssuerConflict, crlsync.ErrIndex,
+	} {
+		if errors.Is(err, refused) {
+			return ExitInvalid
+		}
+	}
+	return ExitError
+}
+
+func readKeys(path string) (snapshot.Keys, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	set, err := snapshot.ReadJWKS(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return snapshot.KeysFromSet(set), nil
+}
+
+// progress draws a bar per phase on a terminal, and nothing otherwise.
+type progress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	phase string
+}
+
+func newProgress(w io.Writer) *progress {
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progress{}
+	}
+	return &progress{w: w}
+}
+
+func (p *progress) update(pr crlsync.Progress) {
+	if p.w == nil || pr.Total <= 0 {
+		return
+	}
+	key := string(pr.Phase) + " " + pr.File
+	if key != p.phase {
+		p.finish()
+		p.phase = key
+		opts := []progressbar.Option{
+			progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(key),
+			progressbar.OptionThrottle(100 * time.Millisecond), progressbar.OptionClearOnFinish(),
+		}
+		if pr.Phase == crlsync.PhaseDownload {
+			opts = append(opts, progressbar.OptionShowBytes(true))
+		} else {
+			opts = append(opts, progressbar.OptionShowCount())
+		}
+		p.bar = progressbar.NewOptions64(pr.Total, opts...)
+	}
+	_ = p.bar.Set64(pr.Done)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// resolveStore returns the store path: flag, or the default under the
+// user's data directory (created when create is set).
+func resolveStore(flag string, create bool) (string, error) {
+	path := flag
+	if path == "" {
+		var err error
+		if path, err = defaultStorePath(); err != nil {
+			return "", err
+		}
+	}
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
+}

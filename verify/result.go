@@ -1,0 +1,119 @@
+package verify
+
+import (
+	"time"
+)
+
+// Status is the verdict on one certificate.
+type Status string
+
+// The verdicts. Only [StatusValid] lets a certificate through, and then only
+// with [Revocation.Known] (see [Result.Conclusive]).
+const (
+	// StatusValid: genuine, within its validity, and not revoked.
+	StatusValid Status = "VALID"
+	// StatusRevoked: the issuer's revocation list revokes it.
+	StatusRevoked Status = "REVOKED"
+	// StatusSuspended: revoked until [Revocation.SuspendedUntil].
+	StatusSuspended Status = "SUSPENDED"
+	// StatusExpired: past the validity the issuer's policy gives it.
+	StatusExpired Status = "EXPIRED"
+	// StatusNotYetValid: issued or signed after the time of the check, or
+	// before the start of its validity under the issuer's policy.
+	StatusNotYetValid Status = "NOT_YET_VALID"
+	// StatusBadSignature: the signature does not verify with the issuer's
+	// trusted key, or that key is terminated or outside its validity.
+	StatusBadSignature Status = "BAD_SIGNATURE"
+	// StatusUnknownIssuer: no trusted key for the certificate's
+	// verification method.
+	StatusUnknownIssuer Status = "UNKNOWN_ISSUER"
+	// StatusMalformed: not a readable certificate (no QR code, bad ZIP,
+	// bad JSON, an unknown context, too large).
+	StatusMalformed Status = "MALFORMED"
+)
+
+// Result is a verdict and the facts behind it. Its JSON form (snake_case
+// fields) is what `crlverify scan --json` prints, one object per line.
+type Result struct {
+	// Input names what was checked (a file name, "-"); set by the caller.
+	Input  string `json:"input,omitempty"`
+	Status Status `json:"status"`
+	// Detail explains the status in one sentence; empty for a conclusive
+	// VALID.
+	Detail string `json:"detail,omitempty"`
+	// Format is the certificate format ("divoc"); PayloadForm how the
+	// payload carried it ("raw-zip", "utf8-zip", "json"); FromImage whether
+	// it was read from a QR image.
+	Format      string `json:"format,omitempty"`
+	PayloadForm string `json:"payload_form,omitempty"`
+	FromImage   bool   `json:"from_image"`
+	// Certificate is what the certificate says, for display; nil when it
+	// could not be read.
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// Revocation is what the revocation list says.
+	Revocation Revocation `json:"revocation"`
+	// At is the time of the check.
+	At time.Time `json:"at"`
+}
+
+// Certificate is what a certificate says about its holder and itself. Every
+// field is covered by the signature when the status is not MALFORMED or
+// BAD_SIGNATURE.
+type Certificate struct {
+	ID                 string    `json:"id,omitempty"`
+	Issuer             string    `json:"issuer,omitempty"`
+	IssuerName         string    `json:"issuer_name,omitempty"`
+	VerificationMethod string    `json:"verification_method,omitempty"`
+	KeyID              string    `json:"key_id,omitempty"`
+	ProofType          string    `json:"proof_type,omitempty"`
+	Name               string    `json:"name,omitempty"`
+	DateOfBirth        string    `json:"date_of_birth,omitempty"`
+	Gender             string    `json:"gender,omitempty"`
+	Dose               int       `json:"dose,omitempty"`
+	TotalDoses         int       `json:"total_doses,omitempty"`
+	Vaccine            string    `json:"vaccine,omitempty"`
+	Manufacturer       string    `json:"manufacturer,omitempty"`
+	Batch              string    `json:"batch,omitempty"`
+	VaccinationDate    string    `json:"vaccination_date,omitempty"`
+	IssuedAt           time.Time `json:"issued_at,omitzero"`
+}
+
+// Revocation is the revocation list's answer for a certificate.
+type Revocation struct {
+	// Known is true when the answer can be relied on: the certificate is
+	// revoked or suspended, or a fresh list covering its issuer does not
+	// hold it.
+	Known bool `json:"known"`
+	// Status is "revoked", "suspended", "not_revoked" or "unknown";
+	// "not_checked" when the verdict was reached before the list was asked.
+	Status string `json:"status"`
+	// Freshness of the list: "fresh", "stale", "clock_behind", "no_list".
+	Freshness string `json:"freshness,omitempty"`
+	// Explanation says why Known is false.
+	Explanation string `json:"explanation,omitempty"`
+	// CRLIssuer is the issuer name the certificate was looked up under;
+	// MatchedID the id found in the list (normally the certificate id).
+	CRLIssuer string `json:"crl_issuer,omitempty"`
+	MatchedID string `json:"matched_id,omitempty"`
+	// The entry, for revoked and suspended certificates.
+	RevokedAt      time.Time `json:"revoked_at,omitzero"`
+	Reason         string    `json:"reason,omitempty"`
+	SuspendedUntil time.Time `json:"suspended_until,omitzero"`
+	// The list that answered.
+	Publisher  string    `json:"publisher,omitempty"`
+	Serial     uint64    `json:"serial,omitempty"`
+	ThisUpdate time.Time `json:"this_update,omitzero"`
+	NextUpdate time.Time `json:"next_update,omitzero"`
+	AgeSeconds int64     `json:"age_seconds,omitempty"`
+}
+
+// Conclusive reports whether the result can be acted on as it stands: any
+// status but VALID is a rejection whatever the list's freshness; VALID is
+// conclusive only when the revocation status is known.
+func (r *Result) Conclusive() bool {
+	return r.Status != StatusValid || r.Revocation.Known
+}
+
+// OK reports whether the certificate may be accepted: VALID with a known
+// revocation status.
+func (r *Result) OK() bool { return r.Status == StatusValid && r.Revocation.Known }
