@@ -1,0 +1,540 @@
+package crlsync
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crlverify/crlverify/snapshot"
+	"github.com/crlverify/crlverify/verify/store"
+)
+
+// Errors a caller can branch on with errors.Is, besides the snapshot
+// package's sentinels (ErrBadSignature, ErrRollback, ErrTooLarge, ...).
+var (
+	// ErrSource: the source could not be reached or read.
+	ErrSource = errors.New("crlsync: source unavailable")
+	// ErrIndex: the index does not offer what it should (a file it names
+	// differs from what the index says, or no path to the newest serial).
+	ErrIndex = errors.New("crlsync: index inconsistent")
+)
+
+// Defaults for [Options].
+const (
+	DefaultAttempts     = 4
+	DefaultBackoff      = 500 * time.Millisecond
+	DefaultMaxBackoff   = 30 * time.Second
+	DefaultStallTimeout = 60 * time.Second
+)
+
+// Phase names a step of a sync in [Progress].
+type Phase string
+
+// The phases of a sync.
+const (
+	PhaseIndex    Phase = "index"
+	PhaseDownload Phase = "download"
+	PhaseApply    Phase = "apply"
+)
+
+// Progress reports how far a sync has come. Done and Total are bytes for
+// PhaseDownload and items for PhaseApply; Total is 0 when unknown.
+type Progress struct {
+	Phase       Phase
+	File        string
+	Done, Total int64
+}
+
+// Options configure a [Syncer]. A nil *Options means the defaults.
+type Options struct {
+	// HTTPClient makes the requests. Nil: a client with connect, TLS and
+	// response-header timeouts and no overall timeout (large downloads are
+	// bounded by StallTimeout instead).
+	HTTPClient HTTPDoer
+	// Attempts is how many times a request is tried. Default DefaultAttempts.
+	Attempts int
+	// Backoff is the first pause between attempts, doubled each time up to
+	// MaxBackoff, with random jitter. Defaults DefaultBackoff, DefaultMaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// StallTimeout abandons a download when no byte arrives for this long.
+	StallTimeout time.Duration
+	// Limits bound the snapshots accepted. Nil: the store's.
+	Limits *snapshot.Limits
+	// AllowExpired applies a newer list even when it is already past its
+	// next-update (see store.ApplyOptions).
+	AllowExpired bool
+	// TempDir receives partial downloads. Default: the store file's directory.
+	TempDir string
+	// Progress, if set, is called as the sync advances.
+	Progress func(Progress)
+	// OnSync, if set, is called by Run after each sync.
+	OnSync func(Summary, error)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Summary describes the outcome of one sync.
+type Summary struct {
+	Source    string `json:"source"`
+	Publisher string `json:"publisher,omitempty"`
+	// OldSerial and NewSerial are the stored serials before and after (0:
+	// no list).
+	OldSerial uint64 `json:"old_serial"`
+	NewSerial uint64 `json:"new_serial"`
+	// Applied lists the kinds of snapshot applied, in order.
+	Applied []snapshot.Kind `json:"applied,omitempty"`
+	// Entries is the number of entries in the list afterwards.
+	Entries uint64 `json:"entries"`
+	// BytesFetched counts the bytes read from the source.
+	BytesFetched int64 `json:"bytes_fetched"`
+	// UpToDate: the source has nothing newer than the store.
+	UpToDate bool `json:"up_to_date"`
+	// Stale: the list is past its next-update (plus grace) after the sync.
+	Stale bool `json:"stale"`
+}
+
+// String is the one-line summary the CLI prints.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", orDash(s.Publisher))
+	switch {
+	case s.UpToDate:
+		fmt.Fprintf(&b, "serial %d up to date", s.NewSerial)
+	case s.OldSerial == 0:
+		fmt.Fprintf(&b, "none -> serial %d", s.NewSerial)
+	default:
+		fmt.Fprintf(&b, "serial %d -> %d", s.OldSerial, s.NewSerial)
+	}
+	if len(s.Applied) > 0 {
+		kinds := make([]string, len(s.Applied))
+		for i, k := range s.Applied {
+			kinds[i] = string(k)
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "+"))
+	}
+	fmt.Fprintf(&b, ", %d entries, %s fetched", s.Entries, byteCount(s.BytesFetched))
+	if s.Stale {
+		b.WriteString(", STALE: past next update")
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func byteCount(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 10<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// Syncer brings a store up to date from one source.
+type Syncer struct {
+	st   *store.Store
+	src  source
+	keys snapshot.Keys
+	opts Options
+}
+
+// New returns a Syncer for st from the source from: an http:// or https://
+// URL of a publication directory, a local publication directory, or a
+// single snapshot file. keys are the publisher's trusted keys.
+func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Syncer, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = DefaultAttempts
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = DefaultBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
+	if o.Limits == nil {
+		o.Limits = st.Options().Limits
+	}
+	if o.TempDir == "" {
+		o.TempDir = filepath.Dir(st.Path())
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = defaultClient()
+	}
+	s := &Syncer{st: st, keys: keys, opts: o}
+	switch {
+	case strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://"):
+		u, err := url.Parse(from)
+		if err != nil {
+			return nil, fmt.Errorf("crlsync: source %q: %w", from, err)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		s.src = &httpSource{base: u, s: s}
+	default:
+		abs, err := filepath.Abs(from)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		}
+		if fi.IsDir() {
+			s.src = &dirSource{dir: abs}
+		} else {
+			s.src = &fileSource{path: abs}
+		}
+	}
+	return s, nil
+}
+
+// Source names the source as recorded in the store's bookkeeping.
+func (s *Syncer) Source() string { return s.src.String() }
+
+// source is where publications come from.
+type source interface {
+	String() string
+}
+
+// indexSource serves an index and the files it names.
+type indexSource interface {
+	source
+	// index returns the index bytes (bounded), or notModified when etag
+	// still matches.
+	index(ctx context.Context, etag string) (b []byte, newETag string, notModified bool, err error)
+	// fetch makes the file named f available, verified against f's length
+	// and digest, as a path; done removes any temporary copy.
+	fetch(ctx context.Context, f snapshot.IndexFile, sum *Summary) (path string, done func(), err error)
+}
+
+func (s *Syncer) progress(p Progress) {
+	if s.opts.Progress != nil {
+		s.opts.Progress(p)
+	}
+}
+
+// Sync brings the store up to date once, and records the attempt in the
+// store's bookkeeping.
+func (s *Syncer) Sync(ctx context.Context) (Summary, error) {
+	rec, _, err := s.st.SyncRecord(s.src.String())
+	if err != nil {
+		return Summary{}, err
+	}
+	rec.Source = s.src.String()
+	attempt := s.opts.Now()
+	sum := Summary{Source: rec.Source}
+	switch src := s.src.(type) {
+	case indexSource:
+		err = s.syncIndex(ctx, src, &rec, &sum)
+	case *fileSource:
+		err = s.syncFile(src, &sum)
+	}
+	if sum.Publisher != "" {
+		rec.Publisher = sum.Publisher
+		if l, ok := s.st.List(sum.Publisher); ok {
+			sum.NewSerial, sum.Entries = l.Serial, l.Count
+			sum.Stale = l.Stale(s.opts.Now(), s.st.Options().Grace)
+		}
+	}
+	rec.LastAttempt, rec.LastError, rec.BytesFetched = attempt, "", sum.BytesFetched
+	if err != nil {
+		rec.LastError = err.Error()
+	} else {
+		rec.LastSuccess = attempt
+	}
+	if perr := s.st.PutSyncRecord(rec); perr != nil && err == nil {
+		err = perr
+	}
+	return sum, err
+}
+
+// Run syncs now and then every interval (with ±10% jitter) until ctx is
+// done, reporting each outcome to Options.OnSync. It returns ctx's error.
+func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
+	return Every(ctx, every, func(ctx context.Context) {
+		sum, err := s.Sync(ctx)
+		if s.opts.OnSync != nil {
+			s.opts.OnSync(sum, err)
+		}
+	})
+}
+
+// Every calls fn now and then every interval, ±10% jitter, until ctx is
+// done; it returns ctx's error.
+func Every(ctx context.Context, every time.Duration, fn func(context.Context)) error {
+	for {
+		fn(ctx)
+		d := every
+		if j := int64(every / 10); j > 0 {
+			d += time.Duration(rand.Int64N(2*j+1) - j)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Syncer) syncIndex(ctx context.Context, src indexSource, rec *store.SyncRecord, sum *Summary) error {
+	etag := ""
+	if l, ok := s.st.List(rec.Publisher); ok && rec.ETag != "" && rec.ETagSerial == l.Serial {
+		etag = rec.ETag
+	}
+	s.progress(Progress{Phase: PhaseIndex, File: snapshot.IndexName})
+	raw, newETag, notModified, err := src.index(ctx, etag)
+	if err != nil {
+		return err
+	}
+	sum.BytesFetched += int64(len(raw))
+	if notModified {
+		l, _ := s.st.List(rec.Publisher)
+		sum.Publisher, sum.OldSerial, sum.UpToDate = rec.Publisher, l.Serial, true
+		return nil
+	}
+	ix, err := snapshot.ReadIndex(bytes.NewReader(raw), s.keys, s.opts.Limits)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	sum.Publisher = ix.Publisher
+	if err := s.st.NoteSeen(ix.ThisUpdate); err != nil {
+		return err
+	}
+	cur, have := s.st.List(ix.Publisher)
+	if have {
+		sum.OldSerial = cur.Serial
+		switch {
+		case ix.Serial == cur.Serial:
+			sum.UpToDate = true
+			rec.ETag, rec.ETagSerial = newETag, cur.Serial
+			return nil
+		case ix.Serial < cur.Serial:
+			return fmt.Errorf("index: %w: source offers serial %d, store holds %d", snapshot.ErrRollback, ix.Serial, cur.Serial)
+		}
+	}
+	path, err := choosePath(ix, cur, have)
+	if err != nil {
+		return err
+	}
+	for _, f := range path {
+		if err := s.applyIndexed(ctx, src, ix, f, sum); err != nil {
+			return err
+		}
+	}
+	if l, ok := s.st.List(ix.Publisher); ok && l.Serial == ix.Serial {
+		rec.ETag, rec.ETagSerial = newETag, l.Serial
+	}
+	// Partial downloads of files the store no longer needs.
+	if parts, err := filepath.Glob(filepath.Join(s.opts.TempDir, ".crlverify-*.part")); err == nil {
+		for _, p := range parts {
+			os.Remove(p)
+		}
+	}
+	return nil
+}
+
+// choosePath picks the files that lead from the stored list to the index's
+// serial with the fewest bytes.
+func choosePath(ix *snapshot.Index, cur store.List, have bool) ([]snapshot.IndexFile, error) {
+	deltaFrom := func(base uint64) (snapshot.IndexFile, bool) {
+		for _, d := range ix.Deltas {
+			if d.BaseSerial == base && d.Serial == ix.Serial {
+				return d, true
+			}
+		}
+		return snapshot.IndexFile{}, false
+	}
+	var best []snapshot.IndexFile
+	var bestCost int64 = -1
+	consider := func(cost int64, files ...snapshot.IndexFile) {
+		if bestCost < 0 || cost < bestCost {
+			best, bestCost = files, cost
+		}
+	}
+	if have {
+		if d, ok := deltaFrom(cur.Serial); ok {
+			consider(d.Length, d)
+		}
+	}
+	if full := ix.Full; full.Name != "" && (!have || full.Serial > cur.Serial) {
+		if full.Serial == ix.Serial {
+			consider(full.Length, full)
+		} else if d, ok := deltaFrom(full.Serial); ok {
+			consider(full.Length+d.Length, full, d)
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w: no full snapshot or delta leads to serial %d", ErrIndex, ix.Serial)
+	}
+	return best, nil
+}
+
+func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot.Index, f snapshot.IndexFile, sum *Summary) error {
+	path, done, err := src.fetch(ctx, f, sum)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	defer done()
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	h, err := snapshot.ReadHeader(bufio.NewReader(file), s.keys, s.opts.Limits)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if h.Publisher != ix.Publisher || h.Serial != f.Serial || h.Kind != f.Kind || (f.Kind == snapshot.KindDelta && h.BaseSerial != f.BaseSerial) {
+		return fmt.Errorf("%w: %s holds %s serial %d of %q", ErrIndex, f.Name, h.Kind, h.Serial, h.Publisher)
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return s.apply(file, f.Name, sum)
+}
+
+func (s *Syncer) apply(r io.Reader, name string, sum *Summary) error {
+	ao := &store.ApplyOptions{AllowExpired: s.opts.AllowExpired}
+	if s.opts.Progress != nil {
+		ao.Progress = func(done, total uint64) {
+			s.progress(Progress{Phase: PhaseApply, File: name, Done: int64(done), Total: int64(total)})
+		}
+	}
+	res, err := s.st.ApplySnapshot(r, s.keys, s.opts.Now(), ao)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	sum.Applied = append(sum.Applied, res.Kind)
+	return nil
+}
+
+// syncFile applies a single snapshot file.
+func (s *Syncer) syncFile(src *fileSource, sum *Summary) error {
+	f, err := os.Open(src.path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	defer f.Close()
+	cr := &countingReader{r: f}
+	h, err := snapshot.ReadHeader(bufio.NewReader(cr), s.keys, s.opts.Limits)
+	if err != nil {
+		return err
+	}
+	sum.Publisher = h.Publisher
+	if cur, ok := s.st.List(h.Publisher); ok {
+		sum.OldSerial = cur.Serial
+		if cur.Serial == h.Serial && cur.ListDigest == h.ListDigest {
+			sum.UpToDate = true
+			sum.BytesFetched = cr.n
+			return nil
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	cr.n = 0
+	err = s.apply(cr, filepath.Base(src.path), sum)
+	sum.BytesFetched = cr.n
+	return err
+}
+
+type fileSource struct{ path string }
+
+func (f *fileSource) String() string { return f.path }
+
+type dirSource struct{ dir string }
+
+func (d *dirSource) String() string { return d.dir }
+
+func (d *dirSource) index(_ context.Context, _ string) ([]byte, string, bool, error) {
+	f, err := os.Open(filepath.Join(d.dir, snapshot.IndexName))
+	if err != nil {
+		return nil, "", false, fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, snapshot.MaxIndexBytes+1))
+	if err != nil {
+		return nil, "", false, fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	if len(b) > snapshot.MaxIndexBytes {
+		return nil, "", false, fmt.Errorf("index: %w: more than %d bytes", snapshot.ErrTooLarge, snapshot.MaxIndexBytes)
+	}
+	return b, "", false, nil
+}
+
+func (d *dirSource) fetch(_ context.Context, f snapshot.IndexFile, sum *Summary) (string, func(), error) {
+	path := filepath.Join(d.dir, filepath.Base(f.Name))
+	file, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	defer file.Close()
+	n, err := checkFile(file, f)
+	sum.BytesFetched += n
+	if err != nil {
+		return "", nil, err
+	}
+	return path, func() {}, nil
+}
+
+// checkFile reads r to its end (at most f.Length+1 bytes) and checks its
+// length and SHA-256 against f.
+func checkFile(r io.Reader, f snapshot.IndexFile) (int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(r, f.Length+1))
+	if err != nil {
+		return n, err
+	}
+	if n > f.Length {
+		return n, fmt.Errorf("%w: file longer than the %d bytes the index gives", snapshot.ErrTooLarge, f.Length)
+	}
+	if n != f.Length {
+		return n, fmt.Errorf("%w: file has %d bytes, the index gives %d", snapshot.ErrDigestMismatch, n, f.Length)
+	}
+	var d snapshot.Digest
+	h.Sum(d[:0])
+	if d != f.Digest {
+		return n, fmt.Errorf("%w: file digest %s, the index gives %s", snapshot.ErrDigestMismatch, d, f.Digest)
+	}
+	return n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,763 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/bits-and-blooms/bloom/v3"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/snapshot"
+	"github.com/crlverify/crlverify/verify/store/internal/block"
+)
+
+// ApplyOptions tune one apply. A nil *ApplyOptions means the defaults.
+type ApplyOptions struct {
+	// AllowExpired accepts a snapshot that is newer than the stored list
+	// but already past its next-update plus grace: it holds more
+	// revocations than the stored list, and checks against it report
+	// [Stale]. By default such a snapshot is refused with
+	// [snapshot.ErrExpired].
+	AllowExpired bool
+	// Progress, if set, is called as the body is read with the items read
+	// so far and the items in the body.
+	Progress func(done, total uint64)
+}
+
+// ApplyResult describes a successful apply.
+type ApplyResult struct {
+	Publisher string        `json:"publisher"`
+	Kind      snapshot.Kind `json:"kind"`
+	// OldSerial is 0 when the store held no list of the publisher.
+	OldSerial uint64 `json:"old_serial"`
+	NewSerial uint64 `json:"new_serial"`
+	// Entries is the number of entries in the list now.
+	Entries uint64 `json:"entries"`
+	// Upserts and Removals count the items of the snapshot body.
+	Upserts  uint64 `json:"upserts"`
+	Removals uint64 `json:"removals"`
+}
+
+// itemReader is what a snapshot body yields: [snapshot.BodyReader].
+type itemReader interface {
+	Next() (e crl.Entry, removed bool, err error)
+}
+
+// ApplySnapshot reads a signed snapshot from r, verifies its header with
+// keys and against the stored list (see the package documentation), and
+// makes it the publisher's current list once the whole body has been read
+// and its digest verified. On any error the store is unchanged. at is the
+// time to judge expiry by (normally the current time).
+func (s *Store) ApplySnapshot(r io.Reader, keys snapshot.Keys, at time.Time, opts *ApplyOptions) (*ApplyResult, error) {
+	if s.opts.ReadOnly {
+		return nil, ErrReadOnly
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	h, err := snapshot.ReadHeader(br, keys, s.opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(h, snapshot.NewBodyReader(br, h, s.opts.Limits), at, opts)
+}
+
+// Admit reports whether a snapshot with the verified header h would be
+// accepted at time at, without reading a body: the checks ApplySnapshot
+// makes before it reads one.
+func (s *Store) Admit(h *snapshot.Header, at time.Time, opts *ApplyOptions) error {
+	v := s.view.Load()
+	return s.admit(v, v.pubs[h.Publisher], h, at, opts)
+}
+
+func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, at time.Time, ao *ApplyOptions) error {
+	for _, is := range h.Issuers {
+		if o := v.byIssuer[is]; o != nil && o.rec.List.Publisher != h.Publisher {
+			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.rec.List.Publisher, h.Publisher)
+		}
+	}
+	if cur != nil {
+		l := &cur.rec.List
+		if h.Serial <= l.Serial {
+			return fmt.Errorf("%w: snapshot serial %d, store holds serial %d of %q", snapshot.ErrRollback, h.Serial, l.Serial, h.Publisher)
+		}
+		if h.ThisUpdate.Before(l.ThisUpdate) {
+			return fmt.Errorf("%w: snapshot serial %d made %s, before stored serial %d made %s", snapshot.ErrRollback,
+				h.Serial, h.ThisUpdate.Format(time.RFC3339), l.Serial, l.ThisUpdate.Format(time.RFC3339))
+		}
+	}
+	// A clock set back must not make a replayed list look current.
+	now := at
+	if v.newest.After(now) {
+		now = v.newest
+	}
+	if now.After(h.NextUpdate.Add(s.opts.Grace)) && (ao == nil || !ao.AllowExpired) {
+		return fmt.Errorf("%w: snapshot serial %d of %q was due to be replaced at %s (now %s)", snapshot.ErrExpired,
+			h.Serial, h.Publisher, h.NextUpdate.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	switch h.Kind {
+	case snapshot.KindDelta:
+		if cur == nil {
+			return fmt.Errorf("%w: delta from serial %d, store holds no list of %q", snapshot.ErrWrongBase, h.BaseSerial, h.Publisher)
+		}
+		l := &cur.rec.List
+		if h.BaseSerial != l.Serial || h.BaseDigest != l.ListDigest {
+			return fmt.Errorf("%w: delta from serial %d (%s), store holds serial %d (%s)", snapshot.ErrWrongBase,
+				h.BaseSerial, h.BaseDigest, l.Serial, l.ListDigest)
+		}
+	case snapshot.KindFull:
+	default:
+		return fmt.Errorf("%w: snapshot kind %q", snapshot.ErrMalformed, h.Kind)
+	}
+	if cur != nil && h.Serial-cur.rec.List.Serial > s.opts.MaxSerialJump {
+		return fmt.Errorf("%w: serial %d is %d above the stored %d (at most %d)", snapshot.ErrFastForward,
+			h.Serial, h.Serial-cur.rec.List.Serial, cur.rec.List.Serial, s.opts.MaxSerialJump)
+	}
+	return nil
+}
+
+func listFromHeader(h *snapshot.Header, at time.Time) List {
+	return List{
+		Publisher: h.Publisher, Issuers: slices.Clone(h.Issuers), Serial: h.Serial,
+		ThisUpdate: h.ThisUpdate.UTC(), NextUpdate: h.NextUpdate.UTC(),
+		ListDigest: h.ListDigest, Count: h.ListCount, KeyID: h.KeyID, Algorithm: h.Algorithm,
+		Kind: h.Kind, AppliedAt: at.UTC(),
+	}
+}
+
+// apply applies a snapshot whose header h has been verified; body yields
+// its items and verifies the digest at the end.
+func (s *Store) apply(h *snapshot.Header, body itemReader, at time.Time, ao *ApplyOptions) (*ApplyResult, error) {
+	if s.opts.ReadOnly {
+		return nil, ErrReadOnly
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.view.Load()
+	cur := v.pubs[h.Publisher]
+	if err := s.admit(v, cur, h, at, ao); err != nil {
+		return nil, err
+	}
+	res := &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals}
+	if cur != nil {
+		res.OldSerial = cur.rec.List.Serial
+	}
+	p := progress{total: h.Upserts + h.Removals}
+	if ao != nil {
+		p.fn = ao.Progress
+	}
+	var (
+		lv  *listView
+		err error
+	)
+	if h.Kind == snapshot.KindFull || h.Upserts+h.Removals > s.smallDelta {
+		pf := newPrefetch(body)
+		defer pf.stop()
+		body = pf
+	}
+	switch {
+	case h.Kind == snapshot.KindFull:
+		lv, err = s.applyFull(h, body, at, &p)
+	case h.Upserts+h.Removals <= s.smallDelta:
+		lv, err = s.applySmallDelta(cur, h, body, at, &p)
+	default:
+		lv, err = s.applyBigDelta(cur, h, body, at, &p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.view.Store(v.with(lv, h.ThisUpdate))
+	if cur != nil && cur.rec.Gen != lv.rec.Gen {
+		// The old generation is unreachable now; if this fails, the next
+		// Open deletes it.
+		_ = s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bktLists).DeleteBucket(u64(cur.rec.Gen))
+		})
+	}
+	return res, nil
+}
+
+type progress struct {
+	fn          func(done, total uint64)
+	done, total uint64
+}
+
+func (p *progress) step() {
+	p.done++
+	if p.fn != nil && p.done&0xffff == 0 {
+		p.fn(p.done, p.total)
+	}
+}
+
+func (p *progress) end() {
+	if p.fn != nil {
+		p.fn(p.done, p.total)
+	}
+}
+
+func countMismatch(h *snapshot.Header, got uint64) error {
+	return fmt.Errorf("%w: applying serial %d gives %d entries, its header says %d", snapshot.ErrWrongBase, h.Serial, got, h.ListCount)
+}
+
+// commitList makes rec (with filter bf) the publisher's current list in tx.
+func commitList(tx *bolt.Tx, rec *pubRecord, bf *bloom.BloomFilter) error {
+	pb, err := tx.Bucket(bktPubs).CreateBucketIfNotExists([]byte(rec.List.Publisher))
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := pb.Put(keyState, raw); err != nil {
+		return err
+	}
+	if err := pb.Put(keyCurrent, currentMarker(rec)); err != nil {
+		return err
+	}
+	if err := pb.Put(keyBloom, encodeBloom(bf, rec.Gen)); err != nil {
+		return err
+	}
+	return putNewest(tx, rec.List.ThisUpdate)
+}
+
+// newGen creates an empty generation bucket and returns its number.
+func (s *Store) newGen() (uint64, error) {
+	var gen uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bktMeta)
+		gen = 1
+		if v := meta.Get(keyNextGen); len(v) == 8 {
+			gen = binary.BigEndian.Uint64(v)
+		}
+		if err := meta.Put(keyNextGen, u64(gen+1)); err != nil {
+			return err
+		}
+		_, err := tx.Bucket(bktLists).CreateBucket(u64(gen))
+		return err
+	})
+	return gen, err
+}
+
+// stager writes sorted entries into a generation bucket in batches of
+// write transactions.
+type stager struct {
+	s       *Store
+	gen     uint64
+	tx      *bolt.Tx
+	b       *bolt.Bucket
+	arena   []byte
+	pending int
+	last    crl.Key
+	any     bool
+	builder block.Builder
+}
+
+func (s *Store) newStager(gen uint64) (*stager, error) {
+	st := &stager{s: s, gen: gen}
+	st.builder.Emit = st.put
+	return st, st.begin()
+}
+
+func (st *stager) begin() error {
+	tx, err := st.s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	st.tx = tx
+	st.b = genBucket(tx, st.gen)
+	if st.b == nil {
+		tx.Rollback()
+		st.tx = nil
+		return fmt.Errorf("%w: staging bucket missing", ErrCorrupt)
+	}
+	st.b.FillPercent = 1.0
+	return nil
+}
+
+// alloc returns n bytes that stay valid until the transaction ends, as
+// bbolt requires of keys and values.
+func (st *stager) alloc(n int) []byte {
+	if cap(st.arena)-len(st.arena) < n {
+		st.arena = make([]byte, 0, max(1<<20, n))
+	}
+	start := len(st.arena)
+	st.arena = st.arena[:start+n]
+	return st.arena[start : start+n : start+n]
+}
+
+func (st *stager) put(first crl.Key, blk []byte) error {
+	kv := st.alloc(8 + len(blk))
+	binary.BigEndian.PutUint64(kv, uint64(first))
+	copy(kv[8:], blk)
+	return st.b.Put(kv[:8], kv[8:])
+}
+
+// add appends e; keys must strictly increase.
+func (st *stager) add(e crl.Entry) error {
+	if st.any && e.Key <= st.last {
+		return fmt.Errorf("%w: keys out of order", snapshot.ErrMalformed)
+	}
+	st.any, st.last = true, e.Key
+	if err := st.builder.Add(e); err != nil {
+		return err
+	}
+	st.pending++
+	if st.pending >= st.s.opts.BatchEntries {
+		return st.commit()
+	}
+	return nil
+}
+
+// commit ends the current batch durably and starts the next.
+func (st *stager) commit() error {
+	st.pending = 0
+	err := st.tx.Commit()
+	st.tx, st.arena = nil, nil
+	if err != nil {
+		return err
+	}
+	return st.begin()
+}
+
+// finish flushes the last block, runs final in the last transaction and
+// commits it.
+func (st *stager) finish(final func(tx *bolt.Tx) error) error {
+	if err := st.builder.Flush(); err != nil {
+		return err
+	}
+	if err := final(st.tx); err != nil {
+		return err
+	}
+	err := st.tx.Commit()
+	st.tx = nil
+	return err
+}
+
+// abort drops the open transaction and the staging bucket.
+func (st *stager) abort() {
+	if st.tx != nil {
+		st.tx.Rollback()
+		st.tx = nil
+	}
+	_ = st.s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktLists).DeleteBucket(u64(st.gen))
+	})
+}
+
+func (s *Store) applyFull(h *snapshot.Header, body itemReader, at time.Time, p *progress) (lv *listView, err error) {
+	gen, err := s.newGen()
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.newStager(gen)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.abort()
+		}
+	}()
+	capacity := bloomCapacity(h.ListCount)
+	bf := newBloom(capacity, s.opts.BloomFPRate)
+	var count uint64
+	for {
+		e, removed, err := body.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if removed {
+			return nil, fmt.Errorf("%w: removal in a full snapshot", snapshot.ErrMalformed)
+		}
+		if count++; count > h.ListCount {
+			return nil, countMismatch(h, count)
+		}
+		addKey(bf, e.Key)
+		if err := st.add(e); err != nil {
+			return nil, err
+		}
+		p.step()
+	}
+	p.end()
+	if count != h.ListCount {
+		return nil, countMismatch(h, count)
+	}
+	rec := &pubRecord{List: listFromHeader(h, at), Gen: gen, BloomCap: capacity, BloomLoad: count}
+	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
+		return nil, err
+	}
+	return &listView{rec: *rec, bloom: bf}, nil
+}
+
+// change is one item of a delta.
+type change struct {
+	e      crl.Entry
+	remove bool
+}
+
+// mergeChanges merges sorted upserts and sorted removals into one sorted
+// list; for a key in both, the removal comes last and so wins.
+func mergeChanges(ups []crl.Entry, rems []crl.Key) []change {
+	out := make([]change, 0, len(ups)+len(rems))
+	i, j := 0, 0
+	for i < len(ups) || j < len(rems) {
+		if j == len(rems) || (i < len(ups) && ups[i].Key <= rems[j]) {
+			out = append(out, change{e: ups[i]})
+			i++
+		} else {
+			out = append(out, change{e: crl.Entry{Key: rems[j]}, remove: true})
+			j++
+		}
+	}
+	return out
+}
+
+func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, body itemReader, at time.Time, p *progress) (*listView, error) {
+	ups := make([]crl.Entry, 0, h.Upserts)
+	rems := make([]crl.Key, 0, h.Removals)
+	for {
+		e, removed, err := body.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if removed {
+			if len(rems) > 0 && e.Key <= rems[len(rems)-1] {
+				return nil, fmt.Errorf("%w: removals out of order", snapshot.ErrMalformed)
+			}
+			rems = append(rems, e.Key)
+		} else {
+			if len(rems) > 0 || (len(ups) > 0 && e.Key <= ups[len(ups)-1].Key) {
+				return nil, fmt.Errorf("%w: upserts out of order", snapshot.ErrMalformed)
+			}
+			ups = append(ups, e)
+		}
+		if uint64(len(ups)) > h.Upserts || uint64(len(rems)) > h.Removals {
+			return nil, fmt.Errorf("%w: more items than the header counts", snapshot.ErrMalformed)
+		}
+		p.step()
+	}
+	p.end()
+	// Everything below happens in one transaction: all or nothing.
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	b := genBucket(tx, cur.rec.Gen)
+	if b == nil {
+		return nil, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
+	}
+	b.FillPercent = 1.0
+	st := &stager{s: s, b: b}
+	added, removed, err := st.applyChanges(mergeChanges(ups, rems))
+	if err != nil {
+		return nil, err
+	}
+	count := cur.rec.List.Count + added - removed
+	if count != h.ListCount {
+		return nil, countMismatch(h, count)
+	}
+	rec := &pubRecord{List: listFromHeader(h, at), Gen: cur.rec.Gen, BloomCap: cur.rec.BloomCap, BloomLoad: cur.rec.BloomLoad + added}
+	var bf *bloom.BloomFilter
+	if rec.BloomLoad > rec.BloomCap {
+		bf, rec.BloomCap, err = buildBloom(tx, rec, s.opts.BloomFPRate)
+		if err != nil {
+			return nil, err
+		}
+		rec.BloomLoad = count
+	} else {
+		bf = cur.bloom.Copy()
+		for _, e := range ups {
+			addKey(bf, e.Key)
+		}
+	}
+	if err := commitList(tx, rec, bf); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return &listView{rec: *rec, bloom: bf}, nil
+}
+
+// applyChanges merges sorted changes into the blocks of st.b in place,
+// within st's transaction. It returns how many keys were added and removed.
+func (st *stager) applyChanges(changes []change) (added, removed uint64, err error) {
+	b := st.b
+	var (
+		old, merged []crl.Entry
+		builder     = block.Builder{Emit: st.put}
+	)
+	for i := 0; i < len(changes); {
+		k := changes[i].e.Key
+		kb := k.Bytes()
+		c := b.Cursor()
+		bk, bv := c.Seek(kb[:])
+		if bk == nil {
+			bk, bv = c.Last()
+		} else if crl.KeyFromBytes(bk) > k {
+			if pk, pv := c.Prev(); pk != nil {
+				bk, bv = pk, pv
+			}
+			// else: k is below the first block; merge into that block.
+		}
+		old = old[:0]
+		hasUpper := false
+		var upper crl.Key
+		var oldKey []byte
+		if bk != nil {
+			if len(bk) != 8 {
+				return 0, 0, fmt.Errorf("%w: bad block key", ErrCorrupt)
+			}
+			if old, err = block.Decode(old, crl.KeyFromBytes(bk), bv); err != nil {
+				return 0, 0, err
+			}
+			oldKey = bytes.Clone(bk)
+			c.Seek(oldKey)
+			if nk, _ := c.Next(); nk != nil {
+				hasUpper, upper = true, crl.KeyFromBytes(nk)
+			}
+		}
+		j := i
+		for j < len(changes) && (!hasUpper || changes[j].e.Key < upper) {
+			j++
+		}
+		var a, r uint64
+		merged, a, r = mergeBlock(merged[:0], old, changes[i:j])
+		added += a
+		removed += r
+		if oldKey != nil {
+			if err := b.Delete(oldKey); err != nil {
+				return 0, 0, err
+			}
+		}
+		for _, e := range merged {
+			if err := builder.Add(e); err != nil {
+				return 0, 0, err
+			}
+		}
+		if err := builder.Flush(); err != nil {
+			return 0, 0, err
+		}
+		i = j
+	}
+	return added, removed, nil
+}
+
+// mergeBlock applies sorted changes to sorted old entries; among changes
+// to one key the last wins.
+func mergeBlock(dst, old []crl.Entry, ch []change) (out []crl.Entry, added, removed uint64) {
+	i := 0
+	for j := 0; j < len(ch); j++ {
+		c := ch[j]
+		if j+1 < len(ch) && ch[j+1].e.Key == c.e.Key {
+			continue
+		}
+		for i < len(old) && old[i].Key < c.e.Key {
+			dst = append(dst, old[i])
+			i++
+		}
+		present := i < len(old) && old[i].Key == c.e.Key
+		if present {
+			i++
+		}
+		switch {
+		case c.remove && present:
+			removed++
+		case c.remove:
+		case present:
+			dst = append(dst, c.e)
+		default:
+			dst = append(dst, c.e)
+			added++
+		}
+	}
+	dst = append(dst, old[i:]...)
+	return dst, added, removed
+}
+
+// oldIter walks the entries of a generation from within a stager's
+// current transaction, surviving its commits.
+type oldIter struct {
+	st   *stager
+	gen  uint64
+	buf  []crl.Entry
+	i    int
+	last []byte
+	done bool
+}
+
+func (it *oldIter) peek() (crl.Entry, bool, error) {
+	for it.i >= len(it.buf) {
+		if it.done {
+			return crl.Entry{}, false, nil
+		}
+		b := genBucket(it.st.tx, it.gen)
+		if b == nil {
+			return crl.Entry{}, false, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
+		}
+		c := b.Cursor()
+		var k, v []byte
+		if it.last == nil {
+			k, v = c.First()
+		} else if k, v = c.Seek(it.last); k != nil && bytes.Equal(k, it.last) {
+			k, v = c.Next()
+		}
+		if k == nil {
+			it.done = true
+			continue
+		}
+		if len(k) != 8 {
+			return crl.Entry{}, false, fmt.Errorf("%w: bad block key", ErrCorrupt)
+		}
+		var err error
+		it.buf, err = block.Decode(it.buf[:0], crl.KeyFromBytes(k), v)
+		if err != nil {
+			return crl.Entry{}, false, err
+		}
+		it.i = 0
+		it.last = bytes.Clone(k)
+	}
+	return it.buf[it.i], true, nil
+}
+
+// applyBigDelta builds a new generation: the stored list merged with the
+// upserts as they stream in, then the removals applied batch by batch.
+func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, body itemReader, at time.Time, p *progress) (lv *listView, err error) {
+	gen, err := s.newGen()
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.newStager(gen)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.abort()
+		}
+	}()
+	capacity := bloomCapacity(h.ListCount + h.Removals)
+	bf := newBloom(capacity, s.opts.BloomFPRate)
+	old := &oldIter{st: st, gen: cur.rec.Gen}
+	var merged, nups, removed uint64
+	emit := func(e crl.Entry) error {
+		merged++
+		addKey(bf, e.Key)
+		return st.add(e)
+	}
+	drainBelow := func(k crl.Key, all bool) error {
+		for {
+			e, ok, err := old.peek()
+			if err != nil || !ok || (!all && e.Key >= k) {
+				return err
+			}
+			old.i++
+			if err := emit(e); err != nil {
+				return err
+			}
+		}
+	}
+	var (
+		rems       []change
+		inRemovals bool
+		lastRem    crl.Key
+	)
+	flushRemovals := func() error {
+		if len(rems) == 0 {
+			return nil
+		}
+		_, r, err := st.applyChanges(rems)
+		removed += r
+		rems = rems[:0]
+		if err != nil {
+			return err
+		}
+		return st.commit()
+	}
+	for {
+		e, isRemoval, err := body.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.step()
+		if !isRemoval {
+			if inRemovals {
+				return nil, fmt.Errorf("%w: upsert after removals", snapshot.ErrMalformed)
+			}
+			if nups++; nups > h.Upserts {
+				return nil, fmt.Errorf("%w: more upserts than the header counts", snapshot.ErrMalformed)
+			}
+			if err := drainBelow(e.Key, false); err != nil {
+				return nil, err
+			}
+			if o, ok, err := old.peek(); err != nil {
+				return nil, err
+			} else if ok && o.Key == e.Key {
+				old.i++ // replaced by the upsert
+			}
+			if err := emit(e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !inRemovals {
+			inRemovals = true
+			if err := drainBelow(0, true); err != nil {
+				return nil, err
+			}
+			if err := st.builder.Flush(); err != nil {
+				return nil, err
+			}
+		} else if e.Key <= lastRem {
+			return nil, fmt.Errorf("%w: removals out of order", snapshot.ErrMalformed)
+		}
+		lastRem = e.Key
+		rems = append(rems, change{e: e, remove: true})
+		if len(rems) >= s.opts.BatchEntries {
+			if err := flushRemovals(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.end()
+	if !inRemovals {
+		if err := drainBelow(0, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := st.builder.Flush(); err != nil {
+		return nil, err
+	}
+	if len(rems) > 0 {
+		_, r, err := st.applyChanges(rems)
+		if err != nil {
+			return nil, err
+		}
+		removed += r
+	}
+	count := merged - removed
+	if count != h.ListCount {
+		return nil, countMismatch(h, count)
+	}
+	rec := &pubRecord{List: listFromHeader(h, at), Gen: gen, BloomCap: capacity, BloomLoad: merged}
+	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
+		return nil, err
+	}
+	return &listView{rec: *rec, bloom: bf}, nil
+}

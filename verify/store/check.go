@@ -1,0 +1,276 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/verify/store/internal/block"
+)
+
+// Status is what a list says about a certificate.
+type Status int
+
+const (
+	// Unknown: no stored list covers the certificate's issuer.
+	Unknown Status = iota
+	// NotRevoked: the list does not hold the certificate, or holds a
+	// suspension that has ended.
+	NotRevoked
+	// Revoked: the list revokes the certificate.
+	Revoked
+	// Suspended: the list suspends the certificate until [Result.Until].
+	Suspended
+)
+
+var statusNames = [...]string{"unknown", "not_revoked", "revoked", "suspended"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// MarshalText encodes s as its name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Freshness says how far a list's answer can be trusted at the time asked.
+type Freshness int
+
+const (
+	// NoList: there is no list to be fresh or stale.
+	NoList Freshness = iota
+	// Fresh: the time asked is between the newest signed time the store
+	// has seen and the list's next-update plus grace.
+	Fresh
+	// Stale: the list is past its next-update plus grace; it still answers,
+	// but a newer list may revoke what this one does not.
+	Stale
+	// ClockBehind: the time asked is earlier than a signed this-update the
+	// store has already seen, so the device clock is wrong and freshness
+	// cannot be judged.
+	ClockBehind
+)
+
+var freshnessNames = [...]string{"no_list", "fresh", "stale", "clock_behind"}
+
+func (f Freshness) String() string {
+	if int(f) < len(freshnessNames) {
+		return freshnessNames[f]
+	}
+	return fmt.Sprintf("freshness(%d)", int(f))
+}
+
+// MarshalText encodes f as its name.
+func (f Freshness) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// Result is the answer to a [Store.Check].
+type Result struct {
+	Status Status
+	// Issuer and Key name the certificate asked about.
+	Issuer string
+	Key    crl.Key
+	// Entry is the list's entry for the certificate, if it has one: for
+	// Revoked and Suspended, and for NotRevoked after a suspension ended.
+	Entry *crl.Entry
+	// The list that answered (zero for Unknown).
+	Publisher  string
+	Serial     uint64
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	// At is the time asked about; Age is At - ThisUpdate.
+	At  time.Time
+	Age time.Duration
+	// Freshness of the list at At.
+	Freshness Freshness
+	// NewestSeen is the latest signed this-update the store has seen.
+	NewestSeen time.Time
+}
+
+// Conclusive reports whether a verdict may rely on the result without
+// qualification: the certificate is not revoked according to a fresh list.
+// A revoked or suspended result is conclusive for rejection whatever its
+// freshness; a not-revoked one is only as good as its list.
+func (r *Result) Conclusive() bool {
+	switch r.Status {
+	case Revoked, Suspended:
+		return true
+	case NotRevoked:
+		return r.Freshness == Fresh
+	}
+	return false
+}
+
+// Reason explains, in a few words, why a result is not conclusive; empty
+// when it is.
+func (r *Result) Reason() string {
+	if r.Conclusive() {
+		return ""
+	}
+	switch {
+	case r.Status == Unknown:
+		return "no revocation list for issuer " + r.Issuer
+	case r.Freshness == Stale:
+		return fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
+	case r.Freshness == ClockBehind:
+		return fmt.Sprintf("device clock (%s) is earlier than a signed time already seen (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
+	}
+	return "revocation status not conclusive"
+}
+
+// resultJSON is the stable JSON form of a Result.
+type resultJSON struct {
+	Issuer         string     `json:"issuer"`
+	Key            string     `json:"key"`
+	Status         Status     `json:"status"`
+	Conclusive     bool       `json:"conclusive"`
+	Reason         string     `json:"reason,omitempty"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	RevokeReason   string     `json:"revocation_reason,omitempty"`
+	SuspendedUntil *time.Time `json:"suspended_until,omitempty"`
+	Publisher      string     `json:"publisher,omitempty"`
+	Serial         uint64     `json:"serial,omitempty"`
+	ThisUpdate     *time.Time `json:"this_update,omitempty"`
+	NextUpdate     *time.Time `json:"next_update,omitempty"`
+	At             time.Time  `json:"at"`
+	AgeSeconds     int64      `json:"age_seconds"`
+	Freshness      Freshness  `json:"freshness"`
+}
+
+// MarshalJSON encodes r with snake_case fields.
+func (r Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{
+		Issuer: r.Issuer, Key: r.Key.String(), Status: r.Status,
+		Conclusive: r.Conclusive(), Reason: r.Reason(),
+		Publisher: r.Publisher, Serial: r.Serial, At: r.At.UTC(),
+		AgeSeconds: int64(r.Age / time.Second), Freshness: r.Freshness,
+	}
+	if r.Entry != nil {
+		t := r.Entry.Revoked()
+		j.RevokedAt = &t
+		j.RevokeReason = r.Entry.Reason.String()
+		if r.Entry.IsSuspension() {
+			u := r.Entry.Until()
+			j.SuspendedUntil = &u
+		}
+	}
+	if r.Status != Unknown {
+		tu, nu := r.ThisUpdate.UTC(), r.NextUpdate.UTC()
+		j.ThisUpdate, j.NextUpdate = &tu, &nu
+	}
+	return json.Marshal(j)
+}
+
+// Check answers whether the certificate certificateID of issuer is revoked
+// according to the stored list that covers issuer, judged at time at.
+func (s *Store) Check(issuer, certificateID string, at time.Time) (Result, error) {
+	return s.CheckKey(issuer, crl.KeyOf(issuer, certificateID), at)
+}
+
+// CheckKey is [Store.Check] for a key already computed with [crl.KeyOf].
+func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (Result, error) {
+	v := s.view.Load()
+	r := Result{Issuer: issuer, Key: k, At: at, NewestSeen: v.newest}
+	lv := v.byIssuer[issuer]
+	if lv == nil {
+		return r, nil
+	}
+	if !testKey(lv.bloom, k) {
+		s.judge(&r, &lv.rec.List, nil)
+		return r, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bktPubs).Bucket([]byte(lv.rec.List.Publisher))
+		rec := &lv.rec
+		if pb == nil {
+			// Removed since the view was taken: answer from the view's
+			// list is no longer possible; say unknown.
+			rec = nil
+		} else if bytes.Equal(pb.Get(keyCurrent), currentMarker(rec)) {
+			// the list in memory is the one this transaction sees
+		} else if cur, err := readRecord(pb); err != nil {
+			return err
+		} else {
+			// A newer list was committed after the view was taken; answer
+			// from it entirely.
+			rec = cur
+			if !covers(&rec.List, issuer) {
+				rec = nil
+			}
+		}
+		if rec == nil {
+			return nil
+		}
+		e, found, err := lookup(tx, rec.Gen, k)
+		if err != nil {
+			return err
+		}
+		if found {
+			s.judge(&r, &rec.List, &e)
+		} else {
+			s.judge(&r, &rec.List, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("store: check: %w", err)
+	}
+	return r, nil
+}
+
+func covers(l *List, issuer string) bool {
+	for _, is := range l.Issuers {
+		if is == issuer {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) judge(r *Result, l *List, e *crl.Entry) {
+	r.Publisher, r.Serial = l.Publisher, l.Serial
+	r.ThisUpdate, r.NextUpdate = l.ThisUpdate, l.NextUpdate
+	r.Age = r.At.Sub(l.ThisUpdate)
+	switch {
+	case r.At.Before(r.NewestSeen) || r.At.Before(l.ThisUpdate):
+		r.Freshness = ClockBehind
+	case l.Stale(r.At, s.opts.Grace):
+		r.Freshness = Stale
+	default:
+		r.Freshness = Fresh
+	}
+	r.Status = NotRevoked
+	if e != nil {
+		r.Entry = e
+		switch {
+		case !e.IsSuspension():
+			r.Status = Revoked
+		case e.InForce(r.At):
+			r.Status = Suspended
+		}
+	}
+}
+
+func lookup(tx *bolt.Tx, gen uint64, k crl.Key) (crl.Entry, bool, error) {
+	b := genBucket(tx, gen)
+	if b == nil {
+		return crl.Entry{}, false, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
+	}
+	kb := k.Bytes()
+	c := b.Cursor()
+	bk, bv := c.Seek(kb[:])
+	if bk == nil {
+		bk, bv = c.Last()
+	} else if crl.KeyFromBytes(bk) > k {
+		bk, bv = c.Prev()
+	}
+	if bk == nil {
+		return crl.Entry{}, false, nil
+	}
+	return block.Lookup(crl.KeyFromBytes(bk), bv, k)
+}

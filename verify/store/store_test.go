@@ -1,0 +1,551 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/snapshot"
+)
+
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+const issuer = "did:web:health.example"
+
+func apply(tb testing.TB, s *Store, file []byte, keys snapshot.Keys, at time.Time) *ApplyResult {
+	tb.Helper()
+	res, err := s.ApplySnapshot(bytes.NewReader(file), keys, at, nil)
+	if err != nil {
+		tb.Fatalf("apply: %v", err)
+	}
+	return res
+}
+
+func check(tb testing.TB, s *Store, id string, at time.Time) Result {
+	tb.Helper()
+	r, err := s.Check(issuer, id, at)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+func TestCheckAnswers(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "revoked", t0.Add(-time.Hour), crl.ReasonFaultyBatch, time.Time{})
+	p.revoke(issuer, "suspended", t0.Add(-time.Hour), crl.ReasonCertificateHold, t0.Add(48*time.Hour))
+	p.revoke(issuer, "lifted", t0.Add(-72*time.Hour), crl.ReasonCertificateHold, t0.Add(-time.Hour))
+	for i := range 1000 {
+		p.revoke(issuer, certID(i), t0.Add(-time.Duration(i)*time.Minute), crl.ReasonDataError, time.Time{})
+	}
+	f := p.publish(t0)
+	res := apply(t, s, f.Full, p.keys, t0)
+	if res.OldSerial != 0 || res.NewSerial != 1 || res.Entries != 1003 {
+		t.Fatalf("apply result %+v", res)
+	}
+	at := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		id     string
+		status Status
+		entry  bool
+	}{
+		{"revoked", Revoked, true},
+		{"suspended", Suspended, true},
+		{"lifted", NotRevoked, true},
+		{"never-revoked", NotRevoked, false},
+		{certID(999), Revoked, true},
+	} {
+		r := check(t, s, tc.id, at)
+		if r.Status != tc.status || (r.Entry != nil) != tc.entry {
+			t.Errorf("%s: status %v entry %v, want %v %v", tc.id, r.Status, r.Entry, tc.status, tc.entry)
+		}
+		if r.Serial != 1 || r.Freshness != Fresh || r.Age != time.Hour || r.Publisher != "ministry" {
+			t.Errorf("%s: serial %d freshness %v age %v", tc.id, r.Serial, r.Freshness, r.Age)
+		}
+	}
+	r := check(t, s, "revoked", at)
+	if r.Entry.Reason != crl.ReasonFaultyBatch || !r.Entry.Revoked().Equal(t0.Add(-time.Hour)) || !r.Conclusive() {
+		t.Errorf("revoked entry %+v", r.Entry)
+	}
+	if r := check(t, s, "never-revoked", at); !r.Conclusive() || r.Reason() != "" {
+		t.Errorf("fresh not-revoked is not conclusive: %s", r.Reason())
+	}
+	// the suspension ends
+	if r := check(t, s, "suspended", t0.Add(49*time.Hour)); r.Status != NotRevoked {
+		t.Errorf("suspension not lifted after its end: %v", r.Status)
+	}
+	// unknown issuer
+	if r, _ := s.Check("did:web:other.example", "revoked", at); r.Status != Unknown || r.Conclusive() || r.Freshness != NoList {
+		t.Errorf("other issuer: %+v", r)
+	}
+	// past next-update: stale, never conclusive for not-revoked, still revoked
+	late := t0.Add(25 * time.Hour)
+	if r := check(t, s, "never-revoked", late); r.Freshness != Stale || r.Conclusive() || r.Age != 25*time.Hour {
+		t.Errorf("late check: %v conclusive %v", r.Freshness, r.Conclusive())
+	}
+	if r := check(t, s, "revoked", late); r.Status != Revoked || !r.Conclusive() {
+		t.Errorf("revoked on a stale list: %v", r.Status)
+	}
+	// clock behind the list's this-update
+	if r := check(t, s, "never-revoked", t0.Add(-time.Minute)); r.Freshness != ClockBehind || r.Conclusive() {
+		t.Errorf("clock behind: %v", r.Freshness)
+	}
+	assertList(t, s, p)
+}
+
+func TestGrace(t *testing.T) {
+	dir := t.TempDir()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "x", t0, 0, time.Time{})
+	f := p.publish(t0)
+	s := mustOpen(t, filepath.Join(dir, "s.db"), &Options{Grace: 2 * time.Hour})
+	defer s.Close()
+	apply(t, s, f.Full, p.keys, t0)
+	if r := check(t, s, "y", t0.Add(25*time.Hour)); r.Freshness != Fresh {
+		t.Errorf("within grace: %v", r.Freshness)
+	}
+	if r := check(t, s, "y", t0.Add(27*time.Hour)); r.Freshness != Stale {
+		t.Errorf("past grace: %v", r.Freshness)
+	}
+}
+
+// TestDeltas applies a chain of deltas, small ones in place and large ones
+// into a new generation, and compares the store with the publisher's list
+// after each.
+func TestDeltas(t *testing.T) {
+	for _, big := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in-place", true: "new-generation"}[big], func(t *testing.T) {
+			s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), &Options{BatchEntries: 300})
+			defer s.Close()
+			if big {
+				s.smallDelta = 0
+			}
+			p := newTestPub(t, "ministry", issuer)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range 3000 {
+				p.revoke(issuer, certID(i), t0.Add(-time.Duration(r.IntN(1e6))*time.Second), crl.Reason(r.IntN(14)), time.Time{})
+			}
+			now := t0
+			apply(t, s, p.publish(now).Full, p.keys, now)
+			assertList(t, s, p)
+			next := 3000
+			for round := range 6 {
+				for range 200 + round*300 {
+					switch r.IntN(4) {
+					case 0: // remove an existing entry
+						p.unrevoke(issuer, certID(r.IntN(next)))
+					case 1: // change an entry into a suspension
+						p.revoke(issuer, certID(r.IntN(next)), now, crl.ReasonCertificateHold, now.Add(time.Hour))
+					default:
+						p.revoke(issuer, certID(next), now, crl.ReasonSuperseded, time.Time{})
+						next++
+					}
+				}
+				if round == 3 { // a mass removal
+					for k := range p.list {
+						if r.IntN(2) == 0 {
+							p.remove(k)
+						}
+					}
+				}
+				now = now.Add(time.Hour)
+				f := p.publish(now)
+				res := apply(t, s, f.Delta, p.keys, now)
+				if res.Kind != snapshot.KindDelta || res.NewSerial != f.Serial || res.Entries != uint64(f.Count) {
+					t.Fatalf("round %d: %+v", round, res)
+				}
+				assertList(t, s, p)
+			}
+			// the store reopens with the same list and filter
+			path := s.Path()
+			s.Close()
+			s = mustOpen(t, path, nil)
+			assertList(t, s, p)
+			assertNoGarbage(t, s)
+		})
+	}
+}
+
+func assertNoGarbage(tb testing.TB, s *Store) {
+	tb.Helper()
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktLists).ForEachBucket(func([]byte) error { n++; return nil })
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if want := len(s.Lists()); n != want {
+		tb.Fatalf("%d generation buckets for %d lists", n, want)
+	}
+}
+
+// refusals: every attack leaves the store as it was, still answering.
+func TestRefusedSnapshotsLeaveStoreUnchanged(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), &Options{MaxSerialJump: 100})
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "revoked", t0, crl.ReasonTampering, time.Time{})
+	f1 := p.publish(t0)
+	apply(t, s, f1.Full, p.keys, t0)
+	p.revoke(issuer, "later", t0, crl.ReasonTampering, time.Time{})
+	f2 := p.publish(t0.Add(time.Hour))
+	apply(t, s, f2.Delta, p.keys, t0.Add(time.Hour))
+	p.revoke(issuer, "third", t0, crl.ReasonTampering, time.Time{})
+	f3 := p.publish(t0.Add(2 * time.Hour)) // not applied
+
+	other := newTestPub(t, "ministry", issuer) // same name, another key
+	other.revoke(issuer, "x", t0, 0, time.Time{})
+	other.serial = 50
+	forged := other.publish(t0.Add(3 * time.Hour))
+
+	tampered := bytes.Clone(f3.Full)
+	tampered[len(tampered)-3] ^= 0x40
+	badSig := bytes.Clone(f3.Full)
+	{ // change one character of the signed payload
+		line := badSig[bytes.IndexByte(badSig, '\n')+1:]
+		dot := bytes.IndexByte(line, '.')
+		i := dot + 1 + bytes.IndexByte(line[dot+1:], '.')/2
+		line[i] = map[bool]byte{true: 'B', false: 'A'}[line[i] == 'A']
+	}
+
+	unsigned := bytes.Clone(f3.Full)
+	{ // drop the signature, keep "header.payload."
+		nl := bytes.IndexByte(unsigned, '\n') + 1
+		end := nl + bytes.IndexByte(unsigned[nl:], '\n')
+		lastDot := nl + bytes.LastIndexByte(unsigned[nl:end], '.')
+		unsigned = append(unsigned[:lastDot+1:lastDot+1], unsigned[end:]...)
+	}
+	other2, err := snapshot.GenerateKey("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongKey := snapshot.KeysFunc(func(string) (jwk.Key, error) { return other2.PublicKey() })
+
+	jump := newTestPub(t, "ministry", issuer)
+	jump.key, jump.keys = p.key, p.keys
+	jump.list, jump.serial, jump.digest = p.list, p.serial+1000, p.digest
+	ff := jump.publish(t0.Add(3 * time.Hour))
+
+	wrongBase := newTestPub(t, "ministry", issuer)
+	wrongBase.key, wrongBase.keys = p.key, p.keys
+	wrongBase.serial = 1
+	wrongBase.revoke(issuer, "a", t0, 0, time.Time{})
+	wrongBase.publish(t0)
+	wrongBase.serial = p.serial // same base serial, different base digest
+	wb := wrongBase.publish(t0.Add(3 * time.Hour))
+
+	conflict := newTestPub(t, "neighbour", issuer)
+	conflict.key, conflict.keys = p.key, p.keys
+	conflict.revoke(issuer, "x", t0, 0, time.Time{})
+	cf := conflict.publish(t0.Add(3 * time.Hour))
+
+	at := t0.Add(3 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		at   time.Time
+		want error
+		keys snapshot.Keys
+	}{
+		{"unsigned", unsigned, at, snapshot.ErrBadSignature, nil},
+		{"wrong key under the right kid", f3.Full, at, snapshot.ErrBadSignature, wrongKey},
+		{"unknown key", forged.Full, at, snapshot.ErrUnknownKey, nil},
+		{"bad signature", badSig, at, snapshot.ErrBadSignature, nil},
+		{"tampered body", tampered, at, snapshot.ErrDigestMismatch, nil},
+		{"not a snapshot", []byte("hello\n"), at, snapshot.ErrMalformed, nil},
+		{"empty file", nil, at, snapshot.ErrMalformed, nil},
+		{"cut file", f3.Full[:len(f3.Full)-10], at, snapshot.ErrDigestMismatch, nil},
+		{"cut header", f3.Full[:len(f3.Full)/3], at, snapshot.ErrMalformed, nil},
+		{"rollback full", f1.Full, at, snapshot.ErrRollback, nil},
+		{"rollback delta", f2.Delta, at, snapshot.ErrRollback, nil},
+		{"replay past next-update", f3.Full, t0.Add(30 * time.Hour), snapshot.ErrExpired, nil},
+		{"fast-forward", ff.Full, at, snapshot.ErrFastForward, nil},
+		{"wrong base", wb.Delta, at, snapshot.ErrWrongBase, nil},
+		{"issuer conflict", cf.Full, at, ErrIssuerConflict, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := p.keys
+			if tc.keys != nil {
+				keys = tc.keys
+			}
+			_, err := s.ApplySnapshot(bytes.NewReader(tc.file), keys, tc.at, nil)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			l, _ := s.List("ministry")
+			if l.Serial != 2 {
+				t.Fatalf("serial %d after refusal", l.Serial)
+			}
+			r := check(t, s, "later", tc.at)
+			if r.Status != Revoked || r.Serial != 2 || r.Age != tc.at.Sub(t0.Add(time.Hour)) {
+				t.Fatalf("after refusal: %v serial %d age %v", r.Status, r.Serial, r.Age)
+			}
+			if r := check(t, s, "third", tc.at); r.Status != NotRevoked {
+				t.Fatalf("refused list leaked: %v", r.Status)
+			}
+			if len(s.Lists()) != 1 {
+				t.Fatalf("%d lists", len(s.Lists()))
+			}
+			assertNoGarbage(t, s)
+		})
+	}
+	// A newer list already past its next-update is accepted when allowed,
+	// and reported stale.
+	late := t0.Add(30 * time.Hour)
+	if _, err := s.ApplySnapshot(bytes.NewReader(f3.Delta), p.keys, late, &ApplyOptions{AllowExpired: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := check(t, s, "third", late); r.Status != Revoked || r.Freshness != Stale || r.Serial != 3 {
+		t.Fatalf("expired list applied: %v %v %d", r.Status, r.Freshness, r.Serial)
+	}
+}
+
+// TestClockSetBack: once a signed time has been seen, an earlier clock is
+// reported, and does not make a replayed old file acceptable.
+func TestClockSetBack(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "r", t0, 0, time.Time{})
+	f1 := p.publish(t0)
+	f2 := p.publish(t0.Add(48 * time.Hour))
+	apply(t, s, f2.Full, p.keys, t0.Add(48*time.Hour))
+	// the clock is set back to when f1 was current
+	back := t0.Add(time.Hour)
+	if r := check(t, s, "x", back); r.Freshness != ClockBehind || r.Conclusive() {
+		t.Fatalf("clock set back: %v", r.Freshness)
+	}
+	s2 := mustOpen(t, filepath.Join(t.TempDir(), "other.db"), nil)
+	defer s2.Close()
+	if err := s2.NoteSeen(t0.Add(48 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.ApplySnapshot(bytes.NewReader(f1.Full), p.keys, back, nil); !errors.Is(err, snapshot.ErrExpired) {
+		t.Fatalf("old file with clock set back: %v", err)
+	}
+}
+
+// TestKeyRotation: a list signed by a new key is accepted once the new key
+// is in the trusted set; one signed by a key not in it is refused.
+func TestKeyRotation(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	oldKey, oldKeys := p.key, p.keys
+	newKey, err := snapshot.GenerateKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.key = newKey
+	p.revoke(issuer, "b", t0, 0, time.Time{})
+	f := p.publish(t0.Add(time.Hour))
+	if _, err := s.ApplySnapshot(bytes.NewReader(f.Delta), oldKeys, t0.Add(time.Hour), nil); !errors.Is(err, snapshot.ErrUnknownKey) {
+		t.Fatalf("new key before rotation: %v", err)
+	}
+	both, err := snapshot.PublicSet(oldKey, newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, s, f.Delta, snapshot.KeysFromSet(both), t0.Add(time.Hour))
+	if l, _ := s.List("ministry"); l.KeyID == "" || l.Algorithm != "ES256" || res.NewSerial != 2 {
+		t.Fatalf("after rotation: %+v", l)
+	}
+}
+
+// TestConcurrentChecksSeeOldOrNew runs checks while lists are applied:
+// every answer is exactly the old list's or the new one's.
+func TestConcurrentChecksSeeOldOrNew(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), &Options{BatchEntries: 500})
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	// serial n revokes exactly ids "s<n>-*"; each publication replaces the
+	// previous set, so a mix would show ids of two serials at once.
+	const per = 2000
+	var files []pubFiles
+	for serial := 1; serial <= 6; serial++ {
+		for k := range p.list {
+			p.remove(k)
+		}
+		for i := range per {
+			p.revoke(issuer, idOf(serial, i), t0, 0, time.Time{})
+		}
+		files = append(files, p.publish(t0.Add(time.Duration(serial)*time.Minute)))
+	}
+	apply(t, s, files[0].Full, p.keys, t0.Add(time.Hour))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 9))
+			for !stop.Load() {
+				serial := 1 + r.IntN(6)
+				i := r.IntN(per)
+				res, err := s.Check(issuer, idOf(serial, i), t0.Add(time.Hour))
+				if err != nil {
+					errs <- err
+					return
+				}
+				want := NotRevoked
+				if int(res.Serial) == serial {
+					want = Revoked
+				}
+				if res.Status != want {
+					errs <- errors.New("mixed answer: id of serial " + itoa(serial) + " is " + res.Status.String() + " on serial " + itoa(int(res.Serial)))
+					return
+				}
+			}
+		}()
+	}
+	for i, f := range files[1:] {
+		file := f.Delta
+		if i%2 == 1 {
+			file = f.Full
+		}
+		apply(t, s, file, p.keys, t0.Add(time.Hour))
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func idOf(serial, i int) string { return "s" + itoa(serial) + "-" + itoa(i) }
+
+func itoa(n int) string {
+	return string(slices.AppendSeq([]byte(nil), func(yield func(byte) bool) { writeInt(n, yield) }))
+}
+
+func writeInt(n int, yield func(byte) bool) {
+	if n >= 10 {
+		writeInt(n/10, yield)
+	}
+	yield(byte('0' + n%10))
+}
+
+// TestStagingGarbageIsCleanedOnOpen: an apply interrupted after some
+// batches leaves a generation bucket that the next open deletes.
+func TestStagingGarbageIsCleanedOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := mustOpen(t, path, &Options{BatchEntries: 10})
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	gen, err := s.newGen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.newStager(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := st.add(crl.Entry{Key: crl.Key(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.tx.Rollback() // as a crash would leave it: committed batches only
+	s.Close()
+	s = mustOpen(t, path, nil)
+	defer s.Close()
+	assertNoGarbage(t, s)
+	assertList(t, s, p)
+}
+
+// TestBloomFalsePositiveRate: the filter holds every key and errs on about
+// the rate it was sized for.
+func TestBloomFalsePositiveRate(t *testing.T) {
+	const n = 100_000
+	bf := newBloom(bloomCapacity(n), DefaultBloomFPRate)
+	r := rand.New(rand.NewPCG(5, 5))
+	for range n {
+		addKey(bf, crl.Key(r.Uint64()))
+	}
+	r = rand.New(rand.NewPCG(5, 5))
+	for range n {
+		if !testKey(bf, crl.Key(r.Uint64())) {
+			t.Fatal("false negative")
+		}
+	}
+	rate := func() float64 {
+		fp := 0
+		for range n {
+			if testKey(bf, crl.Key(r.Uint64())) {
+				fp++
+			}
+		}
+		return float64(fp) / n
+	}
+	if got := rate(); got > 0.01 {
+		t.Fatalf("false-positive rate %.4f with the list as sized", got)
+	}
+	for range n / 4 { // loaded to its capacity
+		addKey(bf, crl.Key(r.Uint64()))
+	}
+	if got := rate(); got > 0.015 {
+		t.Fatalf("false-positive rate %.4f at capacity", got)
+	}
+	t.Logf("false-positive rate at capacity: %.4f", rate())
+}
+
+// TestEntryBound: a snapshot with more entries than the configured bound is
+// refused before its body is read.
+func TestEntryBound(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), &Options{Limits: &snapshot.Limits{MaxEntries: 10}})
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	for i := range 100 {
+		p.revoke(issuer, certID(i), t0, 0, time.Time{})
+	}
+	if _, err := s.ApplySnapshot(bytes.NewReader(p.publish(t0).Full), p.keys, t0, nil); !errors.Is(err, snapshot.ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+	if len(s.Lists()) != 0 {
+		t.Fatal("list stored")
+	}
+}
+
+// TestCheckBetweenCommitAndSwap: a check that holds the previous list's
+// in-memory view while a newer list is already committed answers wholly
+// from one of the two lists.
+func TestCheckBetweenCommitAndSwap(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "old", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	stale := s.view.Load()
+	p.unrevoke(issuer, "old")
+	p.revoke(issuer, "new", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0.Add(time.Minute)).Delta, p.keys, t0)
+	s.view.Store(stale) // as if the swap had not happened yet
+	at := t0.Add(time.Hour)
+	// "old" passes the old filter; the transaction sees serial 2, so the
+	// answer is serial 2's.
+	if r := check(t, s, "old", at); r.Status != NotRevoked || r.Serial != 2 {
+		t.Fatalf("old: %v on serial %d", r.Status, r.Serial)
+	}
+	// "new" is not in the old filter: serial 1's answer.
+	if r := check(t, s, "new", at); r.Status != NotRevoked || r.Serial != 1 {
+		t.Fatalf("new: %v on serial %d", r.Status, r.Serial)
+	}
+}
