@@ -29,6 +29,7 @@ Verifiers:       sync, status, check, scan, trust
 		newVersionCommand(),
 		newSyncCommand(), newStatusCommand(), newCheckCommand(),
 		newTrustCommand(), newScanCommand(),
+		newKeygenCommand(), newInspectCommand(),
 	)
 	return root
 }
