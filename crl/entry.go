@@ -18,17 +18,44 @@ const keyDomain = "crlverify/v1 entry key\x00"
 type Key uint64
 
 // KeyOf returns the public key of the certificate id issued by issuer.
+// It does not allocate.
 func KeyOf(issuer, certificateID string) Key {
+	var (
+		sum [sha256.Size]byte
+		buf [keyBufSize]byte
+	)
+	if len(keyDomain)+2*binary.MaxVarintLen64+len(issuer)+len(certificateID) <= len(buf) {
+		// The usual case: the whole message is built on the stack and
+		// hashed in one call.
+		m := append(buf[:0], keyDomain...)
+		m = binary.AppendUvarint(m, uint64(len(issuer)))
+		m = append(m, issuer...)
+		m = binary.AppendUvarint(m, uint64(len(certificateID)))
+		m = append(m, certificateID...)
+		sum = sha256.Sum256(m)
+		return Key(binary.BigEndian.Uint64(sum[:]))
+	}
+	// Longer inputs stream through the hash, a buffer at a time.
 	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write([]byte(keyDomain))
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(issuer)))])
-	h.Write([]byte(issuer))
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(certificateID)))])
-	h.Write([]byte(certificateID))
-	var sum [sha256.Size]byte
-	return Key(binary.BigEndian.Uint64(h.Sum(sum[:0])))
+	h.Write(binary.AppendUvarint(append(buf[:0], keyDomain...), uint64(len(issuer))))
+	for s := issuer; len(s) > 0; {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	h.Write(binary.AppendUvarint(buf[:0], uint64(len(certificateID))))
+	for s := certificateID; len(s) > 0; {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	h.Sum(sum[:0])
+	return Key(binary.BigEndian.Uint64(sum[:]))
 }
+
+// keyBufSize bounds the messages [KeyOf] builds on the stack: an issuer and
+// id of up to about 200 bytes together.
+const keyBufSize = 256
 
 // Bytes returns k as 8 big-endian bytes (the form used as a bbolt key).
 func (k Key) Bytes() [8]byte {

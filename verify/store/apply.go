@@ -179,6 +179,7 @@ func (s *Store) apply(h *snapshot.Header, body itemReader, at time.Time, ao *App
 			return tx.Bucket(bktLists).DeleteBucket(u64(cur.rec.Gen))
 		})
 	}
+	s.res.release(s.db)
 	return res, nil
 }
 

@@ -207,6 +207,7 @@ func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (Result, error)
 			return nil
 		}
 		e, found, err := lookup(tx, rec.Gen, k)
+		s.res.looked(s.db, tx)
 		if err != nil {
 			return err
 		}

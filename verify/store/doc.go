@@ -61,6 +61,23 @@
 // match). Removed keys stay set (the filter may only err towards "maybe");
 // it is rebuilt when the keys it holds exceed its capacity.
 //
+// # Memory
+//
+// A store keeps its Bloom filters in memory (about 1.5 bytes per entry)
+// and reads entries through bbolt's read-only mapping of the file. A
+// lookup may map much more of the file than the page it reads: Linux maps
+// the neighbouring pages already in its file cache (64 KiB around the
+// fault, or a whole 2 MiB huge page), so random checks of a large list
+// would end with all of the file counted in the process's resident
+// memory. For a store larger than [Options.ResidentLimit], the store
+// measures the process's file-backed resident memory every few lookups
+// and, once it has grown by more than the limit, releases the mapping's
+// pages (madvise MADV_DONTNEED; huge pages are turned off for the
+// mapping). They stay in the system's file cache; a later lookup maps its
+// page again at the cost of a page fault. The mapping is released also
+// after opening (which reads the filters through it), after an apply and
+// after [Store.Entries]. This is Linux only; elsewhere there is no limit.
+//
 // # Expired snapshots
 //
 // A snapshot already past its next-update is refused by default even when

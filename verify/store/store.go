@@ -40,6 +40,10 @@ const (
 	DefaultBatchEntries  = 100_000
 	DefaultBloomFPRate   = 0.01
 	DefaultLockTimeout   = 2 * time.Second
+	// DefaultResidentLimit keeps a process checking a store of 10M
+	// entries (a file of about 130 MB) within about 100 MB of resident
+	// memory, its Bloom filter included.
+	DefaultResidentLimit = 48 << 20
 	// smallDelta is the largest delta (upserts + removals) merged into the
 	// current list in one transaction; larger ones build a new generation.
 	smallDelta = 1 << 18
@@ -67,6 +71,15 @@ type Options struct {
 	// BatchEntries is how many entries go into one staging transaction.
 	// Default: DefaultBatchEntries.
 	BatchEntries int
+	// ResidentLimit bounds, roughly, how many bytes of the store file a
+	// checking process keeps mapped, and so counted in its resident
+	// memory: entries are read through a memory mapping, and random
+	// lookups in a large list would otherwise map all of it over time (see
+	// the package documentation). Released pages stay in the system's file
+	// cache, but mapping one again costs a page fault (microseconds) on a
+	// later lookup. Only stores larger than the limit are affected, and
+	// only on Linux. Default: DefaultResidentLimit; negative: no limit.
+	ResidentLimit int64
 }
 
 func (o *Options) withDefaults() Options {
@@ -85,6 +98,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if v.BatchEntries <= 0 {
 		v.BatchEntries = DefaultBatchEntries
+	}
+	if v.ResidentLimit == 0 {
+		v.ResidentLimit = DefaultResidentLimit
 	}
 	return v
 }
@@ -187,6 +203,7 @@ type Store struct {
 	view atomic.Pointer[view]
 	// smallDelta is the largest delta merged in place (see the constant).
 	smallDelta uint64
+	res        *resident
 }
 
 // Open opens or creates the store file at path.
@@ -203,11 +220,14 @@ func Open(path string, opts *Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: o, path: path, smallDelta: smallDelta}
+	s := &Store{db: db, opts: o, path: path, smallDelta: smallDelta, res: newResident(o.ResidentLimit)}
 	if err := s.init(); err != nil {
+		s.res.close()
 		db.Close()
 		return nil, err
 	}
+	// Opening read the Bloom filters through the mapping.
+	s.res.release(db)
 	return s, nil
 }
 
@@ -218,7 +238,10 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Options() Options { return s.opts }
 
 // Close closes the file. Checks and applies must have returned.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.res.close()
+	return s.db.Close()
+}
 
 func (s *Store) init() error {
 	if !s.opts.ReadOnly {
@@ -471,6 +494,7 @@ func (s *Store) Remove(publisher string) error {
 // Entries calls fn for every entry of publisher's list in key order, from
 // one consistent read; fn must not call methods that write to the store.
 func (s *Store) Entries(publisher string, fn func(crl.Entry) error) error {
+	defer s.res.release(s.db)
 	return s.db.View(func(tx *bolt.Tx) error {
 		pb := tx.Bucket(bktPubs).Bucket([]byte(publisher))
 		if pb == nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -368,9 +369,19 @@ func TestKeyRotation(t *testing.T) {
 }
 
 // TestConcurrentChecksSeeOldOrNew runs checks while lists are applied:
-// every answer is exactly the old list's or the new one's.
+// every answer is exactly the old list's or the new one's. With a resident
+// limit of one byte, every lookup also releases the file's mapping while
+// other checks read it and applies grow (and remap) the file.
 func TestConcurrentChecksSeeOldOrNew(t *testing.T) {
-	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), &Options{BatchEntries: 500})
+	for _, limit := range []int64{0, 1} {
+		t.Run(fmt.Sprintf("resident-limit=%d", limit), func(t *testing.T) {
+			testConcurrentChecks(t, &Options{BatchEntries: 500, ResidentLimit: limit})
+		})
+	}
+}
+
+func testConcurrentChecks(t *testing.T, opts *Options) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), opts)
 	defer s.Close()
 	p := newTestPub(t, "ministry", issuer)
 	// serial n revokes exactly ids "s<n>-*"; each publication replaces the
