@@ -1,7 +1,8 @@
 // Package crl is the revocation domain of crlverify: what a revocation is
 // ([Entry], [Reason]), how a certificate is named in a public list without
-// listing its id in clear ([KeyOf]), and the issuing authority's registry of
-// revocations from which signed snapshots are published.
+// listing its id in clear ([KeyOf]). The issuing authority's registry of
+// revocations, from which signed snapshots are published, is the
+// sub-package crl/registry.
 //
 // A certificate is identified by the pair (issuer, certificate id). Public
 // revocation lists never carry that pair; they carry its [Key], a 64-bit,

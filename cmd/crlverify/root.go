@@ -18,7 +18,7 @@ func NewRootCommand() *cobra.Command {
 certificate revocation lists (CRL snapshots), and lets anyone check a scanned
 health certificate against them with no network.
 
-Authorities:     keygen, revoke, publish, serve, inspect
+Authorities:     keygen, revoke, unrevoke, publish, serve, inspect
 Verifiers:       sync, status, check, scan, trust
 
 ` + exitCodeHelp,
@@ -30,6 +30,7 @@ Verifiers:       sync, status, check, scan, trust
 		newSyncCommand(), newStatusCommand(), newCheckCommand(),
 		newTrustCommand(), newScanCommand(),
 		newKeygenCommand(), newInspectCommand(),
+		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(),
 	)
 	return root
 }
