@@ -69,13 +69,9 @@ func (l checkLine) MarshalJSON() ([]byte, error) {
 }
 
 func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
-	at := time.Now().UTC()
-	if o.at != "" {
-		t, err := time.Parse(time.RFC3339, o.at)
-		if err != nil {
-			return withCode(ExitError, fmt.Errorf("--at: %w", err))
-		}
-		at = t
+	at, err := parseAt(o.at)
+	if err != nil {
+		return withCode(ExitError, err)
 	}
 	if o.grace < 0 {
 		return withCode(ExitError, errors.New("--grace must not be negative"))

@@ -10,7 +10,7 @@ import (
 
 func TestKeygen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
-	code, stdout, stderr := runTrust(t, "", "keygen", "--out", dir, "--json")
+	code, stdout, stderr := runCLIStdin(t, "", "keygen", "--out", dir, "--json")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -30,12 +30,12 @@ func TestKeygen(t *testing.T) {
 		t.Fatalf("public keys unreadable: %v", err)
 	}
 	before, _ := os.ReadFile(got.SigningKey)
-	code, _, stderr = runTrust(t, "", "keygen", "--out", dir)
+	code, _, stderr = runCLIStdin(t, "", "keygen", "--out", dir)
 	after, _ := os.ReadFile(got.SigningKey)
 	if code != ExitError || !strings.Contains(stderr, "never overwrites") || string(before) != string(after) {
 		t.Fatalf("second keygen: exit %d %s", code, stderr)
 	}
-	if code, _, _ := runTrust(t, "", "keygen", "--out", t.TempDir(), "--alg", "RS256"); code != ExitError {
+	if code, _, _ := runCLIStdin(t, "", "keygen", "--out", t.TempDir(), "--alg", "RS256"); code != ExitError {
 		t.Fatalf("RS256 accepted")
 	}
 }
@@ -45,16 +45,16 @@ func TestInspect(t *testing.T) {
 	index := filepath.Join("..", "..", "testdata", "crl", "index.jws")
 	jwks := filepath.Join("..", "..", "testdata", "publisher", "publisher.jwks")
 
-	code, stdout, stderr := runTrust(t, "", "inspect", "--jwks", jwks, full)
+	code, stdout, stderr := runCLIStdin(t, "", "inspect", "--jwks", jwks, full)
 	if code != ExitOK || !strings.Contains(stdout, "signature:    verified") || !strings.Contains(stdout, "206 entries") ||
 		!strings.Contains(stdout, "length and digest verified") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, _ = runTrust(t, "", "inspect", full)
+	code, stdout, _ = runCLIStdin(t, "", "inspect", full)
 	if code != ExitOK || !strings.Contains(stdout, "NOT CHECKED") {
 		t.Fatalf("without --jwks: exit %d\n%s", code, stdout)
 	}
-	code, stdout, _ = runTrust(t, "", "inspect", "--json", "--jwks", jwks, index)
+	code, stdout, _ = runCLIStdin(t, "", "inspect", "--json", "--jwks", jwks, index)
 	var ix struct {
 		Type      string `json:"type"`
 		Signature string `json:"signature"`
@@ -74,19 +74,19 @@ func TestInspect(t *testing.T) {
 	if err := os.WriteFile(tampered, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr = runTrust(t, "", "inspect", "--jwks", jwks, tampered)
+	code, stdout, stderr = runCLIStdin(t, "", "inspect", "--jwks", jwks, tampered)
 	if code != ExitInvalid || stdout != "" || !strings.Contains(stderr, "digest mismatch") {
 		t.Fatalf("tampered: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	other := t.TempDir()
-	if code, _, _ := runTrust(t, "", "keygen", "--out", other); code != ExitOK {
+	if code, _, _ := runCLIStdin(t, "", "keygen", "--out", other); code != ExitOK {
 		t.Fatal("keygen")
 	}
-	code, _, stderr = runTrust(t, "", "inspect", "--jwks", filepath.Join(other, publicKeysFile), full)
+	code, _, stderr = runCLIStdin(t, "", "inspect", "--jwks", filepath.Join(other, publicKeysFile), full)
 	if code != ExitInvalid || !strings.Contains(stderr, "unknown signing key") {
 		t.Fatalf("wrong keys: exit %d %s", code, stderr)
 	}
-	if code, _, _ := runTrust(t, "", "inspect", filepath.Join(other, "missing.crl")); code != ExitError {
+	if code, _, _ := runCLIStdin(t, "", "inspect", filepath.Join(other, "missing.crl")); code != ExitError {
 		t.Fatalf("missing file: exit %d", code)
 	}
 }

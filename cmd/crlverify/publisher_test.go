@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,23 +12,10 @@ import (
 	"github.com/crlverify/crlverify/snapshot"
 )
 
-// runPublisherCLI runs a command line with stdin and returns exit code, stdout and
-// stderr.
-func runPublisherCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	root := NewRootCommand()
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetIn(strings.NewReader(stdin))
-	code := execute(root, args, &errb)
-	return code, out.String(), errb.String()
-}
-
 // mustRun runs a command that must succeed and returns its stdout.
 func mustRun(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	code, stdout, stderr := runPublisherCLI(t, stdin, args...)
+	code, stdout, stderr := runCLIStdin(t, stdin, args...)
 	if code != ExitOK {
 		t.Fatalf("crlverify %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, stdout, stderr)
 	}
@@ -106,7 +92,7 @@ func TestPublisherEndToEnd(t *testing.T) {
 	if out != "lifted https://cowin.gov.in/ 9000000000001\n" {
 		t.Errorf("unrevoke printed %q", out)
 	}
-	code, _, stderr := runPublisherCLI(t, "", "unrevoke", "--registry", a.reg, "--issuer", "https://cowin.gov.in/", "--id", "9000000000001")
+	code, _, stderr := runCLIStdin(t, "", "unrevoke", "--registry", a.reg, "--issuer", "https://cowin.gov.in/", "--id", "9000000000001")
 	if code != ExitError || !strings.Contains(stderr, "not revoked") {
 		t.Errorf("second unrevoke: exit %d, stderr %q", code, stderr)
 	}
@@ -127,7 +113,7 @@ func TestPublisherEndToEnd(t *testing.T) {
 	}
 	// Another key cannot pass for the publisher's.
 	other := newAuthority(t)
-	code, _, stderr = runPublisherCLI(t, "", "inspect", "--jwks", other.jwks, filepath.Join(a.pub, snapshot.IndexName))
+	code, _, stderr = runCLIStdin(t, "", "inspect", "--jwks", other.jwks, filepath.Join(a.pub, snapshot.IndexName))
 	if code != ExitInvalid || stderr == "" {
 		t.Errorf("inspect with the wrong JWKS: exit %d, stderr %q", code, stderr)
 	}
@@ -141,7 +127,7 @@ func TestRevokeBadRowsApplyNothing(t *testing.T) {
 		"2,moh,mistake,2026-01-01\n"+
 		"3,moh,dataError,last tuesday\n"+
 		"4,moh,dataError,2026-01-01\n"), 0o644)
-	code, stdout, stderr := runPublisherCLI(t, "", "revoke", "--registry", a.reg, "--from-file", bad)
+	code, stdout, stderr := runCLIStdin(t, "", "revoke", "--registry", a.reg, "--from-file", bad)
 	if code != ExitError || stdout != "" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
@@ -180,7 +166,7 @@ func TestRevokeUsageErrors(t *testing.T) {
 		{[]string{"publish", "--registry", a.reg, "--key", a.key, "--out", a.pub}, "publisher name required"},
 		{[]string{"publish", "--registry", a.reg, "--key", a.key, "--out", a.pub, "--keep", "0", "--publisher", "x"}, "--keep"},
 	} {
-		code, stdout, stderr := runPublisherCLI(t, "", c.args...)
+		code, stdout, stderr := runCLIStdin(t, "", c.args...)
 		if code != ExitError || stdout != "" || !strings.Contains(stderr, c.want) {
 			t.Errorf("crlverify %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, stdout, stderr, c.want)
 		}

@@ -33,7 +33,7 @@ func TestScanVectorsWithoutStore(t *testing.T) {
 	v := divocVectorsDir(t)
 	dir := t.TempDir()
 	trustFile := filepath.Join(dir, "trust.json")
-	if code, _, stderr := runTrust(t, "", "trust", "add", "--trust", trustFile, "did:india", filepath.Join(v, "keys", "divoc-dev-rsa.pub.pem")); code != 0 {
+	if code, _, stderr := runCLIStdin(t, "", "trust", "add", "--trust", trustFile, "did:india", filepath.Join(v, "keys", "divoc-dev-rsa.pub.pem")); code != 0 {
 		t.Fatalf("trust add: %d %s", code, stderr)
 	}
 	png := filepath.Join(v, "qr", "divoc-dev-rsa2018.divoc-node-style.png")
@@ -41,7 +41,7 @@ func TestScanVectorsWithoutStore(t *testing.T) {
 	at := "--at=2026-06-01T00:00:00Z"
 
 	// Genuine, but no list: valid with revocation status unknown, exit 3.
-	code, stdout, stderr := runTrust(t, "", "scan", "--trust", trustFile, "--store", store, at, png)
+	code, stdout, stderr := runCLIStdin(t, "", "scan", "--trust", trustFile, "--store", store, at, png)
 	if code != ExitUnknown || !strings.Contains(stdout, "VALID, REVOCATION STATUS UNKNOWN") || !strings.Contains(stderr, "run crlverify sync") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -52,7 +52,7 @@ func TestScanVectorsWithoutStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr = runTrust(t, string(zip), "scan", "--json", "--trust", trustFile, "--store", store, at,
+	code, stdout, stderr = runCLIStdin(t, string(zip), "scan", "--json", "--trust", trustFile, "--store", store, at,
 		"-", filepath.Join(v, "certs", "divoc-dev-ed25519-2018.json"))
 	if code != ExitInvalid {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitInvalid, stdout, stderr)
@@ -89,7 +89,7 @@ func TestScanUsageErrors(t *testing.T) {
 		"no inputs":      {"scan"},
 		"bad --color":    {"scan", "--color", "pink", "x.png"},
 	} {
-		code, stdout, stderr := runTrust(t, "", args...)
+		code, stdout, stderr := runCLIStdin(t, "", args...)
 		if code != ExitError || stdout != "" || stderr == "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
 		}

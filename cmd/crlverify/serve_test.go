@@ -201,7 +201,7 @@ func TestServeCommand(t *testing.T) {
 	if code := <-done; code != ExitOK {
 		t.Errorf("serve exited %d", code)
 	}
-	if code, _, stderr := runPublisherCLI(t, "", "serve", "--dir", a.pub, "--token-file", filepath.Join(a.dir, "none")); code != ExitError || !strings.Contains(stderr, "needs --registry and --key") {
+	if code, _, stderr := runCLIStdin(t, "", "serve", "--dir", a.pub, "--token-file", filepath.Join(a.dir, "none")); code != ExitError || !strings.Contains(stderr, "needs --registry and --key") {
 		t.Errorf("API without registry: %d %q", code, stderr)
 	}
 }

@@ -93,17 +93,6 @@ func newKey(t *testing.T) jwk.Key {
 	return k
 }
 
-// runCLI runs the command line and returns exit code, stdout and stderr.
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	root := NewRootCommand()
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	code := execute(root, args, &errb)
-	return code, out.String(), errb.String()
-}
-
 func TestSyncCheckStatus(t *testing.T) {
 	key := newKey(t)
 	dir, jwks := publication(t, 1, key)

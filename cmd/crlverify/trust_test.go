@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -18,19 +17,6 @@ import (
 
 	"github.com/crlverify/crlverify/verify/trust"
 )
-
-// runTrust runs a command line with stdin and returns exit code, stdout
-// and stderr.
-func runTrust(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	root := NewRootCommand()
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetIn(strings.NewReader(stdin))
-	code := execute(root, args, &errb)
-	return code, out.String(), errb.String()
-}
 
 // keyFiles writes a fresh RSA key as PEM, and a fresh Ed25519 key as base58
 // and as a JWK, and returns their paths.
@@ -61,23 +47,23 @@ func TestTrustAddListRemove(t *testing.T) {
 	rsaPEM, edBase58, edJWK, _ := keyFiles(t)
 	store := filepath.Join(t.TempDir(), "trust.json")
 
-	code, out, errs := runTrust(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM,
+	code, out, errs := runCLIStdin(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM,
 		"--name", "Government of India", "--not-before", "2021-01-01")
 	if code != ExitOK || !strings.Contains(out, "did:india: added key") || !strings.Contains(out, "RSA-2048") {
 		t.Fatalf("add: %d\n%s%s", code, out, errs)
 	}
-	code, out, errs = runTrust(t, "", "trust", "add", "--trust", store, "did:divoc", edBase58,
+	code, out, errs = runCLIStdin(t, "", "trust", "add", "--trust", store, "did:divoc", edBase58,
 		"--not-after", "2023-12-31", "--max-age", "365d", "--enforce-effective-window", "--crl-issuer", "https://divoc.dev/")
 	if code != ExitOK || !strings.Contains(out, "until 2023-12-31T23:59:59Z") {
 		t.Fatalf("add base58: %d\n%s%s", code, out, errs)
 	}
 	// The same key as a JWK is the same key: an update, not a second key.
-	code, out, errs = runTrust(t, "", "trust", "add", "--trust", store, "did:divoc", edJWK, "--status", "terminated")
+	code, out, errs = runCLIStdin(t, "", "trust", "add", "--trust", store, "did:divoc", edJWK, "--status", "terminated")
 	if code != ExitOK || !strings.Contains(out, "did:divoc: updated key") || !strings.Contains(out, "terminated") {
 		t.Fatalf("terminate: %d\n%s%s", code, out, errs)
 	}
 
-	code, out, errs = runTrust(t, "", "trust", "list", "--trust", store)
+	code, out, errs = runCLIStdin(t, "", "trust", "list", "--trust", store)
 	if code != ExitOK {
 		t.Fatalf("list: %d %s", code, errs)
 	}
@@ -95,7 +81,7 @@ func TestTrustAddListRemove(t *testing.T) {
 		t.Errorf("list not sorted:\n%s", out)
 	}
 
-	code, out, _ = runTrust(t, "", "trust", "list", "--trust", store, "--json")
+	code, out, _ = runCLIStdin(t, "", "trust", "list", "--trust", store, "--json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != ExitOK || len(lines) != 2 {
 		t.Fatalf("list --json: %d\n%s", code, out)
@@ -128,20 +114,20 @@ func TestTrustAddListRemove(t *testing.T) {
 		t.Errorf("loaded entry %+v", e)
 	}
 
-	code, out, errs = runTrust(t, "", "trust", "remove", "--trust", store, "did:divoc", "--key", divoc.Keys[0].ID)
+	code, out, errs = runCLIStdin(t, "", "trust", "remove", "--trust", store, "did:divoc", "--key", divoc.Keys[0].ID)
 	if code != ExitOK || !strings.Contains(out, "removed did:divoc key "+divoc.Keys[0].ID) {
 		t.Fatalf("remove --key: %d\n%s%s", code, out, errs)
 	}
-	_, out, _ = runTrust(t, "", "trust", "list", "--trust", store)
+	_, out, _ = runCLIStdin(t, "", "trust", "list", "--trust", store)
 	if !strings.Contains(out, "no keys: its certificates fail as from an unknown issuer") {
 		t.Errorf("list after removing the only key:\n%s", out)
 	}
 	for _, vm := range []string{"did:divoc", "did:india"} {
-		if code, _, errs := runTrust(t, "", "trust", "remove", "--trust", store, vm); code != ExitOK {
+		if code, _, errs := runCLIStdin(t, "", "trust", "remove", "--trust", store, vm); code != ExitOK {
 			t.Fatalf("remove %s: %d %s", vm, code, errs)
 		}
 	}
-	code, out, errs = runTrust(t, "", "trust", "list", "--trust", store)
+	code, out, errs = runCLIStdin(t, "", "trust", "list", "--trust", store)
 	if code != ExitOK || out != "" || !strings.Contains(errs, "no trusted issuers") {
 		t.Errorf("list of an empty store: %d %q %q", code, out, errs)
 	}
@@ -151,7 +137,7 @@ func TestTrustAddFromStdin(t *testing.T) {
 	_, edBase58, _, edPub := keyFiles(t)
 	b, _ := os.ReadFile(edBase58)
 	store := filepath.Join(t.TempDir(), "trust.json")
-	if code, out, errs := runTrust(t, string(b), "trust", "add", "--trust", store, "did:jamaica", "-"); code != ExitOK {
+	if code, out, errs := runCLIStdin(t, string(b), "trust", "add", "--trust", store, "did:jamaica", "-"); code != ExitOK {
 		t.Fatalf("add -: %d %s%s", code, out, errs)
 	}
 	s, err := trust.Load(store)
@@ -177,13 +163,13 @@ func TestTrustDefaultPath(t *testing.T) {
 		t.Skipf("user config directory %s is not under the test's HOME", want)
 	}
 	_, edBase58, _, _ := keyFiles(t)
-	if code, _, errs := runTrust(t, "", "trust", "add", "did:divoc", edBase58); code != ExitOK {
+	if code, _, errs := runCLIStdin(t, "", "trust", "add", "did:divoc", edBase58); code != ExitOK {
 		t.Fatalf("add: %d %s", code, errs)
 	}
 	if _, err := os.Stat(want); err != nil {
 		t.Fatalf("default store not written: %v", err)
 	}
-	if code, out, _ := runTrust(t, "", "trust", "list"); code != ExitOK || !strings.Contains(out, "did:divoc") {
+	if code, out, _ := runCLIStdin(t, "", "trust", "list"); code != ExitOK || !strings.Contains(out, "did:divoc") {
 		t.Errorf("list with the default store: %d %s", code, out)
 	}
 }
@@ -213,7 +199,7 @@ func TestTrustErrors(t *testing.T) {
 		{"remove from no store", []string{"remove", "did:india"}, "no trust store at"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runTrust(t, "", append([]string{"trust", "--trust", store}, tc.args...)...)
+			code, out, errs := runCLIStdin(t, "", append([]string{"trust", "--trust", store}, tc.args...)...)
 			if code != ExitError || out != "" || !strings.Contains(errs, tc.want) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errs, tc.want)
 			}
@@ -222,15 +208,15 @@ func TestTrustErrors(t *testing.T) {
 	if _, err := os.Stat(store); !os.IsNotExist(err) {
 		t.Fatalf("failed commands wrote the store: %v", err)
 	}
-	if code, _, errs := runTrust(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM); code != ExitOK {
+	if code, _, errs := runCLIStdin(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM); code != ExitOK {
 		t.Fatal(errs)
 	}
-	if code, _, errs := runTrust(t, "", "trust", "remove", "--trust", store, "did:philippines"); code != ExitError || !strings.Contains(errs, "unknown issuer") {
+	if code, _, errs := runCLIStdin(t, "", "trust", "remove", "--trust", store, "did:philippines"); code != ExitError || !strings.Contains(errs, "unknown issuer") {
 		t.Fatalf("remove unknown: %d %s", code, errs)
 	}
 	// A corrupt store is refused, never silently replaced.
 	noErr(t, os.WriteFile(store, []byte(`{"version":7}`), 0o644))
-	if code, _, errs := runTrust(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM); code != ExitError || !strings.Contains(errs, "version 7") {
+	if code, _, errs := runCLIStdin(t, "", "trust", "add", "--trust", store, "did:india", rsaPEM); code != ExitError || !strings.Contains(errs, "version 7") {
 		t.Fatalf("add to a corrupt store: %d %s", code, errs)
 	}
 	if b, _ := os.ReadFile(store); string(b) != `{"version":7}` {
@@ -244,11 +230,11 @@ func TestTrustImport(t *testing.T) {
 		t.Skipf("DIVOC vectors not present: %v", err)
 	}
 	store := filepath.Join(t.TempDir(), "trust.json")
-	code, out, errs := runTrust(t, "", "trust", "import", "--trust", store, reg)
+	code, out, errs := runCLIStdin(t, "", "trust", "import", "--trust", store, reg)
 	if code != ExitOK || strings.Count(out, "imported ") != 5 {
 		t.Fatalf("import: %d\n%s%s", code, out, errs)
 	}
-	_, out, _ = runTrust(t, "", "trust", "list", "--trust", store)
+	_, out, _ = runCLIStdin(t, "", "trust", "list", "--trust", store)
 	if !strings.Contains(out, "did:srilanka:moh  Gov of Sri Lanka") || !strings.Contains(out, "did:jamaica  Gov of Jamaica") {
 		t.Errorf("list after import:\n%s", out)
 	}
