@@ -1,0 +1,37 @@
+package verify_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/crlverify/crlverify/verify"
+	"github.com/crlverify/crlverify/verify/trust"
+)
+
+// FuzzVerifyPayload runs arbitrary QR payloads through the whole verdict:
+// it must never panic, and never accept what it cannot verify.
+func FuzzVerifyPayload(f *testing.F) {
+	for _, name := range []string{"valid.zip", "valid.utf8-zip", "valid.json", "truncated.zip"} {
+		b, err := os.ReadFile(filepath.Join(fixtures, "divoc", "payloads", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	ts, err := trust.Load(filepath.Join(fixtures, "trust.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	e := loadExpectation(f)
+	v := verify.New(ts, nil, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r := v.VerifyPayload(payload, e.At)
+		if r.OK() {
+			t.Fatalf("accepted without a revocation list: %+v", r)
+		}
+		if r.Status == "" || (r.Status == verify.StatusValid && r.Certificate == nil) {
+			t.Fatalf("incomplete result %+v", r)
+		}
+	})
+}
