@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // benchCSV returns n realistic rows: numeric certificate ids, two issuers,
@@ -99,10 +100,12 @@ func BenchmarkPublish1M(b *testing.B) {
 	if _, err := r.Publish(dir, key, opts); err != nil {
 		b.Fatal(err)
 	}
+	// Each round revokes 1000 more, untimed, then publishes; the publish
+	// alone is what ms/publish reports (ns/op also counts the revocations).
 	var res *PublishResult
+	var publishing time.Duration
 	round := 0
 	for b.Loop() {
-		b.StopTimer()
 		round++
 		var revs []Revocation
 		for i := range 1000 {
@@ -111,11 +114,13 @@ func BenchmarkPublish1M(b *testing.B) {
 		if _, err := r.RevokeBatch(revs); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
+		start := time.Now()
 		if res, err = r.Publish(dir, key, opts); err != nil {
 			b.Fatal(err)
 		}
+		publishing += time.Since(start)
 	}
+	b.ReportMetric(float64(publishing.Milliseconds())/float64(round), "ms/publish")
 	b.ReportMetric(float64(res.Full.Length)/float64(res.ListCount), "full-bytes/entry")
 	if len(res.Deltas) > 0 {
 		b.ReportMetric(float64(res.Deltas[0].Length), "delta-bytes")
