@@ -143,7 +143,7 @@ func inspectSnapshot(r *bufio.Reader, keys snapshot.Keys) (*inspection, error) {
 		Type: "snapshot", Signature: signatureState(keys), KeyID: h.KeyID, Algorithm: h.Algorithm,
 		Kind: h.Kind, Publisher: h.Publisher, Issuers: h.Issuers, Serial: h.Serial,
 		ThisUpdate: h.ThisUpdate, NextUpdate: h.NextUpdate, ListDigest: &h.ListDigest, ListCount: h.ListCount,
-		BodyLength: h.BodyLength, BodyDigest: &h.BodyDigest, Reasons: map[string]uint64{},
+		BodyLength: h.BodyLength, BodyDigest: &h.BodyDigest,
 	}
 	if h.Kind == snapshot.KindDelta {
 		in.BaseSerial, in.BaseDigest = h.BaseSerial, &h.BaseDigest
@@ -162,13 +162,18 @@ func inspectSnapshot(r *bufio.Reader, keys snapshot.Keys) (*inspection, error) {
 			continue
 		}
 		in.Upserts++
-		in.Reasons[e.Reason.String()]++
 		in.byReason[e.Reason]++
 		if e.IsSuspension() {
 			in.Suspension++
 		}
 	}
 	in.Body = "length and digest verified"
+	in.Reasons = make(map[string]uint64)
+	for r, n := range in.byReason {
+		if n > 0 {
+			in.Reasons[crl.Reason(r).String()] = n
+		}
+	}
 	return in, nil
 }
 

@@ -207,6 +207,9 @@ func expandInputs(args []string) ([]scanInput, error) {
 			return nil, err
 		}
 		if !fi.IsDir() {
+			if err := readable(a); err != nil {
+				return nil, err
+			}
 			in = append(in, scanInput{a})
 			continue
 		}
@@ -222,6 +225,9 @@ func expandInputs(args []string) ([]scanInput, error) {
 				return nil
 			}
 			if d.Type().IsRegular() {
+				if err := readable(p); err != nil {
+					return err
+				}
 				in = append(in, scanInput{p})
 			}
 			return nil
@@ -234,6 +240,16 @@ func expandInputs(args []string) ([]scanInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// readable reports an input that cannot be opened as the I/O error it is
+// (exit 2), before it could be mistaken for a malformed certificate.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // scanAll verifies the inputs with up to workers at once and returns the

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crlverify/crlverify/verify/trust"
 )
 
 func divocVectorsDir(t *testing.T) string {
@@ -93,5 +95,18 @@ func TestScanUsageErrors(t *testing.T) {
 		if code != ExitError || stdout != "" || stderr == "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
 		}
+	}
+}
+
+func TestScanUnreadableInputIsAnIOError(t *testing.T) {
+	dir := t.TempDir()
+	trustFile := filepath.Join(dir, "trust.json")
+	if err := trust.New().Save(trustFile); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "absent.png")
+	code, stdout, stderr := runCLI(t, "scan", "--trust", trustFile, "--store", filepath.Join(dir, "crl.db"), missing)
+	if code != ExitError || stdout != "" || !strings.Contains(stderr, "absent.png") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
