@@ -50,6 +50,17 @@ func ParseKey(b []byte) (crypto.PublicKey, string, error) {
 	if len(b) > MaxKeySize {
 		return nil, "", fmt.Errorf("%w: key is %d bytes, the limit is %d", ErrTooLarge, len(b), MaxKeySize)
 	}
+	if len(b) > 0 && b[0] == 0x30 {
+		// Binary DER is read as it is: its last bytes may well be ones
+		// that trimming white space would cut off.
+		k, err := parseSPKI(b)
+		if t := bytes.TrimRight(b, " \t\r\n"); err != nil && len(t) < len(b) {
+			if k2, err2 := parseSPKI(t); err2 == nil {
+				return k2, FormatDER, nil // a text editor's final newline
+			}
+		}
+		return k, FormatDER, err
+	}
 	s := bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	switch {
 	case len(s) == 0:

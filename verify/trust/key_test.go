@@ -97,6 +97,30 @@ func TestParseKeyFormatsSameID(t *testing.T) {
 	}
 }
 
+// TestParseKeyDERTrailingWhitespaceByte: a binary DER key whose last byte
+// happens to be a white-space character (about one key in twenty) is read
+// whole, not trimmed.
+func TestParseKeyDERTrailingWhitespaceByte(t *testing.T) {
+	for _, last := range []byte{'\n', ' ', '\r', '\t'} {
+		var der []byte
+		for {
+			ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if der, err = x509.MarshalPKIXPublicKey(&ek.PublicKey); err != nil {
+				t.Fatal(err)
+			}
+			if der[len(der)-1] == last {
+				break
+			}
+		}
+		if _, format, err := ParseKey(der); err != nil || format != FormatDER {
+			t.Errorf("DER ending in %q: %v (%s)", last, err, format)
+		}
+	}
+}
+
 // keyForms writes pub in every format ParseKey reads.
 func keyForms(t *testing.T, pub any, priv any) map[string][]byte {
 	t.Helper()
