@@ -123,12 +123,25 @@
 // entry put in place (replacing the entry with the same key). A key must
 // not be in both sections.
 //
-// An entry (crl.Entry) is a 64-bit key (crl.KeyOf: a domain-separated
-// digest of issuer and certificate id, so the file names no certificate in
-// clear), revoked_at (Unix seconds, int64), a reason code 0..15
+// An entry (crl.Entry) is a 64-bit key, revoked_at (Unix seconds, int64), a reason code 0..15
 // (crl.Reason) and an optional suspension end suspended_until (Unix
 // seconds, greater than revoked_at, never 0; 0 in crl.Entry means "not a
 // suspension").
+//
+// The key names the certificate without its id in clear (crl.KeyOf). It
+// is computed with SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
+// short-input PRF", 2012), whose 16-byte key is read as two little-endian
+// 64-bit words k0, k1:
+//
+//	k0, k1 = SipHash-2-4-128(key = "crlverify/v1 key" (16 ASCII bytes), message = issuer)
+//	key    = SipHash-2-4(key = k0, k1, message = certificate id)
+//
+// issuer and certificate id are the UTF-8 bytes exactly as the certificate
+// carries them. The 128-bit variant's 16 output bytes are k0's 8 bytes then
+// k1's, each little-endian (as in the reference implementation); the key is
+// the 64-bit value SipHash returns (its 8 output bytes read little-endian).
+// For example, issuer "https://cowin.gov.in/" and id "C1000000000" give
+// the key 0xf40ad99797457349.
 //
 // A section is a sequence of blocks of 1..4096 items ([MaxBlock]), ended by
 // a single byte 0 (a block count of zero). Keys strictly increase within a

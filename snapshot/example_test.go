@@ -103,9 +103,9 @@ func Example() {
 	// Output:
 	// published full-00000000000000000001.crl: 824 bytes, body 51 bytes
 	// full snapshot 1 by "Example Health Authority", signed EdDSA, next update 2026-11-23T09:00:00Z
-	// 25cd5aa16f8600c1 certificateHold  revoked 2026-11-20, in force now: true
-	// 7cc2a4640d1e774b superseded       revoked 2026-06-01, in force now: true
-	// 8b1463f539774e24 dataError        revoked 2026-03-14, in force now: true
+	// 2133b0f8e1e8db62 superseded       revoked 2026-06-01, in force now: true
+	// 54ddaace65fcbe9d certificateHold  revoked 2026-11-20, in force now: true
+	// ebe0670cc625fe41 dataError        revoked 2026-03-14, in force now: true
 	// CERT-0002 listed: true
 	// CERT-0004 listed: false
 }

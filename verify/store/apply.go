@@ -77,8 +77,8 @@ func (s *Store) Admit(h *snapshot.Header, at time.Time, opts *ApplyOptions) erro
 
 func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, at time.Time, ao *ApplyOptions) error {
 	for _, is := range h.Issuers {
-		if o := v.byIssuer[is]; o != nil && o.rec.List.Publisher != h.Publisher {
-			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.rec.List.Publisher, h.Publisher)
+		if o := v.byIssuer[is]; o != nil && o.lv.rec.List.Publisher != h.Publisher {
+			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.lv.rec.List.Publisher, h.Publisher)
 		}
 	}
 	if cur != nil {
@@ -396,7 +396,7 @@ func (s *Store) applyFull(h *snapshot.Header, body itemReader, at time.Time, p *
 	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
 		return nil, err
 	}
-	return &listView{rec: *rec, bloom: bf}, nil
+	return newListView(rec, bf), nil
 }
 
 // change is one item of a delta.
@@ -490,7 +490,7 @@ func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, body itemRead
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	return &listView{rec: *rec, bloom: bf}, nil
+	return newListView(rec, bf), nil
 }
 
 // applyChanges merges sorted changes into the blocks of st.b in place,
@@ -760,5 +760,5 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, body itemReader
 	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
 		return nil, err
 	}
-	return &listView{rec: *rec, bloom: bf}, nil
+	return newListView(rec, bf), nil
 }

@@ -37,37 +37,49 @@ func mix(z uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// bloomBlock returns the index of the first word of k's block.
-func bloomBlock(k crl.Key, m uint64) uint64 {
-	hi, _ := bits.Mul64(uint64(k), m/blockBits)
+// filter is the read side of a blocked filter, kept next to the
+// *bloom.BloomFilter it reads so that a check makes no calls to find it.
+type filter struct {
+	words  []uint64
+	blocks uint64 // number of 512-bit blocks
+	k      uint   // probes per key
+}
+
+func filterOf(bf *bloom.BloomFilter) filter {
+	return filter{words: bf.BitSet().Words(), blocks: uint64(bf.Cap()) / blockBits, k: bf.K()}
+}
+
+// block returns the index of the first word of k's block.
+func (f *filter) block(k crl.Key) uint64 {
+	hi, _ := bits.Mul64(uint64(k), f.blocks)
 	return hi * (blockBits / 64)
 }
 
 func addKey(bf *bloom.BloomFilter, k crl.Key) {
-	words := bf.BitSet().Words()
-	w := bloomBlock(k, uint64(bf.Cap()))
+	f := filterOf(bf)
+	w := f.block(k)
 	h := mix(uint64(k))
-	for i, used := uint(0), 0; i < bf.K(); i++ {
+	for i, used := uint(0), 0; i < f.k; i++ {
 		if used+9 > 64 {
 			h, used = mix(h), 0
 		}
 		b := h >> used & (blockBits - 1)
 		used += 9
-		words[w+b>>6] |= 1 << (b & 63)
+		f.words[w+b>>6] |= 1 << (b & 63)
 	}
 }
 
-func testKey(bf *bloom.BloomFilter, k crl.Key) bool {
-	words := bf.BitSet().Words()
-	w := bloomBlock(k, uint64(bf.Cap()))
+// has reports whether k may be in the filter; false means it is not.
+func (f *filter) has(k crl.Key) bool {
+	blk := f.words[f.block(k):][:blockBits/64]
 	h := mix(uint64(k))
-	for i, used := uint(0), 0; i < bf.K(); i++ {
+	for i, used := uint(0), 0; i < f.k; i++ {
 		if used+9 > 64 {
 			h, used = mix(h), 0
 		}
 		b := h >> used & (blockBits - 1)
 		used += 9
-		if words[w+b>>6]&(1<<(b&63)) == 0 {
+		if blk[b>>6]&(1<<(b&63)) == 0 {
 			return false
 		}
 	}

@@ -168,21 +168,39 @@ func (r Result) MarshalJSON() ([]byte, error) {
 
 // Check answers whether the certificate certificateID of issuer is revoked
 // according to the stored list that covers issuer, judged at time at.
-func (s *Store) Check(issuer, certificateID string, at time.Time) (Result, error) {
-	return s.CheckKey(issuer, crl.KeyOf(issuer, certificateID), at)
+func (s *Store) Check(issuer, certificateID string, at time.Time) (r Result, err error) {
+	v := s.view.Load()
+	il := v.list(issuer)
+	if il == nil {
+		r.Issuer, r.Key, r.At, r.NewestSeen = issuer, crl.KeyOf(issuer, certificateID), at, v.newest
+		return r, nil
+	}
+	err = s.check(&r, v, il, il.keyer.Key(certificateID), at)
+	return
 }
 
 // CheckKey is [Store.Check] for a key already computed with [crl.KeyOf].
-func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (Result, error) {
+func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (r Result, err error) {
 	v := s.view.Load()
-	r := Result{Issuer: issuer, Key: k, At: at, NewestSeen: v.newest}
-	lv := v.byIssuer[issuer]
-	if lv == nil {
+	il := v.list(issuer)
+	if il == nil {
+		r.Issuer, r.Key, r.At, r.NewestSeen = issuer, k, at, v.newest
 		return r, nil
 	}
-	if !testKey(lv.bloom, k) {
-		s.judge(&r, &lv.rec.List, nil)
-		return r, nil
+	err = s.check(&r, v, il, k, at)
+	return
+}
+
+// check fills r, which is the zero Result, from view v, in which il
+// covers the issuer. The Check methods pass their own result so that it
+// is written once, in place.
+func (s *Store) check(r *Result, v *view, il *issuerList, k crl.Key, at time.Time) error {
+	r.Issuer, r.Key, r.At, r.NewestSeen = il.issuer, k, at, v.newest
+	lv := il.lv
+	if !lv.filter.has(k) {
+		// The answer for most keys: the list does not hold them.
+		s.judge(r, &lv.rec.List, lv.period, nil)
+		return nil
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		pb := tx.Bucket(bktPubs).Bucket([]byte(lv.rec.List.Publisher))
@@ -199,7 +217,7 @@ func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (Result, error)
 			// A newer list was committed after the view was taken; answer
 			// from it entirely.
 			rec = cur
-			if !covers(&rec.List, issuer) {
+			if !covers(&rec.List, il.issuer) {
 				rec = nil
 			}
 		}
@@ -211,17 +229,19 @@ func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (Result, error)
 		if err != nil {
 			return err
 		}
+		period := rec.List.NextUpdate.Sub(rec.List.ThisUpdate)
 		if found {
-			s.judge(&r, &rec.List, &e)
+			s.judge(r, &rec.List, period, &e)
 		} else {
-			s.judge(&r, &rec.List, nil)
+			s.judge(r, &rec.List, period, nil)
 		}
 		return nil
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("store: check: %w", err)
+		*r = Result{}
+		return fmt.Errorf("store: check: %w", err)
 	}
-	return r, nil
+	return nil
 }
 
 func covers(l *List, issuer string) bool {
@@ -233,14 +253,18 @@ func covers(l *List, issuer string) bool {
 	return false
 }
 
-func (s *Store) judge(r *Result, l *List, e *crl.Entry) {
+// judge fills r from list l, whose next-update is period after its
+// this-update, and l's entry e for the key, if any.
+func (s *Store) judge(r *Result, l *List, period time.Duration, e *crl.Entry) {
 	r.Publisher, r.Serial = l.Publisher, l.Serial
 	r.ThisUpdate, r.NextUpdate = l.ThisUpdate, l.NextUpdate
-	r.Age = r.At.Sub(l.ThisUpdate)
+	r.Age = since(r.At, l.ThisUpdate)
+	// Stale is l.Stale(r.At, grace), with one subtraction fewer: r.At is
+	// past NextUpdate + grace exactly when Age > period + grace.
 	switch {
-	case r.At.Before(r.NewestSeen) || r.At.Before(l.ThisUpdate):
+	case r.Age < 0 || r.At.Before(r.NewestSeen):
 		r.Freshness = ClockBehind
-	case l.Stale(r.At, s.opts.Grace):
+	case r.Age > satAdd(period, s.opts.Grace) || r.Age == maxDuration && l.Stale(r.At, s.opts.Grace):
 		r.Freshness = Stale
 	default:
 		r.Freshness = Fresh
@@ -274,4 +298,24 @@ func lookup(tx *bolt.Tx, gen uint64, k crl.Key) (crl.Entry, bool, error) {
 		return crl.Entry{}, false, nil
 	}
 	return block.Lookup(crl.KeyFromBytes(bk), bv, k)
+}
+
+const maxDuration = time.Duration(1<<63 - 1)
+
+// satAdd returns a + b, saturating at the largest duration (a is never
+// negative here; b, the grace, may be).
+func satAdd(a, b time.Duration) time.Duration {
+	if c := a + b; b < 0 || c >= a {
+		return c
+	}
+	return maxDuration
+}
+
+// since returns at.Sub(t) without time.Sub's overflow check where none
+// can happen: for instants within about 270 years of each other.
+func since(at, t time.Time) time.Duration {
+	if d := at.Unix() - t.Unix(); -1<<33 < d && d < 1<<33 {
+		return time.Duration(d)*time.Second + time.Duration(at.Nanosecond()-t.Nanosecond())
+	}
+	return at.Sub(t)
 }

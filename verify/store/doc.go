@@ -6,10 +6,12 @@
 // # Checking
 //
 // [Store.Check] finds the list authoritative for a certificate's issuer,
-// computes the certificate's [crl.Key], and asks the Bloom filter first:
+// computes the certificate's [crl.Key] (with the issuer's [crl.Keyer],
+// derived once when the list is loaded), and asks the Bloom filter first:
 // a negative answer is final (the filter holds every key of the list). A
 // positive one is confirmed in bbolt, so a false positive never becomes a
-// "revoked". The [Result] carries the list's serial and dates and a
+// "revoked". Answering an absent key touches no bbolt page and makes no
+// allocation. The [Result] carries the list's serial and dates and a
 // [Freshness]; [Result.Conclusive] is what a verdict may call "not revoked"
 // without qualification: a fresh list that does not hold the certificate.
 //
@@ -63,7 +65,7 @@
 //
 // # Memory
 //
-// A store keeps its Bloom filters in memory (about 1.5 bytes per entry)
+// A store keeps its Bloom filters in memory (about 1.7 bytes per entry)
 // and reads entries through bbolt's read-only mapping of the file. A
 // lookup may map much more of the file than the page it reads: Linux maps
 // the neighbouring pages already in its file cache (64 KiB around the

@@ -170,7 +170,7 @@ func assertList(tb testing.TB, s *Store, p *testPub) {
 	// every key is found by a check, through the Bloom filter
 	v := s.view.Load()
 	for _, e := range got {
-		if !testKey(v.pubs[p.name].bloom, e.Key) {
+		if f := filterOf(v.pubs[p.name].bloom); !f.has(e.Key) {
 			tb.Fatalf("key %v missing from the Bloom filter", e.Key)
 		}
 	}

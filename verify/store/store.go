@@ -38,7 +38,7 @@ var (
 const (
 	DefaultMaxSerialJump = 1 << 20
 	DefaultBatchEntries  = 100_000
-	DefaultBloomFPRate   = 0.01
+	DefaultBloomFPRate   = 0.005
 	DefaultLockTimeout   = 2 * time.Second
 	// DefaultResidentLimit keeps a process checking a store of 10M
 	// entries (a file of about 130 MB) within about 100 MB of resident
@@ -162,17 +162,54 @@ const schemaVersion = 1
 type listView struct {
 	rec   pubRecord
 	bloom *bloom.BloomFilter
+	// What a check of an absent key needs, laid out for it: the filter's
+	// words, blocks and probes, and the list's validity period.
+	filter filter
+	period time.Duration // NextUpdate - ThisUpdate
+}
+
+func newListView(rec *pubRecord, bf *bloom.BloomFilter) *listView {
+	return &listView{
+		rec: *rec, bloom: bf, filter: filterOf(bf),
+		period: rec.List.NextUpdate.Sub(rec.List.ThisUpdate),
+	}
 }
 
 // view is an immutable picture of all lists, swapped as a whole.
 type view struct {
 	pubs     map[string]*listView
-	byIssuer map[string]*listView
-	newest   time.Time
+	byIssuer map[string]*issuerList
+	// few is byIssuer as a slice when it has at most maxFew issuers, the
+	// usual case: comparing a few strings is quicker than hashing one.
+	few    []*issuerList
+	newest time.Time
+}
+
+// issuerList is the list that covers an issuer, with the issuer's part of
+// its certificates' keys computed once.
+type issuerList struct {
+	issuer string
+	keyer  crl.Keyer
+	lv     *listView
+}
+
+const maxFew = 8
+
+// list returns what covers issuer, or nil.
+func (v *view) list(issuer string) *issuerList {
+	if len(v.byIssuer) > maxFew {
+		return v.byIssuer[issuer]
+	}
+	for _, il := range v.few {
+		if il.issuer == issuer {
+			return il
+		}
+	}
+	return nil
 }
 
 func (v *view) with(lv *listView, newest time.Time) *view {
-	nv := &view{pubs: map[string]*listView{}, byIssuer: map[string]*listView{}, newest: v.newest}
+	nv := &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}, newest: v.newest}
 	if newest.After(nv.newest) {
 		nv.newest = newest
 	}
@@ -186,7 +223,16 @@ func (v *view) with(lv *listView, newest time.Time) *view {
 	}
 	for _, l := range nv.pubs {
 		for _, is := range l.rec.List.Issuers {
-			nv.byIssuer[is] = l
+			kr := crl.KeyerOf(is)
+			if old := v.byIssuer[is]; old != nil {
+				kr = old.keyer
+			}
+			nv.byIssuer[is] = &issuerList{is, kr, l}
+		}
+	}
+	if len(nv.byIssuer) <= maxFew {
+		for _, il := range nv.byIssuer {
+			nv.few = append(nv.few, il)
 		}
 	}
 	return nv
@@ -271,7 +317,7 @@ func (s *Store) init() error {
 		meta := tx.Bucket(bktMeta)
 		if meta == nil {
 			// A read-only open of a file never written: no lists.
-			v = &view{pubs: map[string]*listView{}, byIssuer: map[string]*listView{}}
+			v = &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}}
 			return nil
 		}
 		if sv := meta.Get(keySchema); len(sv) != 8 || binary.BigEndian.Uint64(sv) != schemaVersion {
@@ -300,7 +346,7 @@ func u64(v uint64) []byte {
 }
 
 func loadView(tx *bolt.Tx) (*view, error) {
-	v := &view{pubs: map[string]*listView{}, byIssuer: map[string]*listView{}}
+	v := &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}}
 	if nb := tx.Bucket(bktMeta).Get(keyNewest); nb != nil {
 		if err := v.newest.UnmarshalText(nb); err != nil {
 			return nil, fmt.Errorf("%w: newest time: %v", ErrCorrupt, err)
@@ -316,18 +362,17 @@ func loadView(tx *bolt.Tx) (*view, error) {
 		if err != nil {
 			return err
 		}
-		lv := &listView{rec: *rec}
-		lv.bloom, err = decodeBloom(pb.Get(keyBloom), rec.Gen)
+		bf, err := decodeBloom(pb.Get(keyBloom), rec.Gen)
 		if err != nil {
 			// The filter is written in the same transaction as the list,
 			// so this is damage: rebuild it from the entries.
-			lv.bloom, lv.rec.BloomCap, err = buildBloom(tx, rec, 0)
+			bf, rec.BloomCap, err = buildBloom(tx, rec, 0)
 			if err != nil {
 				return err
 			}
-			lv.rec.BloomLoad = rec.List.Count
+			rec.BloomLoad = rec.List.Count
 		}
-		v.pubs[rec.List.Publisher] = lv
+		v.pubs[rec.List.Publisher] = newListView(rec, bf)
 		return nil
 	})
 	if err != nil {

@@ -106,6 +106,65 @@ func TestCheckAnswers(t *testing.T) {
 	assertList(t, s, p)
 }
 
+// TestFreshnessBoundaries compares the freshness a check computes with its
+// definition, around next-update plus grace and at extreme instants.
+func TestFreshnessBoundaries(t *testing.T) {
+	l := &List{ThisUpdate: t0, NextUpdate: t0.Add(24 * time.Hour)}
+	period := l.NextUpdate.Sub(l.ThisUpdate)
+	far := time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC)
+	ancient := time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, grace := range []time.Duration{0, time.Nanosecond, 2 * time.Hour, -time.Hour, 1<<63 - 1} {
+		s := &Store{opts: Options{Grace: grace}}
+		edge := l.NextUpdate.Add(grace)
+		for _, at := range []time.Time{t0, t0.Add(-time.Nanosecond), edge, edge.Add(time.Nanosecond), edge.Add(-time.Nanosecond), far, ancient, time.Unix(1<<40, 0)} {
+			want := Fresh
+			switch {
+			case at.Before(t0):
+				want = ClockBehind
+			case l.Stale(at, grace):
+				want = Stale
+			}
+			r := Result{At: at}
+			s.judge(&r, l, period, nil)
+			if r.Freshness != want || r.Age != at.Sub(t0) {
+				t.Errorf("grace %v, at %v: %v, age %v; want %v, age %v", grace, at, r.Freshness, r.Age, want, at.Sub(t0))
+			}
+		}
+	}
+}
+
+// TestCheckAbsentDoesNotAllocate: the Bloom filter's answer for a
+// certificate the list does not hold costs no allocation.
+func TestCheckAbsentDoesNotAllocate(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	for i := range 1000 {
+		p.revoke(issuer, certID(i), t0, 0, time.Time{})
+	}
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	at := t0.Add(time.Hour)
+	// ids the filter rules out (a false positive goes on to bbolt, which
+	// allocates)
+	lv := s.view.Load().list(issuer).lv
+	var ids []string
+	for i := 10_000; len(ids) < 100; i++ {
+		if id := certID(i); !lv.filter.has(crl.KeyOf(issuer, id)) {
+			ids = append(ids, id)
+		}
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		for _, id := range ids {
+			if r, err := s.Check(issuer, id, at); err != nil || r.Status != NotRevoked || r.Freshness != Fresh {
+				t.Fatalf("%s: %v %v %v", id, r.Status, r.Freshness, err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per 100 checks of absent ids", allocs)
+	}
+}
+
 func TestGrace(t *testing.T) {
 	dir := t.TempDir()
 	p := newTestPub(t, "ministry", issuer)
@@ -491,16 +550,17 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 	for range n {
 		addKey(bf, crl.Key(r.Uint64()))
 	}
+	f := filterOf(bf)
 	r = rand.New(rand.NewPCG(5, 5))
 	for range n {
-		if !testKey(bf, crl.Key(r.Uint64())) {
+		if !f.has(crl.Key(r.Uint64())) {
 			t.Fatal("false negative")
 		}
 	}
 	rate := func() float64 {
 		fp := 0
 		for range n {
-			if testKey(bf, crl.Key(r.Uint64())) {
+			if f.has(crl.Key(r.Uint64())) {
 				fp++
 			}
 		}
