@@ -29,6 +29,9 @@ type server struct {
 
 	mu       sync.Mutex
 	requests []string // "name range if-none-match -> status"
+	// gen counts setHook calls: a request that began before the last one
+	// (a handler still streaming when its test ended) is not logged.
+	gen int
 	// hook, if set, may answer a request itself (returning true).
 	hook func(w http.ResponseWriter, r *http.Request) bool
 }
@@ -43,14 +46,16 @@ func newServer(t *testing.T, p *testPub) *server {
 func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/pub/")
 	rw := &statusRecorder{ResponseWriter: w, status: 200}
+	s.mu.Lock()
+	hook, gen := s.hook, s.gen
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.requests = append(s.requests, fmt.Sprintf("%s range=%q inm=%q -> %d", name, r.Header.Get("Range"), r.Header.Get("If-None-Match"), rw.status))
+		if s.gen == gen {
+			s.requests = append(s.requests, fmt.Sprintf("%s range=%q inm=%q -> %d", name, r.Header.Get("Range"), r.Header.Get("If-None-Match"), rw.status))
+		}
 		s.mu.Unlock()
 	}()
-	s.mu.Lock()
-	hook := s.hook
-	s.mu.Unlock()
 	if hook != nil && hook(rw, r) {
 		return
 	}
@@ -74,6 +79,7 @@ func (s *server) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
 	s.mu.Lock()
 	s.hook = h
 	s.requests = nil
+	s.gen++
 	s.mu.Unlock()
 }
 
