@@ -19,7 +19,7 @@ certificate revocation lists (CRL snapshots), and lets anyone check a scanned
 health certificate against them with no network.
 
 Authorities:     keygen, revoke, unrevoke, publish, serve, inspect
-Verifiers:       sync, status, check, scan, trust
+Verifiers:       sync, status, check, scan, trust, forget
 
 ` + exitCodeHelp,
 		SilenceUsage:  true,
@@ -27,7 +27,7 @@ Verifiers:       sync, status, check, scan, trust
 	}
 	root.AddCommand(
 		newVersionCommand(),
-		newSyncCommand(), newStatusCommand(), newCheckCommand(),
+		newSyncCommand(), newStatusCommand(), newCheckCommand(), newForgetCommand(),
 		newTrustCommand(), newScanCommand(),
 		newKeygenCommand(), newInspectCommand(),
 		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(),

@@ -124,6 +124,9 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 	}
 	sum, err := s.Sync(ctx)
 	bar.finish()
+	if errors.Is(err, store.ErrKeyChange) {
+		return withCode(ExitInvalid, fmt.Errorf("sync from %s: %w\nIf the publisher has changed its keys, check the new key set with it, then run crlverify forget PUBLISHER and sync again", o.from, err))
+	}
 	if err != nil {
 		return withCode(syncExitCode(err), fmt.Errorf("sync from %s: %w", o.from, err))
 	}
@@ -142,7 +145,7 @@ func syncExitCode(err error) int {
 		snapshot.ErrBadSignature, snapshot.ErrUnknownKey, snapshot.ErrDigestMismatch,
 		snapshot.ErrUnsupportedVersion, snapshot.ErrTooLarge, snapshot.ErrMalformed,
 		snapshot.ErrRollback, snapshot.ErrExpired, snapshot.ErrWrongBase, snapshot.ErrFastForward,
-		store.ErrIssuerConflict, crlsync.ErrIndex,
+		store.ErrIssuerConflict, store.ErrKeyChange, crlsync.ErrIndex,
 	} {
 		if errors.Is(err, refused) {
 			return ExitInvalid

@@ -183,6 +183,41 @@ func TestSyncCheckStatus(t *testing.T) {
 	}
 }
 
+// TestSyncKeyChangeThenForget: a publication signed by a new key that the
+// given key set alone vouches for is refused (1) with the way out in the
+// message; after forget, sync trusts it.
+func TestSyncKeyChangeThenForget(t *testing.T) {
+	dir, jwks := publication(t, 1, newKey(t))
+	st := filepath.Join(t.TempDir(), "store.db")
+	if code, out, errs := runCLI(t, "sync", "--from", dir, "--jwks", jwks, "--store", st); code != ExitOK {
+		t.Fatalf("sync: %d %q %q", code, out, errs)
+	}
+	next := newKey(t)
+	nextJWKS := publishInto(t, dir, 2, next)
+	code, _, errs := runCLI(t, "sync", "--from", dir, "--jwks", nextJWKS, "--store", st)
+	if code != ExitInvalid || !strings.Contains(errs, "was never signed by") || !strings.Contains(errs, "crlverify forget PUBLISHER") {
+		t.Fatalf("sync with a new key set: %d %q", code, errs)
+	}
+	if code, out, _ := runCLI(t, "check", "--store", st, "revoked-1"); code != ExitInvalid || !strings.Contains(out, "serial 1") {
+		t.Fatalf("store after refusal: %d %q", code, out)
+	}
+	if code, _, errs := runCLI(t, "forget", "--store", st, "ministry", "nobody"); code != ExitError || !strings.Contains(errs, `no list of publisher "nobody"`) {
+		t.Fatalf("forget an unknown publisher: %d %q", code, errs)
+	}
+	if code, out, _ := runCLI(t, "forget", "--store", st, "ministry"); code != ExitOK || out != "forgot ministry: serial 1, 2 entries\n" {
+		t.Fatalf("forget: %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, "check", "--store", st, "revoked-1"); code != ExitUnknown {
+		t.Fatalf("check after forget: %d", code)
+	}
+	if code, out, errs := runCLI(t, "sync", "--from", dir, "--jwks", nextJWKS, "--store", st); code != ExitOK || !strings.Contains(out, "none -> serial 2") {
+		t.Fatalf("sync after forget: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "forget", "--store", filepath.Join(t.TempDir(), "none.db"), "ministry"); code != ExitError || !strings.Contains(errs, "no store at") {
+		t.Fatalf("forget without a store: %d %q", code, errs)
+	}
+}
+
 func TestCommandErrors(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "none.db")
 	if code, _, _ := runCLI(t, "check", "--store", st); code != ExitError {

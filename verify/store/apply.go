@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bits-and-blooms/bloom/v3"
@@ -64,18 +65,23 @@ func (s *Store) ApplySnapshot(r io.Reader, keys snapshot.Keys, at time.Time, opt
 	if err != nil {
 		return nil, err
 	}
-	return s.apply(h, snapshot.NewBodyReader(br, h, s.opts.Limits), at, opts)
+	return s.apply(h, keys, snapshot.NewBodyReader(br, h, s.opts.Limits), at, opts)
 }
 
-// Admit reports whether a snapshot with the verified header h would be
-// accepted at time at, without reading a body: the checks ApplySnapshot
-// makes before it reads one.
-func (s *Store) Admit(h *snapshot.Header, at time.Time, opts *ApplyOptions) error {
+// Admit reports whether a snapshot with the header h, verified with keys,
+// would be accepted at time at, without reading a body: the checks
+// ApplySnapshot makes before it reads one.
+func (s *Store) Admit(h *snapshot.Header, keys snapshot.Keys, at time.Time, opts *ApplyOptions) error {
 	v := s.view.Load()
-	return s.admit(v, v.pubs[h.Publisher], h, at, opts)
+	return s.admit(v, v.pubs[h.Publisher], h, keys, at, opts)
 }
 
-func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, at time.Time, ao *ApplyOptions) error {
+func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, keys snapshot.Keys, at time.Time, ao *ApplyOptions) error {
+	if cur != nil {
+		if err := signerContinues(&cur.rec.List, h, keys); err != nil {
+			return err
+		}
+	}
 	for _, is := range h.Issuers {
 		if o := v.byIssuer[is]; o != nil && o.lv.rec.List.Publisher != h.Publisher {
 			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.lv.rec.List.Publisher, h.Publisher)
@@ -121,18 +127,54 @@ func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, at time.Time, 
 	return nil
 }
 
-func listFromHeader(h *snapshot.Header, at time.Time) List {
-	return List{
+// maxSigners bounds List.Signers.
+const maxSigners = 8
+
+// signerContinues checks that h's signing key may sign the lists of prev's
+// publisher: it is a key that signed them before, or keys (with which h
+// was verified) still hold one of those, as when a publisher rotates to a
+// new key and its key set carries the old and the new. Otherwise a
+// publisher's key could replace another publisher's list, whenever the
+// snapshot verifies with the keys given.
+func signerContinues(prev *List, h *snapshot.Header, keys snapshot.Keys) error {
+	known := prev.Signers
+	if len(known) == 0 {
+		known = []string{prev.KeyID}
+	}
+	if slices.Contains(known, h.KeyID) {
+		return nil
+	}
+	for _, kid := range known {
+		if keys != nil {
+			if _, err := keys.VerificationKey(kid); err == nil {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: snapshot serial %d of %q is signed by key %s; the stored list was signed by %s, which the keys given do not hold",
+		ErrKeyChange, h.Serial, h.Publisher, h.KeyID, strings.Join(known, ", "))
+}
+
+func listFromHeader(h *snapshot.Header, at time.Time, prev *List) List {
+	l := List{
 		Publisher: h.Publisher, Issuers: slices.Clone(h.Issuers), Serial: h.Serial,
 		ThisUpdate: h.ThisUpdate.UTC(), NextUpdate: h.NextUpdate.UTC(),
 		ListDigest: h.ListDigest, Count: h.ListCount, KeyID: h.KeyID, Algorithm: h.Algorithm,
 		Kind: h.Kind, AppliedAt: at.UTC(),
 	}
+	if prev != nil {
+		l.Signers = slices.DeleteFunc(slices.Clone(prev.Signers), func(kid string) bool { return kid == h.KeyID })
+	}
+	l.Signers = append(l.Signers, h.KeyID)
+	if n := len(l.Signers); n > maxSigners {
+		l.Signers = l.Signers[n-maxSigners:]
+	}
+	return l
 }
 
 // apply applies a snapshot whose header h has been verified; body yields
 // its items and verifies the digest at the end.
-func (s *Store) apply(h *snapshot.Header, body itemReader, at time.Time, ao *ApplyOptions) (*ApplyResult, error) {
+func (s *Store) apply(h *snapshot.Header, keys snapshot.Keys, body itemReader, at time.Time, ao *ApplyOptions) (*ApplyResult, error) {
 	if s.opts.ReadOnly {
 		return nil, ErrReadOnly
 	}
@@ -140,9 +182,14 @@ func (s *Store) apply(h *snapshot.Header, body itemReader, at time.Time, ao *App
 	defer s.mu.Unlock()
 	v := s.view.Load()
 	cur := v.pubs[h.Publisher]
-	if err := s.admit(v, cur, h, at, ao); err != nil {
+	if err := s.admit(v, cur, h, keys, at, ao); err != nil {
 		return nil, err
 	}
+	var prev *List
+	if cur != nil {
+		prev = &cur.rec.List
+	}
+	l := listFromHeader(h, at, prev)
 	res := &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals}
 	if cur != nil {
 		res.OldSerial = cur.rec.List.Serial
@@ -162,11 +209,11 @@ func (s *Store) apply(h *snapshot.Header, body itemReader, at time.Time, ao *App
 	}
 	switch {
 	case h.Kind == snapshot.KindFull:
-		lv, err = s.applyFull(h, body, at, &p)
+		lv, err = s.applyFull(h, l, body, &p)
 	case h.Upserts+h.Removals <= s.smallDelta:
-		lv, err = s.applySmallDelta(cur, h, body, at, &p)
+		lv, err = s.applySmallDelta(cur, h, l, body, &p)
 	default:
-		lv, err = s.applyBigDelta(cur, h, body, at, &p)
+		lv, err = s.applyBigDelta(cur, h, l, body, &p)
 	}
 	if err != nil {
 		return nil, err
@@ -351,7 +398,7 @@ func (st *stager) abort() {
 	})
 }
 
-func (s *Store) applyFull(h *snapshot.Header, body itemReader, at time.Time, p *progress) (lv *listView, err error) {
+func (s *Store) applyFull(h *snapshot.Header, l List, body itemReader, p *progress) (lv *listView, err error) {
 	gen, err := s.newGen()
 	if err != nil {
 		return nil, err
@@ -392,7 +439,7 @@ func (s *Store) applyFull(h *snapshot.Header, body itemReader, at time.Time, p *
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: listFromHeader(h, at), Gen: gen, BloomCap: capacity, BloomLoad: count}
+	rec := &pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: count}
 	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
 		return nil, err
 	}
@@ -422,7 +469,7 @@ func mergeChanges(ups []crl.Entry, rems []crl.Key) []change {
 	return out
 }
 
-func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, body itemReader, at time.Time, p *progress) (*listView, error) {
+func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (*listView, error) {
 	ups := make([]crl.Entry, 0, h.Upserts)
 	rems := make([]crl.Key, 0, h.Removals)
 	for {
@@ -470,7 +517,7 @@ func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, body itemRead
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: listFromHeader(h, at), Gen: cur.rec.Gen, BloomCap: cur.rec.BloomCap, BloomLoad: cur.rec.BloomLoad + added}
+	rec := &pubRecord{List: l, Gen: cur.rec.Gen, BloomCap: cur.rec.BloomCap, BloomLoad: cur.rec.BloomLoad + added}
 	var bf *bloom.BloomFilter
 	if rec.BloomLoad > rec.BloomCap {
 		bf, rec.BloomCap, err = buildBloom(tx, rec, s.opts.BloomFPRate)
@@ -636,7 +683,7 @@ func (it *oldIter) peek() (crl.Entry, bool, error) {
 
 // applyBigDelta builds a new generation: the stored list merged with the
 // upserts as they stream in, then the removals applied batch by batch.
-func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, body itemReader, at time.Time, p *progress) (lv *listView, err error) {
+func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (lv *listView, err error) {
 	gen, err := s.newGen()
 	if err != nil {
 		return nil, err
@@ -756,7 +803,7 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, body itemReader
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: listFromHeader(h, at), Gen: gen, BloomCap: capacity, BloomLoad: merged}
+	rec := &pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: merged}
 	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
 		return nil, err
 	}

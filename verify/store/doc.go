@@ -30,6 +30,11 @@
 //     ([snapshot.ErrFastForward]);
 //   - issuers already covered by another publisher's list
 //     ([ErrIssuerConflict]);
+//   - a signing key that has not signed the publisher's stored lists, when
+//     the keys given hold none of those that have ([ErrKeyChange]): one
+//     publisher's key cannot replace another's list, while a rotation
+//     whose key set carries the old key and the new one goes through;
+//     give each publisher its own key set;
 //   - a body whose items do not yield the signed entry count.
 //
 // The body streams into a staging area and becomes the current list in

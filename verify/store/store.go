@@ -32,6 +32,11 @@ var (
 	ErrCorrupt = block.ErrCorrupt
 	// ErrReadOnly: a write was attempted on a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
+	// ErrKeyChange: a snapshot is signed by a key that has not signed its
+	// publisher's stored lists, and the keys it was verified with hold
+	// none of those that have. [Store.Remove] forgets the stored list, so
+	// that the next full snapshot is trusted on the keys given alone.
+	ErrKeyChange = errors.New("store: snapshot signed by a key its publisher's list was never signed by")
 )
 
 // Defaults for [Options].
@@ -117,6 +122,11 @@ type List struct {
 	Count     uint64 `json:"list_count"`
 	KeyID     string `json:"key_id"`
 	Algorithm string `json:"algorithm"`
+	// Signers are the ids of the keys that signed the publisher's lists
+	// stored so far, oldest first, at most eight. A later snapshot must be
+	// signed by one of them, or verify with keys that still hold one of
+	// them (a key rotation); see [ErrKeyChange].
+	Signers []string `json:"signers,omitempty"`
 	// Kind is the kind of the snapshot last applied.
 	Kind snapshot.Kind `json:"kind"`
 	// AppliedAt is the time given to the apply that made this list.

@@ -422,8 +422,54 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := apply(t, s, f.Delta, snapshot.KeysFromSet(both), t0.Add(time.Hour))
-	if l, _ := s.List("ministry"); l.KeyID == "" || l.Algorithm != "ES256" || res.NewSerial != 2 {
+	if l, _ := s.List("ministry"); l.KeyID == "" || l.Algorithm != "ES256" || res.NewSerial != 2 || len(l.Signers) != 2 {
 		t.Fatalf("after rotation: %+v", l)
+	}
+	// The old key retired: the new one has signed, so it goes on alone.
+	newOnly, err := snapshot.PublicSet(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.revoke(issuer, "c", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0.Add(2*time.Hour)).Delta, snapshot.KeysFromSet(newOnly), t0.Add(2*time.Hour))
+}
+
+// TestKeyChangeRefused: a snapshot signed by a key that has never signed
+// the publisher's lists is refused when the keys given hold none of the
+// keys that have, as when one publisher's key signs a list in another
+// publisher's name; the store is unchanged. Once the stored list is
+// removed, the new key is trusted.
+func TestKeyChangeRefused(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	defer s.Close()
+	victim := newTestPub(t, "ministry", issuer)
+	victim.revoke(issuer, "stolen-cert", t0, crl.ReasonTampering, time.Time{})
+	apply(t, s, victim.publish(t0).Full, victim.keys, t0)
+	other := newTestPub(t, "province", "did:web:province.example")
+	apply(t, s, other.publish(t0).Full, other.keys, t0)
+
+	// The province's key signs an empty list in the ministry's name, for
+	// the ministry's issuer, with a newer serial.
+	forger := newTestPub(t, "ministry", issuer)
+	forger.key, forger.keys = other.key, other.keys
+	forger.serial = 5
+	forged := forger.publish(t0.Add(time.Hour))
+	before := check(t, s, "stolen-cert", t0.Add(time.Hour))
+	_, err := s.ApplySnapshot(bytes.NewReader(forged.Full), other.keys, t0.Add(time.Hour), nil)
+	if !errors.Is(err, ErrKeyChange) {
+		t.Fatalf("list signed by another publisher's key: %v", err)
+	}
+	t.Log(err)
+	if r := check(t, s, "stolen-cert", t0.Add(time.Hour)); r.Status != Revoked || r.Serial != before.Serial {
+		t.Fatalf("store changed: %v serial %d", r.Status, r.Serial)
+	}
+	// The operator decides to trust the new key set: remove, then apply.
+	if err := s.Remove("ministry"); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, forged.Full, other.keys, t0.Add(time.Hour))
+	if r := check(t, s, "stolen-cert", t0.Add(time.Hour)); r.Status != NotRevoked || r.Serial != 6 {
+		t.Fatalf("after remove and apply: %v serial %d", r.Status, r.Serial)
 	}
 }
 
