@@ -55,12 +55,14 @@ func FuzzParseKey(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parsed key cannot be stored: %v", err)
 		}
-		k2, _, err := ParseKey([]byte(pemOf(der)))
-		if err != nil {
-			t.Fatalf("stored form does not parse: %v", err)
-		}
-		if _, id2, _ := spki(k2); id2 != id {
-			t.Fatal("key changed through its stored form")
+		for form, enc := range map[string][]byte{"PEM": []byte(pemOf(der)), "binary DER": der} {
+			k2, _, err := ParseKey(enc)
+			if err != nil {
+				t.Fatalf("%s form does not parse: %v", form, err)
+			}
+			if _, id2, _ := spki(k2); id2 != id {
+				t.Fatalf("key changed through its %s form", form)
+			}
 		}
 	})
 }
