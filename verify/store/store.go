@@ -233,11 +233,7 @@ func (v *view) with(lv *listView, newest time.Time) *view {
 	}
 	for _, l := range nv.pubs {
 		for _, is := range l.rec.List.Issuers {
-			kr := crl.KeyerOf(is)
-			if old := v.byIssuer[is]; old != nil {
-				kr = old.keyer
-			}
-			nv.byIssuer[is] = &issuerList{is, kr, l}
+			nv.byIssuer[is] = &issuerList{is, crl.KeyerOf(is), l}
 		}
 	}
 	if len(nv.byIssuer) <= maxFew {
