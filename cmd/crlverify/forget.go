@@ -25,9 +25,9 @@ snapshots as "signed by a key its publisher's list was never signed by". A
 store accepts a new signing key only while the key set given to sync still
 holds a key that signed the stored list (a rotation), so that one
 publisher's key cannot replace another publisher's list (give each
-publisher its own key set). After forget,
-the next full snapshot is trusted on the key set given alone: check that
-key set with the publisher first.
+publisher its own key set). After forget, the next full snapshot is
+trusted on the key set given alone: check that key set with the
+publisher first.
 
 ` + exitCodeHelp,
 		Example: `  crlverify forget ministry

@@ -124,11 +124,13 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 	}
 	sum, err := s.Sync(ctx)
 	bar.finish()
-	if errors.Is(err, store.ErrKeyChange) {
-		return withCode(ExitInvalid, fmt.Errorf("sync from %s: %w\nIf the publisher has changed its keys, check the new key set with it, then run crlverify forget PUBLISHER and sync again", o.from, err))
-	}
 	if err != nil {
-		return withCode(syncExitCode(err), fmt.Errorf("sync from %s: %w", o.from, err))
+		code := syncExitCode(err)
+		err = fmt.Errorf("sync from %s: %w", o.from, err)
+		if errors.Is(err, store.ErrKeyChange) {
+			err = fmt.Errorf("%w\nIf the publisher has changed its keys, check the new key set with it, then run crlverify forget PUBLISHER and sync again", err)
+		}
+		return withCode(code, err)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {

@@ -137,15 +137,12 @@ const maxSigners = 8
 // publisher's key could replace another publisher's list, whenever the
 // snapshot verifies with the keys given.
 func signerContinues(prev *List, h *snapshot.Header, keys snapshot.Keys) error {
-	known := prev.Signers
-	if len(known) == 0 {
-		known = []string{prev.KeyID}
-	}
+	known := signers(prev)
 	if slices.Contains(known, h.KeyID) {
 		return nil
 	}
-	for _, kid := range known {
-		if keys != nil {
+	if keys != nil {
+		for _, kid := range known {
 			if _, err := keys.VerificationKey(kid); err == nil {
 				return nil
 			}
@@ -153,6 +150,15 @@ func signerContinues(prev *List, h *snapshot.Header, keys snapshot.Keys) error {
 	}
 	return fmt.Errorf("%w: snapshot serial %d of %q is signed by key %s; the stored list was signed by %s, which the keys given do not hold",
 		ErrKeyChange, h.Serial, h.Publisher, h.KeyID, strings.Join(known, ", "))
+}
+
+// signers returns the keys that signed l's publisher's lists: l.Signers,
+// or l's own key for a list stored before signers were recorded.
+func signers(l *List) []string {
+	if len(l.Signers) == 0 {
+		return []string{l.KeyID}
+	}
+	return l.Signers
 }
 
 func listFromHeader(h *snapshot.Header, at time.Time, prev *List) List {
@@ -163,7 +169,7 @@ func listFromHeader(h *snapshot.Header, at time.Time, prev *List) List {
 		Kind: h.Kind, AppliedAt: at.UTC(),
 	}
 	if prev != nil {
-		l.Signers = slices.DeleteFunc(slices.Clone(prev.Signers), func(kid string) bool { return kid == h.KeyID })
+		l.Signers = slices.DeleteFunc(slices.Clone(signers(prev)), func(kid string) bool { return kid == h.KeyID })
 	}
 	l.Signers = append(l.Signers, h.KeyID)
 	if n := len(l.Signers); n > maxSigners {

@@ -170,7 +170,7 @@ func assertList(tb testing.TB, s *Store, p *testPub) {
 	// every key is found by a check, through the Bloom filter
 	v := s.view.Load()
 	for _, e := range got {
-		if f := filterOf(v.pubs[p.name].bloom); !f.has(e.Key) {
+		if lv := v.pubs[p.name]; !lv.filter.has(e.Key) {
 			tb.Fatalf("key %v missing from the Bloom filter", e.Key)
 		}
 	}
