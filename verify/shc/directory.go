@@ -1,0 +1,261 @@
+package shc
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Directory maps issuer URLs to their key sets: the verifier's offline copy
+// of each trusted issuer's /.well-known/jwks.json. A card's kid is looked
+// up only in the key set of the card's own iss, so one issuer's key never
+// vouches for another's card. A Directory is safe for concurrent use.
+type Directory struct {
+	mu      sync.RWMutex
+	issuers map[string]*JWKS
+	roots   *x509.CertPool
+}
+
+// NewDirectory returns an empty Directory.
+func NewDirectory() *Directory { return &Directory{issuers: map[string]*JWKS{}} }
+
+// CheckIssuerURL checks that iss has the form the specification requires
+// of an issuer URL: https, a host, no user, no trailing "/", no query or
+// fragment. Errors wrap [ErrMalformed].
+func CheckIssuerURL(iss string) error {
+	u, err := url.Parse(iss)
+	switch {
+	case err != nil:
+		return malformed("issuer %q is not a URL: %v", iss, err)
+	case u.Scheme != "https" || u.Host == "" || u.User != nil:
+		return malformed("issuer %q is not an https URL", iss)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || strings.HasSuffix(iss, "#"):
+		return malformed("issuer %q has a query or fragment", iss)
+	case strings.HasSuffix(iss, "/"):
+		return malformed("issuer %q ends with \"/\"", iss)
+	}
+	return nil
+}
+
+// Add trusts set as the key set of issuer (an issuer URL, see
+// [CheckIssuerURL]), replacing any set it had. Cards match issuers by the
+// exact string of their iss.
+func (d *Directory) Add(issuer string, set *JWKS) error {
+	if err := CheckIssuerURL(issuer); err != nil {
+		return err
+	}
+	if set == nil || len(set.byID) == 0 {
+		return malformed("no signing key for %s", issuer)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.issuers == nil {
+		d.issuers = map[string]*JWKS{}
+	}
+	d.issuers[issuer] = set
+	return nil
+}
+
+// AddJWKS parses b ([ParseJWKS]) and adds it as the key set of issuer.
+func (d *Directory) AddJWKS(issuer string, b []byte) error {
+	set, err := ParseJWKS(b)
+	if err != nil {
+		return err
+	}
+	return d.Add(issuer, set)
+}
+
+// Remove forgets issuer.
+func (d *Directory) Remove(issuer string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.issuers, issuer)
+}
+
+// Issuers returns the issuers with a key set, sorted.
+func (d *Directory) Issuers() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]string, 0, len(d.issuers))
+	for iss := range d.issuers {
+		out = append(out, iss)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// KeySet returns the key set of issuer.
+func (d *Directory) KeySet(issuer string) (*JWKS, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	s, ok := d.issuers[issuer]
+	return s, ok
+}
+
+// SetRoots makes the Directory check x5c chains against roots: a key
+// carrying an x5c chain is then used only if one of its chains leads to
+// one of roots, every certificate valid at the time of the check. nil (the
+// default) checks chains only for consistency (see [ParseJWKS] and
+// [Key.CheckIssuer]). Keys without x5c are trusted as configured either
+// way.
+func (d *Directory) SetRoots(roots *x509.CertPool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.roots = roots
+}
+
+// Key returns the signing key kid of issuer: [ErrUnknownIssuer] when the
+// issuer has no key set, an [*UnknownKeyError] when its set has no such
+// key, [ErrBadSignature] when the set lists the kid but not as a usable
+// signing key.
+func (d *Directory) Key(issuer, kid string) (*Key, error) {
+	if d == nil {
+		return nil, fmt.Errorf("%w %q: no key set configured for it", ErrUnknownIssuer, issuer)
+	}
+	d.mu.RLock()
+	set, ok := d.issuers[issuer]
+	d.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q: no key set configured for it", ErrUnknownIssuer, issuer)
+	}
+	if k, ok := set.Key(kid); ok {
+		return k, nil
+	}
+	if why, ok := set.skipped[kid]; ok {
+		return nil, badSignature("key %q of %s is not a usable signing key: %s", kid, issuer, why)
+	}
+	return nil, &UnknownKeyError{Issuer: issuer, KID: kid}
+}
+
+func (d *Directory) rootPool() *x509.CertPool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.roots
+}
+
+// CheckIssuer checks that the key's x5c certificates, if it has any, are
+// about issuer: the leaf of some chain lists issuer as a
+// uniformResourceIdentifier in its subject alternative names.
+func (k *Key) CheckIssuer(issuer string) error {
+	if len(k.Chains) == 0 {
+		return nil
+	}
+	var names []string
+	for _, chain := range k.Chains {
+		for _, u := range chain[0].URIs {
+			if u.String() == issuer {
+				return nil
+			}
+			names = append(names, u.String())
+		}
+	}
+	return badSignature("the x5c certificate of key %q names %q, not the issuer %s", k.ID, names, issuer)
+}
+
+// checkRoots checks that some chain of k leads to roots at time at.
+func (k *Key) checkRoots(roots *x509.CertPool, at time.Time) error {
+	var last error
+	for _, chain := range k.Chains {
+		inter := x509.NewCertPool()
+		for _, c := range chain[1:] {
+			inter.AddCert(c)
+		}
+		_, err := chain[0].Verify(x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: inter,
+			CurrentTime:   at,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		})
+		if err == nil {
+			return nil
+		}
+		last = err
+	}
+	return badSignature("the x5c chain of key %q does not lead to a trusted root at %s: %v", k.ID, at.UTC().Format(time.RFC3339), last)
+}
+
+// VerifySignature checks the card's signature: the card's issuer has a key
+// set in issuers ([ErrUnknownIssuer]), it has a usable signing key with
+// the card's kid ([*UnknownKeyError], [ErrBadSignature]), that key's x5c
+// certificates name the issuer and, if the Directory has roots, lead to
+// one of them at time at, and the ES256 signature (64 bytes, r||s)
+// verifies ([ErrBadSignature]). It returns the key once found, also with
+// a bad signature. It does not look at the card's validity dates; see
+// [Card.CheckValidity] and [Verify].
+func VerifySignature(c *Card, issuers *Directory, at time.Time) (*Key, error) {
+	k, err := issuers.Key(c.Issuer, c.Header.KID)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.CheckIssuer(c.Issuer); err != nil {
+		return k, err
+	}
+	roots := issuers.rootPool()
+	if roots != nil && len(k.Chains) > 0 {
+		if err := k.checkRoots(roots, at); err != nil {
+			return k, err
+		}
+	}
+	if err := verifyES256(k, c); err != nil {
+		return k, err
+	}
+	return k, nil
+}
+
+// Verify checks the card's signature ([VerifySignature]) and then its
+// validity at time at ([Card.CheckValidity], no clock skew). A verdict
+// that puts a revocation check between the two calls them separately.
+func Verify(c *Card, issuers *Directory, at time.Time) (*Key, error) {
+	k, err := VerifySignature(c, issuers, at)
+	if err != nil {
+		return k, err
+	}
+	return k, c.CheckValidity(at, 0)
+}
+
+// verifyES256 checks the card's signature with k: ECDSA P-256 over
+// SHA-256 of the JWS signing input, the signature the 32-byte big-endian r
+// then s (RFC 7518, section 3.4).
+func verifyES256(k *Key, c *Card) error {
+	sig := c.signature
+	if len(sig) != 64 {
+		if isDER(sig) {
+			return badSignature("the signature is DER-encoded (ASN.1); ES256 requires the 64-byte r||s form (RFC 7518, section 3.4)")
+		}
+		return badSignature("a signature of %d bytes; ES256 signatures are 64 bytes (r||s)", len(sig))
+	}
+	h := sha256.Sum256([]byte(c.signingInput))
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:])
+	if !ecdsa.Verify(k.Public, h[:], r, s) {
+		return badSignature("the signature does not verify with key %q of %s", k.ID, c.Issuer)
+	}
+	return nil
+}
+
+// isDER reports whether sig has the shape of a DER ECDSA signature:
+// SEQUENCE { INTEGER r, INTEGER s } with a one-byte length.
+func isDER(sig []byte) bool {
+	return len(sig) >= 8 && sig[0] == 0x30 && int(sig[1]) == len(sig)-2 && sig[2] == 0x02
+}
+
+// CheckValidity checks the card's dates at time at: [ErrNotYetValid] when
+// its nbf is after at+skew (skew tolerates a card issued by a clock ahead
+// of the verifier's), [ErrExpired] when it has an exp and at is not before
+// it (RFC 7519). Both come in a [*ValidityError] with the times.
+func (c *Card) CheckValidity(at time.Time, skew time.Duration) error {
+	if c.NotBefore.After(at.Add(skew)) {
+		return &ValidityError{Err: ErrNotYetValid, At: at, NotBefore: c.NotBefore, Expires: c.Expires}
+	}
+	if !c.Expires.IsZero() && !at.Before(c.Expires) {
+		return &ValidityError{Err: ErrExpired, At: at, NotBefore: c.NotBefore, Expires: c.Expires}
+	}
+	return nil
+}
