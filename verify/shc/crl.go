@@ -176,7 +176,8 @@ func (l *CRL) Revokes(rid string, nbf time.Time) bool {
 // list's key and [CRL.Revokes] its rid and nbf. A card without a rid is
 // never revoked by a list.
 func (l *CRL) RevokesCard(c *Card) bool {
-	return c.Header.KID == l.KID && c.RevocationID != "" && l.Revokes(c.RevocationID, c.NotBefore)
+	s := c.signed
+	return s.kid == l.KID && s.rid != "" && l.Revokes(s.rid, s.nbf)
 }
 
 // Entries returns the list's entries sorted by ID, one per rid. A list

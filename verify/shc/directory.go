@@ -190,11 +190,11 @@ func (k *Key) checkRoots(roots *x509.CertPool, at time.Time) error {
 // a bad signature. It does not look at the card's validity dates; see
 // [Card.CheckValidity] and [Verify].
 func VerifySignature(c *Card, issuers *Directory, at time.Time) (*Key, error) {
-	k, err := issuers.Key(c.Issuer, c.Header.KID)
+	k, err := issuers.Key(c.signed.iss, c.signed.kid)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.CheckIssuer(c.Issuer); err != nil {
+	if err := k.CheckIssuer(c.signed.iss); err != nil {
 		return k, err
 	}
 	roots := issuers.rootPool()
@@ -235,7 +235,7 @@ func verifyES256(k *Key, c *Card) error {
 	r := new(big.Int).SetBytes(sig[:32])
 	s := new(big.Int).SetBytes(sig[32:])
 	if !ecdsa.Verify(k.Public, h[:], r, s) {
-		return badSignature("the signature does not verify with key %q of %s", k.ID, c.Issuer)
+		return badSignature("the signature does not verify with key %q of %s", k.ID, c.signed.iss)
 	}
 	return nil
 }
@@ -251,11 +251,12 @@ func isDER(sig []byte) bool {
 // of the verifier's), [ErrExpired] when it has an exp and at is not before
 // it (RFC 7519). Both come in a [*ValidityError] with the times.
 func (c *Card) CheckValidity(at time.Time, skew time.Duration) error {
-	if c.NotBefore.After(at.Add(skew)) {
-		return &ValidityError{Err: ErrNotYetValid, At: at, NotBefore: c.NotBefore, Expires: c.Expires}
+	nbf, exp := c.signed.nbf, c.signed.exp
+	if nbf.After(at.Add(skew)) {
+		return &ValidityError{Err: ErrNotYetValid, At: at, NotBefore: nbf, Expires: exp}
 	}
-	if !c.Expires.IsZero() && !at.Before(c.Expires) {
-		return &ValidityError{Err: ErrExpired, At: at, NotBefore: c.NotBefore, Expires: c.Expires}
+	if !exp.IsZero() && !at.Before(exp) {
+		return &ValidityError{Err: ErrExpired, At: at, NotBefore: nbf, Expires: exp}
 	}
 	return nil
 }

@@ -49,7 +49,8 @@ type Header struct {
 // Parsing does not check the signature; see [Verify].
 //
 // Strings are the issuer's text as signed, unmodified: escape them before
-// writing them to a terminal.
+// writing them to a terminal. The exported fields are for reading:
+// verification and revocation checks use the values as parsed.
 type Card struct {
 	// JWS is the compact JWS the card was parsed from.
 	JWS    string
@@ -88,6 +89,14 @@ type Card struct {
 
 	signingInput string
 	signature    []byte
+	// signed holds what verification and revocation checks use, as
+	// parsed, whatever a caller does to the exported fields.
+	signed signedClaims
+}
+
+type signedClaims struct {
+	iss, kid, rid string
+	nbf, exp      time.Time
 }
 
 // TypeHealthCard is the vc.type every SMART Health Card holds.
@@ -132,6 +141,7 @@ func Parse(jws string) (*Card, error) {
 	if err := c.parseClaims(); err != nil {
 		return nil, err
 	}
+	c.signed = signedClaims{iss: c.Issuer, kid: c.Header.KID, rid: c.RevocationID, nbf: c.NotBefore, exp: c.Expires}
 	return c, nil
 }
 

@@ -300,3 +300,24 @@ func TestParseNumericDate(t *testing.T) {
 		}
 	}
 }
+
+// TestCardFieldsAreCopies changes a parsed card's exported fields: the
+// checks still use what was signed.
+func TestCardFieldsAreCopies(t *testing.T) {
+	c := mustParse(t, signTest(testCard(func(c *shctest.Card) { c.Exp = "1716000000" })))
+	c.Issuer, c.Header.KID, c.RevocationID = otherIssuer, otherKID, "changed"
+	c.NotBefore, c.Expires = time.Time{}, time.Time{}
+	if _, err := VerifySignature(c, testDirectory(t), testAt); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	if err := c.CheckValidity(testAt, 0); !errors.Is(err, ErrExpired) {
+		t.Errorf("validity: %v", err)
+	}
+	l, err := ParseCRL(shctest.CRL(testKID, 1, "cY3b_Wq7-0A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.RevokesCard(c) {
+		t.Error("revocation follows the changed fields")
+	}
+}
