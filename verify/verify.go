@@ -52,9 +52,11 @@ func New(ts *trust.Store, crls Revocations, opts *Options) *Verifier {
 	if v.trust == nil {
 		v.trust = trust.New()
 	}
-	if v.opts.Contexts == nil {
+	if v.opts.Contexts == nil && len(v.trust.Contexts()) > 0 {
 		// A mapping that cannot be used leaves its URL unknown, so the
 		// credentials naming it are refused; ContextsFor says why.
+		// Without mappings, the bundled contexts are shared (nil), their
+		// processed forms cached across Verifiers.
 		v.opts.Contexts, _ = ContextsFor(v.trust)
 	}
 	return v

@@ -596,6 +596,15 @@ func TestUnsignedHolder(t *testing.T) {
 		if err != nil || len(s.UnsignedHolder()) != 0 {
 			t.Fatalf("Prepare = %v, unsigned holder %q", err, s.UnsignedHolder())
 		}
+		// Making a signed holder unsigned (to change the name) breaks
+		// the signature: the holder's statements were signed.
+		for _, id := range []string{"2342343334", ""} {
+			stripped := strings.Replace(string(signed), `"did:in.gov.uidai.aadhaar:2342343334"`, fmt.Sprintf("%q", id), 1)
+			stripped = strings.Replace(stripped, `"Asha Verma"`, `"Someone Else"`, 1)
+			if err := Verify(mustParse(t, []byte(stripped)), ek.Public(), nil); !errors.Is(err, ErrBadSignature) {
+				t.Errorf("subject id made %q: %v, want ErrBadSignature", id, err)
+			}
+		}
 	})
 }
 
