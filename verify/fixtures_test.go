@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,15 +27,16 @@ type expectation struct {
 		NextUpdate time.Time `json:"next_update"`
 	} `json:"crl"`
 	Fixtures []struct {
-		File            string `json:"file"`
-		Case            string `json:"case"`
-		Status          string `json:"status"`
-		RevocationKnown bool   `json:"revocation_known"`
-		Revocation      string `json:"revocation"`
-		PayloadForm     string `json:"payload_form"`
-		FromImage       bool   `json:"from_image"`
-		CertificateID   string `json:"certificate_id"`
-		Name            string `json:"name"`
+		File            string   `json:"file"`
+		Case            string   `json:"case"`
+		Status          string   `json:"status"`
+		RevocationKnown bool     `json:"revocation_known"`
+		Revocation      string   `json:"revocation"`
+		PayloadForm     string   `json:"payload_form"`
+		FromImage       bool     `json:"from_image"`
+		CertificateID   string   `json:"certificate_id"`
+		Name            string   `json:"name"`
+		UnsignedFields  []string `json:"unsigned_fields"`
 	} `json:"fixtures"`
 }
 
@@ -106,6 +108,9 @@ func TestFixtureVerdicts(t *testing.T) {
 			}
 			if fx.Name != "" && (r.Certificate == nil || r.Certificate.Name != fx.Name || r.Certificate.ID != fx.CertificateID) {
 				t.Errorf("certificate %+v, want %s %s", r.Certificate, fx.Name, fx.CertificateID)
+			}
+			if !slices.Equal(r.UnsignedFields, fx.UnsignedFields) {
+				t.Errorf("unsigned fields %q, want %q", r.UnsignedFields, fx.UnsignedFields)
 			}
 		})
 	}

@@ -19,6 +19,14 @@ func FuzzVerifyPayload(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Deployment contexts, unsigned holders, an undefined term.
+	for _, name := range []string{"context-indonesia.json", "unsigned-holder.json", "unsigned-holder-empty-id.json", "unsigned-holder-accepted.json", "undefined-term.json"} {
+		b, err := os.ReadFile(filepath.Join(fixtures, "divoc", "certs", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	ts, err := trust.Load(filepath.Join(fixtures, "trust.json"))
 	if err != nil {
 		f.Fatal(err)
@@ -32,6 +40,9 @@ func FuzzVerifyPayload(f *testing.F) {
 		}
 		if r.Status == "" || (r.Status == verify.StatusValid && r.Certificate == nil) {
 			t.Fatalf("incomplete result %+v", r)
+		}
+		if len(r.UnsignedFields) > 0 && r.Status != verify.StatusValid && r.Status != verify.StatusUnsignedHolder {
+			t.Fatalf("unsigned fields on a %s result", r.Status)
 		}
 	})
 }

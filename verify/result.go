@@ -27,10 +27,22 @@ const (
 	// StatusUnknownIssuer: no trusted key for the certificate's
 	// verification method.
 	StatusUnknownIssuer Status = "UNKNOWN_ISSUER"
+	// StatusUnsignedHolder: the issuer's signature is genuine, but it does
+	// not cover the holder (a DIVOC credentialSubject with a relative or
+	// empty id): the name, date of birth, gender and age shown are not
+	// signed, so the certificate cannot prove whom it belongs to. An
+	// issuer's policy may accept such certificates
+	// (trust.Policy.AcceptUnsignedHolder): they are then VALID with
+	// [Result.UnsignedFields] set.
+	StatusUnsignedHolder Status = "UNSIGNED_HOLDER"
 	// StatusMalformed: not a readable certificate (no QR code, bad ZIP,
-	// bad JSON, an unknown context, too large).
+	// bad JSON, an unknown context, a term no context defines, too large).
 	StatusMalformed Status = "MALFORMED"
 )
+
+// UnsignedHolderDetail is the explanation of [StatusUnsignedHolder], in
+// words a field officer acts on.
+const UnsignedHolderDetail = "the issuer signed this certificate, but not the holder's name: it cannot prove who it belongs to"
 
 // Result is a verdict and the facts behind it. Its JSON form (snake_case
 // fields) is what `crlverify scan --json` prints, one object per line.
@@ -39,7 +51,7 @@ type Result struct {
 	Input  string `json:"input,omitempty"`
 	Status Status `json:"status"`
 	// Detail explains the status in one sentence; empty for a conclusive
-	// VALID.
+	// VALID whose fields are all signed.
 	Detail string `json:"detail,omitempty"`
 	// Format is the certificate format ("divoc"); PayloadForm how the
 	// payload carried it ("raw-zip", "utf8-zip", "json"); FromImage whether
@@ -50,6 +62,12 @@ type Result struct {
 	// Certificate is what the certificate says, for display; nil when it
 	// could not be read.
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// UnsignedFields names the fields of Certificate (by their JSON names:
+	// "name", "date_of_birth", "gender", "age") that the issuer's
+	// signature does not cover, with a genuine signature otherwise: set
+	// for UNSIGNED_HOLDER, and for a VALID certificate an issuer's policy
+	// accepts without them. Every display must mark them unsigned.
+	UnsignedFields []string `json:"unsigned_fields,omitempty"`
 	// Revocation is what the revocation list says.
 	Revocation Revocation `json:"revocation"`
 	// At is the time of the check.
@@ -58,7 +76,7 @@ type Result struct {
 
 // Certificate is what a certificate says about its holder and itself. Every
 // field is covered by the signature when the status is not MALFORMED or
-// BAD_SIGNATURE.
+// BAD_SIGNATURE, except those [Result.UnsignedFields] names.
 type Certificate struct {
 	ID                 string    `json:"id,omitempty"`
 	Issuer             string    `json:"issuer,omitempty"`
@@ -69,6 +87,7 @@ type Certificate struct {
 	Name               string    `json:"name,omitempty"`
 	DateOfBirth        string    `json:"date_of_birth,omitempty"`
 	Gender             string    `json:"gender,omitempty"`
+	Age                string    `json:"age,omitempty"`
 	Dose               int       `json:"dose,omitempty"`
 	TotalDoses         int       `json:"total_doses,omitempty"`
 	Vaccine            string    `json:"vaccine,omitempty"`

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/crlverify/crlverify/verify/divoc"
@@ -22,7 +24,8 @@ type Revocations interface {
 // Options configures a [Verifier]. A nil *Options means defaults.
 type Options struct {
 	// Contexts resolves the JSON-LD contexts DIVOC credentials name. Nil:
-	// the bundled ones ([divoc.DefaultContexts]).
+	// the bundled ones with the trust store's context mappings
+	// ([ContextsFor]), as they are when the Verifier is made.
 	Contexts *divoc.Contexts
 	// QR bounds and tunes image decoding. Nil: qr's defaults.
 	QR *qr.Options
@@ -49,7 +52,44 @@ func New(ts *trust.Store, crls Revocations, opts *Options) *Verifier {
 	if v.trust == nil {
 		v.trust = trust.New()
 	}
+	if v.opts.Contexts == nil && len(v.trust.Contexts()) > 0 {
+		// A mapping that cannot be used leaves its URL unknown, so the
+		// credentials naming it are refused; ContextsFor says why.
+		// Without mappings, the bundled contexts are shared (nil), their
+		// processed forms cached across Verifiers.
+		v.opts.Contexts, _ = ContextsFor(v.trust)
+	}
 	return v
+}
+
+// ContextsFor returns the bundled JSON-LD contexts ([divoc.DefaultContexts])
+// with the context mappings of ts added: a URL mapped to a bundled URL is
+// served that URL's document, a URL mapped to an embedded document that
+// document. A bundled URL keeps its bundled document whatever ts says. The
+// error lists the mappings that could not be used (a same_as URL that is
+// not bundled, a document that is not a context); their URLs stay unknown.
+func ContextsFor(ts *trust.Store) (*divoc.Contexts, error) {
+	c := divoc.DefaultContexts()
+	var errs []error
+	for _, m := range ts.Contexts() {
+		var err error
+		switch {
+		case divoc.IsBundled(m.URL):
+			err = errors.New("it is bundled, and keeps its bundled document")
+		case m.SameAs != "" && !divoc.IsBundled(m.SameAs):
+			err = fmt.Errorf("same as %s, which is not a bundled context", m.SameAs)
+		case m.SameAs != "":
+			err = c.Alias(m.URL, m.SameAs)
+		default:
+			if err = c.Add(m.URL, []byte(m.Document)); err == nil {
+				err = c.Check(m.URL)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trust store context %s: %w", m.URL, err))
+		}
+	}
+	return c, errors.Join(errs...)
 }
 
 // VerifyFile reads a photo of a QR code (PNG, JPEG, GIF) or a file holding
@@ -94,10 +134,13 @@ func malformedResult(at time.Time, format string, args ...any) Result {
 // VerifyPayload verifies the bytes of a QR code (a DIVOC ZIP, its
 // UTF-8-expanded form, or the credential JSON) at time at. The checks run
 // in this order, and the first that fails decides the status: the payload
-// is readable (MALFORMED); an issuer key is trusted for it
-// (UNKNOWN_ISSUER); the signature verifies with that key, which is neither
-// terminated nor outside its window when the certificate was signed
-// (BAD_SIGNATURE); the revocation list does not revoke or suspend it
+// is readable (MALFORMED, which includes a term no context defines); an
+// issuer key is trusted for it (UNKNOWN_ISSUER); the signature verifies
+// with that key, which is neither terminated nor outside its window when
+// the certificate was signed (BAD_SIGNATURE); the signature covers the
+// holder, unless the issuer's policy accepts that it does not
+// (UNSIGNED_HOLDER; accepted, the holder's fields are listed in
+// UnsignedFields); the revocation list does not revoke or suspend it
 // (REVOKED, SUSPENDED); it is within the validity the issuer's policy
 // gives (NOT_YET_VALID, EXPIRED).
 func (v *Verifier) VerifyPayload(payload []byte, at time.Time) Result {
@@ -138,6 +181,14 @@ func (v *Verifier) VerifyPayload(payload []byte, at time.Time) Result {
 	}
 
 	policy := entry.Policy
+	if unsigned := signed.UnsignedHolder(); len(unsigned) > 0 {
+		r.UnsignedFields = unsignedFields(r.Certificate, unsigned)
+		if !policy.AcceptUnsignedHolder {
+			r.Status = StatusUnsignedHolder
+			r.Detail = UnsignedHolderDetail + " (" + unsignedWhy(cred) + ")"
+			return r
+		}
+	}
 	r.Revocation = v.revocation(entry.CRLIssuerFor(cred.Issuer), signed.RevocationIDs(), at)
 	if cred.Evidence.CertificateID == "" && r.Revocation.Status == "not_revoked" {
 		// The other signed values were looked up (a revocation of any of
@@ -158,10 +209,41 @@ func (v *Verifier) VerifyPayload(payload []byte, at time.Time) Result {
 		return r
 	}
 	r.Status = StatusValid
-	if !r.Revocation.Known {
-		r.Detail = "genuine and valid, but revocation status unknown: " + r.Revocation.Explanation
+	var details []string
+	if len(r.UnsignedFields) > 0 {
+		details = append(details, "the issuer signed this certificate, but not the holder's "+
+			strings.ReplaceAll(strings.Join(r.UnsignedFields, ", "), "_", " ")+
+			" (accepted by the issuer's policy): check who it belongs to another way")
 	}
+	if !r.Revocation.Known {
+		details = append(details, "genuine and valid, but revocation status unknown: "+r.Revocation.Explanation)
+	}
+	r.Detail = strings.Join(details, "; ")
 	return r
+}
+
+// unsignedFields maps the credentialSubject keys the signature does not
+// cover to the Certificate fields they fill (by JSON name). Keys no
+// Certificate field shows (the subject's id, refId, nationality) are left
+// out.
+func unsignedFields(c *Certificate, keys []string) []string {
+	var out []string
+	for _, f := range []struct{ key, field, value string }{
+		{"name", "name", c.Name}, {"dob", "date_of_birth", c.DateOfBirth}, {"gender", "gender", c.Gender}, {"age", "age", c.Age},
+	} {
+		if f.value != "" && slices.Contains(keys, f.key) {
+			out = append(out, f.field)
+		}
+	}
+	return out
+}
+
+// unsignedWhy says why a DIVOC credential's holder is not signed.
+func unsignedWhy(c *divoc.Credential) string {
+	if c.Subject.ID == "" {
+		return "its credentialSubject has an empty id, so its signature covers nothing about the holder"
+	}
+	return fmt.Sprintf("its credentialSubject id %q is not an absolute IRI, so its signature covers nothing about the holder", c.Subject.ID)
 }
 
 func (r Result) with(s Status, err error) Result {
@@ -285,6 +367,7 @@ func certificateOf(c *divoc.Credential) *Certificate {
 		Name:               c.Subject.Name,
 		DateOfBirth:        c.Subject.DOB.Raw,
 		Gender:             c.Subject.Gender,
+		Age:                c.Subject.Age,
 		Dose:               c.Evidence.Dose,
 		TotalDoses:         c.Evidence.TotalDoses,
 		Vaccine:            c.Evidence.Vaccine,

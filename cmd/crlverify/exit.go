@@ -8,8 +8,9 @@ const (
 	// revoked on a fresh list.
 	ExitOK = 0
 	// ExitInvalid: some certificate is not valid (revoked, suspended,
-	// expired, not yet valid, bad signature, unknown issuer, malformed), or a
-	// downloaded list was refused (forged, rolled back, wrong base).
+	// expired, not yet valid, bad signature, holder not signed, unknown
+	// issuer, malformed), or a downloaded list was refused (forged, rolled
+	// back, wrong base).
 	ExitInvalid = 1
 	// ExitError: usage error, or an I/O error that stopped the work.
 	ExitError = 2
@@ -21,7 +22,8 @@ const (
 const exitCodeHelp = `Exit codes (every command):
   0  success; for check/scan every input valid and not revoked on a fresh list
   1  some certificate not valid (revoked, suspended, expired, bad signature,
-     unknown issuer, malformed), or a downloaded list was refused
+     holder not signed, unknown issuer, malformed), or a downloaded list was
+     refused
   2  usage or I/O error
   3  revocation status unknown (no list for the issuer, or list too old)`
 

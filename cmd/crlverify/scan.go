@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,8 @@ for standard input — and gives one verdict per certificate:
   EXPIRED         past the validity its issuer's policy gives it
   NOT_YET_VALID   issued or signed after the time of the check
   BAD_SIGNATURE   the signature fails, or its key is terminated
+  UNSIGNED_HOLDER the issuer signed it, but not the holder's name: it cannot
+                  prove who it belongs to (see trust add --accept-unsigned-holder)
   UNKNOWN_ISSUER  no trusted key for its verification method
   MALFORMED       no readable certificate
 
@@ -323,7 +326,7 @@ func (t *tally) String() string {
 
 var statusOrder = []verify.Status{
 	verify.StatusValid, verify.StatusRevoked, verify.StatusSuspended, verify.StatusExpired,
-	verify.StatusNotYetValid, verify.StatusBadSignature, verify.StatusUnknownIssuer, verify.StatusMalformed,
+	verify.StatusNotYetValid, verify.StatusBadSignature, verify.StatusUnsignedHolder, verify.StatusUnknownIssuer, verify.StatusMalformed,
 }
 
 // humanResult is the text form of one verdict: a status line, then the
@@ -334,10 +337,13 @@ func humanResult(r *verify.Result, colour bool) string {
 	if r.Status == verify.StatusValid && !r.Revocation.Known {
 		status = "VALID, REVOCATION STATUS UNKNOWN"
 	}
+	if r.Status == verify.StatusValid && len(r.UnsignedFields) > 0 {
+		status += ", HOLDER NOT SIGNED"
+	}
 	if colour {
 		code := "31" // red
 		switch {
-		case r.OK():
+		case r.OK() && len(r.UnsignedFields) == 0:
 			code = "32" // green
 		case r.Status == verify.StatusValid:
 			code = "33" // yellow
@@ -358,8 +364,17 @@ func humanResult(r *verify.Result, colour bool) string {
 				fmt.Fprintf(&b, "  %-12s %s\n", label+":", v)
 			}
 		}
-		line("name", c.Name)
-		line("born", c.DateOfBirth)
+		// holder marks a field the issuer's signature does not cover.
+		holder := func(label, field, v string) {
+			if v != "" && slices.Contains(r.UnsignedFields, field) {
+				v += "  [NOT SIGNED by the issuer]"
+			}
+			line(label, v)
+		}
+		holder("name", "name", c.Name)
+		holder("born", "date_of_birth", c.DateOfBirth)
+		holder("age", "age", c.Age)
+		holder("gender", "gender", c.Gender)
 		line("certificate", c.ID)
 		dose := ""
 		if c.Dose > 0 {

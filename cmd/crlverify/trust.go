@@ -37,7 +37,12 @@ a verifier trusts exactly what is in this file.
 Each key may have a window (--not-before, --not-after: when it may have
 signed) and a status: a key marked terminated fails every certificate it
 signed. Each issuer has a policy: by default a vaccination certificate does
-not expire; --max-age and --enforce-effective-window turn expiry on.
+not expire; --max-age and --enforce-effective-window turn expiry on. A
+certificate whose signature does not cover its holder is refused
+(UNSIGNED_HOLDER) unless --accept-unsigned-holder is set for its issuer.
+
+The store also maps the JSON-LD context URLs of deployments this program
+does not bundle ("crlverify trust context").
 
 The store is a JSON file written atomically; edit it with these commands.
 
@@ -49,7 +54,8 @@ The store is a JSON file written atomically; edit it with these commands.
   crlverify trust remove did:divoc`,
 	}
 	cmd.PersistentFlags().StringVar(&o.path, "trust", "", "trust store file (default crlverify/trust.json in the user config directory)")
-	cmd.AddCommand(newTrustAddCommand(o), newTrustListCommand(o), newTrustRemoveCommand(o), newTrustImportCommand(o))
+	cmd.AddCommand(newTrustAddCommand(o), newTrustListCommand(o), newTrustRemoveCommand(o), newTrustImportCommand(o),
+		newTrustContextCommand(o))
 	return cmd
 }
 
@@ -89,6 +95,7 @@ type trustAddOptions struct {
 	crlIssuer           string
 	maxAge              string
 	enforceWindow       bool
+	acceptUnsigned      bool
 }
 
 func newTrustAddCommand(parent *trustOptions) *cobra.Command {
@@ -106,11 +113,19 @@ of that day). The policy flags apply to the issuer, not to one key:
   --max-age 365d                certificates expire 365 days after issuance
   --enforce-effective-window    DIVOC effectiveStart/effectiveUntil are binding
   --crl-issuer NAME             revocations are keyed under NAME, not the
-                                credential's own "issuer"`,
+                                credential's own "issuer"
+  --accept-unsigned-holder      accept certificates whose signature does not
+                                cover the holder (DIVOC credentials with a
+                                relative or empty credentialSubject id, as
+                                Sri Lanka and Jamaica issue them): they are
+                                VALID, with the name, date of birth, gender
+                                and age marked unsigned. Without it they are
+                                UNSIGNED_HOLDER (exit 1).`,
 		Example: `  crlverify trust add did:india india.pem --name "Government of India"
   crlverify trust add did:divoc key.base58 --not-before 2021-01-01 --not-after 2023-12-31
   crlverify trust add did:india india.pem --status terminated
-  crlverify trust add did:srilanka:moh lk.pem --max-age 365d --crl-issuer https://divoc.lgcc.gov.lk/`,
+  crlverify trust add did:srilanka:moh lk.pem --max-age 365d --crl-issuer https://divoc.lgcc.gov.lk/
+  crlverify trust add did:jamaica jm.pem --accept-unsigned-holder`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
 	}
@@ -122,6 +137,7 @@ of that day). The policy flags apply to the issuer, not to one key:
 	f.StringVar(&o.crlIssuer, "crl-issuer", "", `issuer revocations are keyed under ("" = the credential's issuer)`)
 	f.StringVar(&o.maxAge, "max-age", "", `certificates expire this long after issuance, e.g. 365d or 8760h ("0" = never)`)
 	f.BoolVar(&o.enforceWindow, "enforce-effective-window", false, "make DIVOC effectiveStart/effectiveUntil binding")
+	f.BoolVar(&o.acceptUnsigned, "accept-unsigned-holder", false, "accept certificates whose signature does not cover the holder, marked unsigned")
 	return cmd
 }
 
@@ -160,7 +176,7 @@ func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
 			return err
 		}
 	}
-	if flags.Changed("crl-issuer") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") {
+	if flags.Changed("crl-issuer") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") || flags.Changed("accept-unsigned-holder") {
 		e, _ := s.Entry(vm)
 		p := e.Policy
 		if flags.Changed("crl-issuer") {
@@ -168,6 +184,9 @@ func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
 		}
 		if flags.Changed("enforce-effective-window") {
 			p.EnforceEffectiveWindow = o.enforceWindow
+		}
+		if flags.Changed("accept-unsigned-holder") {
+			p.AcceptUnsignedHolder = o.acceptUnsigned
 		}
 		if flags.Changed("max-age") {
 			if p.MaxAge, err = trust.ParseDuration(o.maxAge); err != nil {
@@ -248,6 +267,7 @@ type trustLine struct {
 	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
 	MaxAge                 string         `json:"max_age,omitempty"`
 	CRLIssuer              string         `json:"crl_issuer,omitempty"`
+	AcceptUnsignedHolder   bool           `json:"accept_unsigned_holder"`
 	Keys                   []trustKeyLine `json:"keys"`
 }
 
@@ -307,6 +327,7 @@ func toTrustLine(e trust.Entry) trustLine {
 		Name:                   e.Name,
 		EnforceEffectiveWindow: e.EnforceEffectiveWindow,
 		CRLIssuer:              e.CRLIssuer,
+		AcceptUnsignedHolder:   e.AcceptUnsignedHolder,
 		Keys:                   []trustKeyLine{},
 	}
 	if e.MaxAge > 0 {
@@ -347,6 +368,9 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 		pol = append(pol, "revocations under "+e.CRLIssuer)
 	} else {
 		pol = append(pol, "revocations under the credential's issuer")
+	}
+	if e.AcceptUnsignedHolder {
+		pol = append(pol, "unsigned holder accepted (shown unsigned)")
 	}
 	b.WriteString(strings.Join(pol, "; "))
 	b.WriteString("\n")

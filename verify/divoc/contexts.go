@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -19,21 +20,44 @@ const MaxContextSize = 256 << 10
 //go:embed contexts/*.json
 var bundledFS embed.FS
 
-// bundled maps the context URLs DIVOC deployments are known to use to the
-// files under contexts/.
+// bundled maps the context URLs DIVOC deployments' credentials name to the
+// files under contexts/ that are their content. contexts/README.md gives
+// the origin of every mapping; a URL is here only where its content is
+// known to be that file.
 var bundled = map[string]string{
-	"https://www.w3.org/2018/credentials/v1":               "credentials-v1.json",
-	"https://w3id.org/security/v1":                         "security-v1.json",
-	"https://w3id.org/security/v2":                         "security-v2.json",
-	"https://cowin.gov.in/credentials/vaccination/v1":      "vaccinationContext.json",
-	"https://divoc.dev/credentials/vaccination/v1":         "vaccinationContext.json",
-	"https://cowin.gov.in/credentials/vaccination/v2":      "vaccinationContextV2.json",
-	"https://divoc.lgcc.gov.lk/credentials/vaccination/v1": "vaccinationContextV2.json",
-	"https://cowin.gov.in/credentials/testCertificate/v1":  "testCertificateContext.json",
+	"https://www.w3.org/2018/credentials/v1": "credentials-v1.json",
+	"https://w3id.org/security/v1":           "security-v1.json",
+	"https://w3id.org/security/v2":           "security-v2.json",
+	// India (CoWIN) and the DIVOC platform's defaults.
+	"https://cowin.gov.in/credentials/vaccination/v1":     "vaccinationContext.json",
+	"https://cowin.gov.in/credentials/vaccination/v2":     "vaccinationContextV2.json",
+	"https://cowin.gov.in/credentials/testCertificate/v1": "testCertificateContext.json",
+	"https://divoc.dev/credentials/vaccination/v1":        "vaccinationContext.json",
+	"https://divoc.dev/credentials/vaccination/v2":        "vaccinationContextV2.json",
+	// Sri Lanka, the Philippines, Indonesia. Jamaica's credentials name
+	// CoWIN's v2 URL.
+	"https://divoc.lgcc.gov.lk/credentials/vaccination/v1":     "vaccinationContextV2.json",
+	"https://divoc.prod/vaccine/credentials/vaccination/v1":    "vaccinationContextV2.json",
+	"https://www.pedulilindungi.id/credentials/vaccination/v2": "vaccinationContextV2.json",
 }
 
-// securityV2 is the context the proof options are canonicalised under.
-const securityV2 = "https://w3id.org/security/v2"
+// Bundled returns the bundled context URLs, each with the name of the
+// file under contexts/ that is its content (several URLs share a file).
+func Bundled() map[string]string { return maps.Clone(bundled) }
+
+// IsBundled reports whether url is one of the bundled context URLs.
+func IsBundled(url string) bool {
+	_, ok := bundled[url]
+	return ok
+}
+
+// securityV2 is the context the proof options are canonicalised under;
+// credentialsV1 the context every credential names first.
+const (
+	securityV1    = "https://w3id.org/security/v1"
+	securityV2    = "https://w3id.org/security/v2"
+	credentialsV1 = "https://www.w3.org/2018/credentials/v1"
+)
 
 // Contexts maps JSON-LD context URLs to context documents. It is the only
 // source of contexts when canonicalising: a URL that is not in the map is an
@@ -146,6 +170,29 @@ func (c *Contexts) Alias(url, existing string) error {
 	c.docs[url] = d
 	clear(c.active)
 	return nil
+}
+
+// Check processes the document mapped from url as a credential naming it
+// after the W3C credentials context would have it processed (the security
+// contexts, which only proof options use, on their own), and returns what
+// goes wrong: ErrUnknownContext when url is not mapped, ErrMalformed when
+// the document is not a valid JSON-LD context or redefines a protected
+// term of the credentials context (it would make every credential naming
+// it malformed).
+func (c *Contexts) Check(url string) error {
+	c.mu.RLock()
+	_, ok := c.docs[url]
+	_, hasV1 := c.docs[credentialsV1]
+	c.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownContext, url)
+	}
+	list := []any{url}
+	if hasV1 && url != credentialsV1 && url != securityV2 && url != securityV1 {
+		list = []any{credentialsV1, url}
+	}
+	_, err := c.activeContext(list)
+	return err
 }
 
 // URLs returns the mapped URLs, sorted.

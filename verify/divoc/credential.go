@@ -32,8 +32,9 @@ const (
 
 // Credential is a parsed DIVOC credential: what a verdict displays, the
 // certificate id revocations are keyed by, and the proof. Parse fills it
-// from the JSON without checking the signature; [Verify] checks that every
-// field reported here is covered by the signature.
+// from the JSON without checking the signature; [Prepare] checks that every
+// field reported here is covered by the signature, the holder's fields
+// apart ([Signed.UnsignedHolder]).
 //
 // String fields are empty when the credential does not have them. Numbers
 // given where strings are expected are formatted as decimals.
@@ -60,6 +61,7 @@ type Credential struct {
 	doc      map[string]any // the credential without "proof"
 	proof    map[string]any // the proof without the signature
 	fields   []field        // the reported fields, checked against the signed data
+	subject  string         // JSON pointer of the credentialSubject object
 	evidence string         // JSON pointer of the evidence object
 }
 
@@ -272,6 +274,7 @@ func (p *parser) credential(top map[string]any) *Credential {
 	c.ExpirationDate = parseDate(p.str("", top, "expirationDate", true))
 
 	if ptr, s := p.object(top, "credentialSubject"); s != nil {
+		c.subject = ptr
 		c.Subject = Subject{
 			ID:          p.str(ptr, s, "id", true),
 			RefID:       p.str(ptr, s, "refId", true),

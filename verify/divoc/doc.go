@@ -26,17 +26,28 @@
 // Canonicalisation uses github.com/piprate/json-gold with a document loader
 // that serves only the [Contexts] it is given ([DefaultContexts] bundles
 // the W3C credentials and security contexts and the DIVOC vaccination and
-// test certificate contexts under the URLs deployments use). Contexts are
-// parsed once and the processed context of each context list is cached.
+// test certificate contexts under the URLs the deployments of India, Sri
+// Lanka, the Philippines, Jamaica and Indonesia name, see [Bundled] and
+// contexts/README.md). Contexts are parsed once and the processed context
+// of each context list is cached.
 //
-// JSON-LD silently drops properties no context defines, so a signature
-// covers less than the JSON shows. [Prepare] therefore checks that every
-// field a [Credential] reports (name, date of birth, certificate id, dates,
-// dose, vaccine, issuer, proof time and key name) is among the signed data,
-// and fails with [ErrUnsignedField] otherwise. The DIVOC contexts also map
-// certificateId, batch, vaccine and manufacturer to the same property, so a
-// holder can swap those values without breaking the signature: look up every
-// id of [Signed.RevocationIDs] in a revocation list, not only the
+// JSON-LD silently drops what it cannot map, so a signature can cover less
+// than the JSON shows. Canonicalisation therefore runs in JSON-LD's safe
+// mode: a key none of the credential's contexts defines, anywhere in the
+// credential or its proof options, is refused ([ErrUndefinedTerm], with
+// the key named), as DIVOC's own verifier (jsonld-signatures' strict
+// expansion) refuses it. JSON-LD also drops every statement about a node
+// whose id is a relative IRI or empty. [Prepare] checks that every field a
+// [Credential] reports (name, date of birth, certificate id, dates, dose,
+// vaccine, issuer, proof time and key name) is among the signed data. When
+// the holder (credentialSubject) is not, the signature still proves who
+// issued the certificate but not whom it belongs to: [Signed.UnsignedHolder]
+// lists the fields, and [Verify] refuses it with [ErrUnsignedHolder] once
+// the signature checked out, so a caller may accept it knowingly. Any other
+// unsigned field is refused ([ErrUnsignedField]). The DIVOC contexts also
+// map certificateId, batch, vaccine and manufacturer to the same property,
+// so a holder can swap those values without breaking the signature: look
+// up every id of [Signed.RevocationIDs] in a revocation list, not only the
 // certificate id.
 //
 // # Use

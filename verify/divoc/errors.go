@@ -30,9 +30,28 @@ var (
 	// key does not fit the proof, or the credential is not signed.
 	ErrBadSignature = errors.New("divoc: bad signature")
 
-	// ErrUnsignedField: a field this package reports (a name, a date, the
-	// certificate id ...) is not covered by the signature: JSON-LD dropped
-	// it because no context defines it. It is always reported together with
-	// ErrBadSignature.
+	// ErrUnsignedField: a field this package reports (an issuer, a date,
+	// the certificate id ...) that the signature does not cover, because
+	// JSON-LD dropped the statement holding it (its node's id, or the
+	// value itself, is not an absolute IRI). The issuer made the
+	// credential that way; it is refused. It is always reported together
+	// with ErrMalformed. The holder's fields are not refused this way:
+	// see ErrUnsignedHolder.
 	ErrUnsignedField = errors.New("field not covered by the signature")
+
+	// ErrUndefinedTerm: the credential or its proof carries a key none of
+	// its contexts defines. JSON-LD would drop it from the signed data
+	// without a word, so whatever it says is unsigned; DIVOC's own
+	// verifier (jsonld-signatures' strict expansion) refuses it too. It is
+	// always reported together with ErrMalformed, and names the key.
+	ErrUndefinedTerm = errors.New("a term none of its contexts defines")
+
+	// ErrUnsignedHolder: the signature verifies, but does not cover the
+	// holder. JSON-LD drops every statement about a credentialSubject
+	// whose id is a relative IRI or empty (real Sri Lanka and Jamaica
+	// credentials are made so), so the name, date of birth, gender and
+	// age shown are not signed: anyone may change them. [Verify] returns
+	// it only after the signature checked out; it does not wrap
+	// ErrBadSignature. [Signed.UnsignedHolder] lists the fields.
+	ErrUnsignedHolder = errors.New("divoc: the signature does not cover the holder")
 )

@@ -1,9 +1,13 @@
 package divoc
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +20,22 @@ func FuzzDecodePayload(f *testing.F) {
 	f.Add(expandUTF8(zipPayload(f, entryName, []byte(unsignedV2))))
 	f.Add([]byte(unsignedV2))
 	f.Add([]byte(`{"@context":[{"@protected":"yes","name":"schema:name"}],"name":"x","proof":{"type":"Ed25519Signature2018","proofPurpose":"assertionMethod","jws":"eyJhbGciOiJFZERTQSIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19..AA"}}`))
+	// Signed credentials: a deployment's context URL, a holder the
+	// signature does not cover, and (added after signing) a term no
+	// context defines.
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	for _, u := range []string{
+		strings.Replace(unsignedV2, "https://cowin.gov.in/credentials/vaccination/v2", "https://www.pedulilindungi.id/credentials/vaccination/v2", 1),
+		strings.Replace(unsignedV2, `"did:in.gov.uidai.aadhaar:2342343334"`, `"2342343334"`, 1),
+		unsignedV2,
+	} {
+		signed, err := Sign([]byte(u), key, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(signed)
+	}
+	f.Add(bytes.Replace(f0(f, key), []byte(`"refId":"12346"`), []byte(`"refId":"12346","passportNumber":"Z1"`), 1))
 	// The real payloads, when the outside vectors are there.
 	for _, name := range []string{
 		"qr/divoc-dev-rsa2018.divoc-node-style.zip",
@@ -50,7 +70,8 @@ func FuzzDecodePayload(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Prepare(c, nil); err != nil {
+		s, err := Prepare(c, nil)
+		if err != nil {
 			for _, s := range []error{ErrMalformed, ErrTooLarge, ErrBadSignature, ErrUnsupportedProof, ErrUnknownContext} {
 				if errors.Is(err, s) {
 					return
@@ -58,5 +79,20 @@ func FuzzDecodePayload(f *testing.F) {
 			}
 			t.Fatalf("Prepare error %v wraps no sentinel", err)
 		}
+		// Whatever the holder's coverage, only reported fields are listed.
+		for _, k := range s.UnsignedHolder() {
+			if !slices.Contains([]string{"id", "refId", "name", "dob", "age", "gender", "nationality"}, k) {
+				t.Fatalf("UnsignedHolder lists %q", k)
+			}
+		}
 	})
+}
+
+// f0 signs unsignedV2 with key.
+func f0(f *testing.F, key ed25519.PrivateKey) []byte {
+	signed, err := Sign([]byte(unsignedV2), key, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return signed
 }

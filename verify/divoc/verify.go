@@ -48,18 +48,25 @@ func (o *Options) contexts() *Contexts {
 // expensive, key-independent half of verification. Check it against each
 // candidate key with [Signed.Verify].
 type Signed struct {
-	proofType string
-	input     []byte // the JWS signing input
-	sig       []byte
-	revIDs    []string
+	proofType      string
+	input          []byte // the JWS signing input
+	sig            []byte
+	revIDs         []string
+	unsignedHolder []string
 }
 
 // Prepare canonicalises c (URDNA2015, with contexts from opts) and checks
 // that every field c reports is covered by the signed data. It needs no key.
 //
-// Errors wrap [ErrBadSignature] (no proof, or a reported field that is not
-// signed, with [ErrUnsignedField]), [ErrUnsupportedProof],
-// [ErrUnknownContext] or [ErrMalformed].
+// A field the signature does not cover is an error, except the holder's:
+// when JSON-LD drops the credentialSubject (its id is a relative IRI or
+// empty), Prepare succeeds and [Signed.UnsignedHolder] lists what is not
+// signed, so that the signature is still checked and the caller decides.
+//
+// Errors wrap [ErrBadSignature] (no proof), [ErrUnsupportedProof],
+// [ErrUnknownContext] or [ErrMalformed] (with [ErrUndefinedTerm] for a key
+// no context defines, [ErrUnsignedField] for another field the signature
+// does not cover).
 func Prepare(c *Credential, opts *Options) (*Signed, error) {
 	if c == nil || c.doc == nil {
 		return nil, fmt.Errorf("%w: no credential", ErrMalformed)
@@ -96,16 +103,22 @@ func Prepare(c *Credential, opts *Options) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}
+	s := &Signed{proofType: c.Proof.Type, sig: sig}
 	for _, f := range c.fields {
 		g, where := docGraph, "credential"
 		if !f.doc {
 			g, where = proofGraph, "proof"
 		}
-		if !g.covered(f.node, f.key, f.value) {
-			return nil, fmt.Errorf("%w: %w: %s %s/%s (no context defines it)", ErrBadSignature, ErrUnsignedField, where, f.node, f.key)
+		if g.covered(f.node, f.key, f.value) {
+			continue
 		}
+		if f.doc && c.subject != "" && f.node == c.subject {
+			s.unsignedHolder = append(s.unsignedHolder, f.key)
+			continue
+		}
+		return nil, fmt.Errorf("%w: %w: %s %s/%s (JSON-LD drops it: its node's id or its value is not an absolute IRI)",
+			ErrMalformed, ErrUnsignedField, where, f.node, f.key)
 	}
-	s := &Signed{proofType: c.Proof.Type, sig: sig}
 	s.input = make([]byte, 0, len(hdr)*2+1+2*sha256.Size)
 	s.input = base64.RawURLEncoding.AppendEncode(s.input, []byte(hdr))
 	s.input = append(s.input, '.')
@@ -114,6 +127,13 @@ func Prepare(c *Credential, opts *Options) (*Signed, error) {
 	s.revIDs = docGraph.revocationIDs(c)
 	return s, nil
 }
+
+// UnsignedHolder returns the credentialSubject keys the credential has
+// ("id", "name", "dob", "gender", "age", "nationality", "refId") that the
+// signature does not cover, in the credential's order; nil when the holder
+// is signed. A genuine signature then proves who issued the certificate,
+// not whom it belongs to.
+func (s *Signed) UnsignedHolder() []string { return slices.Clone(s.unsignedHolder) }
 
 // Verify checks the signature with key: an *rsa.PublicKey for
 // RsaSignature2018 (RSASSA-PSS, SHA-256, salt 32), an ed25519.PublicKey for
@@ -161,13 +181,31 @@ func (s *Signed) Verify(key crypto.PublicKey) error {
 // collide with certificate ids in practice.
 func (s *Signed) RevocationIDs() []string { return slices.Clone(s.revIDs) }
 
-// Verify checks c's proof with key: [Prepare] then [Signed.Verify].
+// Verify checks c's proof with key: [Prepare] then [Signed.Verify]. When
+// the signature verifies but does not cover the holder, it returns an
+// error wrapping [ErrUnsignedHolder] (and not [ErrBadSignature]): a caller
+// that accepts such certificates calls Prepare and Signed.Verify itself,
+// and shows [Signed.UnsignedHolder] as unsigned.
 func Verify(c *Credential, key crypto.PublicKey, opts *Options) error {
 	s, err := Prepare(c, opts)
 	if err != nil {
 		return err
 	}
-	return s.Verify(key)
+	if err := s.Verify(key); err != nil {
+		return err
+	}
+	if len(s.unsignedHolder) > 0 {
+		return fmt.Errorf("%w (%s %s not signed: its credentialSubject id %q is not an absolute IRI)",
+			ErrUnsignedHolder, strings.Join(s.unsignedHolder, ", "), isAre(len(s.unsignedHolder)), c.Subject.ID)
+	}
+	return nil
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // parseJWS checks a detached, unencoded-payload JWS and returns its
@@ -213,6 +251,7 @@ func canonicalHash(doc map[string]any, l loader, want []string) (sum [sha256.Siz
 	var zero [sha256.Size]byte
 	defer recoverLD(&err)
 	nodes := make(map[string]map[string]any, len(want))
+	orig := doc
 	ac, err := l.c.activeContext(doc["@context"])
 	if err != nil {
 		return zero, nil, err
@@ -231,6 +270,9 @@ func canonicalHash(doc map[string]any, l loader, want []string) (sum [sha256.Siz
 	}
 	proc := ld.NewJsonLdProcessor()
 	ds, err := proc.ToRDF(doc, opts)
+	if isUndefinedTerm(err) {
+		return zero, nil, undefinedTermError(orig, l)
+	}
 	if err != nil {
 		return zero, nil, ldError(err)
 	}
@@ -259,10 +301,15 @@ func canonicalHash(doc map[string]any, l loader, want []string) (sum [sha256.Siz
 	return sha256.Sum256([]byte(nq)), g, nil
 }
 
+// ldOptions are the options of every canonicalisation. Safe mode makes
+// expansion refuse a key no context defines instead of dropping it (see
+// [ErrUndefinedTerm]); json-gold reads it from the options a context was
+// processed with, so the cached contexts are processed with these.
 func ldOptions(l loader) *ld.JsonLdOptions {
 	opts := ld.NewJsonLdOptions("")
 	opts.DocumentLoader = l
 	opts.ProcessingMode = ld.JsonLd_1_1
+	opts.SafeMode = true
 	return opts
 }
 

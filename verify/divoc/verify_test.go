@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -145,10 +147,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestUnsignedFieldFails adds a date of birth to a credential whose context
-// (vaccination v1) does not define one: JSON-LD drops it, so the signature
-// still checks out, but the date shown would be forged.
-func TestUnsignedFieldFails(t *testing.T) {
+// TestUndefinedTermIsMalformed adds a date of birth to a credential whose
+// context (vaccination v1) does not define one: JSON-LD would drop it, so
+// the signature would still check out and the date shown be forged.
+// Like DIVOC's own verifier, Prepare refuses it, and names it.
+func TestUndefinedTermIsMalformed(t *testing.T) {
 	b := vector(t, "certs/divoc-dev-rsa2018.json")
 	forged := strings.Replace(string(b), `"name":"Bhaya Mitra"`, `"name":"Bhaya Mitra","dob":"1999-01-01"`, 1)
 	c, err := Parse([]byte(forged))
@@ -159,13 +162,133 @@ func TestUnsignedFieldFails(t *testing.T) {
 		t.Fatalf("dob = %q", c.Subject.DOB.Raw)
 	}
 	err = Verify(c, vectorKey(t, "keys/divoc-dev-rsa.pub.pem"), nil)
-	if !errors.Is(err, ErrUnsignedField) || !errors.Is(err, ErrBadSignature) {
-		t.Fatalf("Verify with an unsigned dob = %v, want ErrUnsignedField and ErrBadSignature", err)
+	if !errors.Is(err, ErrUndefinedTerm) || !errors.Is(err, ErrMalformed) || errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Verify with an undefined dob = %v, want ErrUndefinedTerm and ErrMalformed", err)
 	}
-	if !strings.Contains(err.Error(), "/credentialSubject/dob") {
-		t.Errorf("error does not name the field: %v", err)
+	if !strings.Contains(err.Error(), `"dob" (in /credentialSubject)`) {
+		t.Errorf("error does not name the term and where it is: %v", err)
 	}
 }
+
+// TestUndefinedTermsAnywhere signs a credential, then adds a key no
+// context defines at each level of it, the proof included: every one is
+// refused as malformed, naming the key and the object it is in.
+func TestUndefinedTermsAnywhere(t *testing.T) {
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	signed, err := Sign([]byte(unsignedV2), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(mustParse(t, signed), ek.Public(), nil); err != nil {
+		t.Fatalf("unchanged credential: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(m map[string]any)
+		where string
+		key   string
+	}{
+		{"top level", func(m map[string]any) { m["vaccinationStatus"] = "complete" }, "at the top level", "vaccinationStatus"},
+		{"holder", func(m map[string]any) { sub(m, "credentialSubject")["passportNumber"] = "Z1234567" }, "/credentialSubject", "passportNumber"},
+		{"holder address", func(m map[string]any) { sub(sub(m, "credentialSubject"), "address")["pinCode"] = "411001" }, "/credentialSubject/address", "pinCode"},
+		{"evidence", func(m map[string]any) { evidence(m)["boosterDue"] = "2022-01-01" }, "/evidence/0", "boosterDue"},
+		{"facility", func(m map[string]any) { sub(evidence(m), "facility")["phone"] = "+91 20 1234" }, "/evidence/0/facility", "phone"},
+		{"a number", func(m map[string]any) { evidence(m)["doseNumber"] = 3.0 }, "/evidence/0", "doseNumber"},
+		{"a value a defined key has too", func(m map[string]any) { evidence(m)["lot"] = "4121Z040" }, "/evidence/0", "lot"},
+		{"an object", func(m map[string]any) { m["extra"] = map[string]any{"name": "x"} }, "at the top level", "extra"},
+		{"keyword-like key", func(m map[string]any) { m["@note"] = "x" }, "at the top level", "@note"},
+		{"empty key", func(m map[string]any) { sub(m, "credentialSubject")[""] = "x" }, "/credentialSubject", ""},
+		{"proof", func(m map[string]any) { sub(m, "proof")["nonceValue"] = "x" }, "at the top level", "nonceValue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(signed, &m); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(m)
+			b, _ := json.Marshal(m)
+			err := Verify(mustParse(t, b), ek.Public(), nil)
+			if !errors.Is(err, ErrUndefinedTerm) || !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Verify = %v, want ErrUndefinedTerm", err)
+			}
+			where := tc.where
+			if strings.HasPrefix(where, "/") {
+				where = "in " + where
+			}
+			if want := fmt.Sprintf("%q (%s)", tc.key, where); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %s", err, want)
+			}
+			if tc.name == "proof" && !strings.HasPrefix(err.Error(), "proof: ") {
+				t.Errorf("error %q does not say it is in the proof", err)
+			}
+		})
+	}
+	// Signing refuses them too, as DIVOC's signer does.
+	u := strings.Replace(unsignedV2, `"refId": "12346"`, `"refId": "12346", "passportNumber": "Z1"`, 1)
+	if _, err := Sign([]byte(u), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated}); !errors.Is(err, ErrUndefinedTerm) {
+		t.Fatalf("Sign with an undefined term = %v, want ErrUndefinedTerm", err)
+	}
+}
+
+// TestAbsoluteIRIKeysAreSigned: a key that is itself an absolute IRI
+// needs no context (JSON-LD and DIVOC's verifier keep it), and it is
+// signed like any other statement.
+func TestAbsoluteIRIKeysAreSigned(t *testing.T) {
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	u := strings.Replace(unsignedV2, `"nonTransferable": "true"`, `"nonTransferable": "true", "https://example.org/note": "kept"`, 1)
+	signed, err := Sign([]byte(u), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(mustParse(t, signed), ek.Public(), nil); err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(signed), `"kept"`, `"kepT"`, 1)
+	if err := Verify(mustParse(t, []byte(changed)), ek.Public(), nil); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("changed value under an IRI key: %v, want ErrBadSignature", err)
+	}
+}
+
+// TestUndefinedTermNamingIsBounded: a credential of many keys, the
+// undefined one sorted last, is refused all the same. Its name is found
+// at once when its value is nowhere else; when the same value is under
+// defined keys too, keys are tried one by one, and past the probe budget
+// the term is not named.
+func TestUndefinedTermNamingIsBounded(t *testing.T) {
+	for value, named := range map[string]bool{"undefined": true, "v": false} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(unsignedV2), &m); err != nil {
+			t.Fatal(err)
+		}
+		// Keys that are absolute IRIs are defined; "zz" is not.
+		for i := range 2000 {
+			m[fmt.Sprintf("https://example.org/k%04d", i)] = "v"
+		}
+		m["zz"] = value
+		b, _ := json.Marshal(m)
+		c := mustParse(t, b)
+		_, _, err := canonicalHash(c.doc, loader{DefaultContexts()}, nil)
+		if !errors.Is(err, ErrUndefinedTerm) {
+			t.Fatalf("%q: got %v, want ErrUndefinedTerm", value, err)
+		}
+		if got := strings.Contains(err.Error(), `"zz"`); got != named {
+			t.Errorf("%q: %v, named %v, want %v", value, err, got, named)
+		}
+	}
+}
+
+func mustParse(t *testing.T, b []byte) *Credential {
+	t.Helper()
+	c, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func sub(m map[string]any, key string) map[string]any { return m[key].(map[string]any) }
+
+func evidence(m map[string]any) map[string]any { return m["evidence"].([]any)[0].(map[string]any) }
 
 // TestSwappedIDsAreAllLookedUp swaps the certificate id with the batch: the
 // contexts map both to schema:id, so the signature still verifies, and the
@@ -421,26 +544,190 @@ func TestCraftedContextIsMalformed(t *testing.T) {
 	}
 }
 
-// TestDroppedNodeFieldsAreUnsigned: JSON-LD drops every statement about a
-// node whose id is a relative IRI, and statements whose object is not a
-// valid IRI. A credential like that would verify whatever name it shows, so
-// it is refused (Sign checks what it wrote with Verify, and says why).
-func TestDroppedNodeFieldsAreUnsigned(t *testing.T) {
+// TestUnsignedHolder: JSON-LD drops every statement about a
+// credentialSubject whose id is a relative IRI or empty (real Sri Lanka
+// and Jamaica credentials are made so). The signature is genuine and
+// checks out, but covers neither the name nor anything else about the
+// holder: a changed name still verifies. Prepare says which fields are
+// unsigned; Verify refuses with ErrUnsignedHolder, not ErrBadSignature.
+func TestUnsignedHolder(t *testing.T) {
 	_, ek, _ := ed25519.GenerateKey(rand.Reader)
-	for name, edit := range map[string][2]string{
-		"relative subject id": {`"id": "did:in.gov.uidai.aadhaar:2342343334"`, `"id": "2342343334"`},
-		"empty subject id":    {`"id": "did:in.gov.uidai.aadhaar:2342343334"`, `"id": ""`},
-		"invalid issuer IRI":  {`"issuer": "https://cowin.gov.in/"`, `"issuer": "https://cowin.gov.in/a b"`},
-	} {
+	for name, id := range map[string]string{"relative subject id": "2342343334", "empty subject id": ""} {
 		t.Run(name, func(t *testing.T) {
-			u := strings.Replace(unsignedV2, edit[0], edit[1], 1)
-			if u == unsignedV2 {
-				t.Fatal("nothing replaced")
+			u := strings.Replace(unsignedV2, `"id": "did:in.gov.uidai.aadhaar:2342343334"`, fmt.Sprintf("%q: %q", "id", id), 1)
+			signed, err := Sign([]byte(u), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
 			}
-			_, err := Sign([]byte(u), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
-			if !errors.Is(err, ErrUnsignedField) {
-				t.Fatalf("Sign = %v, want ErrUnsignedField", err)
+			for _, text := range []string{string(signed), strings.Replace(string(signed), `"Asha Verma"`, `"Someone Else"`, 1)} {
+				c := mustParse(t, []byte(text))
+				s, err := Prepare(c, nil)
+				if err != nil {
+					t.Fatalf("Prepare: %v", err)
+				}
+				if err := s.Verify(ek.Public()); err != nil {
+					t.Fatalf("the issuer's signature does not verify (name %q): %v", c.Subject.Name, err)
+				}
+				want := []string{"id", "refId", "name", "dob", "gender", "nationality"}
+				if got := s.UnsignedHolder(); !slices.Equal(sorted(got), sorted(want)) {
+					t.Errorf("UnsignedHolder = %q, want %q", got, want)
+				}
+				err = Verify(c, ek.Public(), nil)
+				if !errors.Is(err, ErrUnsignedHolder) || errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "name") {
+					t.Fatalf("Verify = %v, want ErrUnsignedHolder naming the name", err)
+				}
+				if ids := s.RevocationIDs(); len(ids) == 0 || ids[0] != "78031234567" {
+					t.Errorf("the evidence is still signed and looked up: %q", ids)
+				}
+			}
+			// Everything but the holder is still signed.
+			changed := strings.Replace(string(signed), `"78031234567"`, `"78031234568"`, 1)
+			if err := Verify(mustParse(t, []byte(changed)), ek.Public(), nil); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("changed certificate id: %v, want ErrBadSignature", err)
 			}
 		})
+	}
+	t.Run("signed holder", func(t *testing.T) {
+		signed, err := Sign([]byte(unsignedV2), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Prepare(mustParse(t, signed), nil)
+		if err != nil || len(s.UnsignedHolder()) != 0 {
+			t.Fatalf("Prepare = %v, unsigned holder %q", err, s.UnsignedHolder())
+		}
+		// Making a signed holder unsigned (to change the name) breaks
+		// the signature: the holder's statements were signed.
+		for _, id := range []string{"2342343334", ""} {
+			stripped := strings.Replace(string(signed), `"did:in.gov.uidai.aadhaar:2342343334"`, fmt.Sprintf("%q", id), 1)
+			stripped = strings.Replace(stripped, `"Asha Verma"`, `"Someone Else"`, 1)
+			if err := Verify(mustParse(t, []byte(stripped)), ek.Public(), nil); !errors.Is(err, ErrBadSignature) {
+				t.Errorf("subject id made %q: %v, want ErrBadSignature", id, err)
+			}
+		}
+	})
+}
+
+// TestUnsignedFieldIsMalformed: a field other than the holder's that
+// JSON-LD drops (here the issuer, not a valid IRI) is refused outright.
+func TestUnsignedFieldIsMalformed(t *testing.T) {
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	u := strings.Replace(unsignedV2, `"issuer": "https://cowin.gov.in/"`, `"issuer": "https://cowin.gov.in/a b"`, 1)
+	_, err := Sign([]byte(u), ek, SignOptions{VerificationMethod: "did:india", Created: testCreated})
+	if !errors.Is(err, ErrUnsignedField) || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "/issuer") {
+		t.Fatalf("Sign = %v, want ErrUnsignedField naming the issuer", err)
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// TestDeploymentContexts: each deployment URL is served with the document
+// it is bundled for, so a credential canonicalises exactly as under
+// CoWIN's URL for that document (the URL itself is not signed). A
+// credential naming Indonesia's URL verifies with the defaults.
+func TestDeploymentContexts(t *testing.T) {
+	v1Doc := unsignedV2
+	for _, term := range []string{`"dob": "1990-04-01", `, `"icd11Code": "XM9QW8", `, `"prophylaxis": "COVID-19 vaccine, non-replicating viral vector",`} {
+		v1Doc = strings.Replace(v1Doc, term, "", 1)
+	}
+	v1Doc = strings.Replace(v1Doc, "https://cowin.gov.in/credentials/vaccination/v2", "https://cowin.gov.in/credentials/vaccination/v1", 1)
+	reference := map[string]string{
+		"vaccinationContext.json":   v1Doc,
+		"vaccinationContextV2.json": unsignedV2,
+	}
+	l := loader{DefaultContexts()}
+	hash := func(doc string) [32]byte {
+		t.Helper()
+		c := mustParse(t, []byte(doc))
+		h, _, err := canonicalHash(c.doc, l, nil)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		return h
+	}
+	checked := 0
+	for url, file := range Bundled() {
+		ref, ok := reference[file]
+		if !ok {
+			continue
+		}
+		own := strings.Replace(ref, contextOf(t, ref), url, 1)
+		if hash(own) != hash(ref) {
+			t.Errorf("%s canonicalises differently from the %s it is bundled for", url, file)
+		}
+		checked++
+	}
+	if checked < 7 {
+		t.Fatalf("only %d deployment URLs checked", checked)
+	}
+
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	id := strings.Replace(unsignedV2, "https://cowin.gov.in/credentials/vaccination/v2", "https://www.pedulilindungi.id/credentials/vaccination/v2", 1)
+	signed, err := Sign([]byte(id), ek, SignOptions{VerificationMethod: "did:indonesia", Created: testCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(mustParse(t, signed), ek.Public(), nil); err != nil {
+		t.Fatalf("a credential naming Indonesia's context: %v", err)
+	}
+}
+
+// contextOf returns the vaccination context URL a test credential names.
+func contextOf(t *testing.T, doc string) string {
+	t.Helper()
+	c := mustParse(t, []byte(doc))
+	return c.Contexts[len(c.Contexts)-1]
+}
+
+// TestBundledURLsDocumented: contexts/README.md lists every bundled URL
+// with its file, and nothing else.
+func TestBundledURLsDocumented(t *testing.T) {
+	b, err := os.ReadFile("contexts/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "https://") {
+			continue
+		}
+		documented[strings.TrimSpace(cells[1])] = strings.TrimSpace(cells[2])
+	}
+	if !maps.Equal(documented, Bundled()) {
+		t.Errorf("contexts/README.md maps\n%v\nthe code maps\n%v", documented, Bundled())
+	}
+}
+
+// TestContextsCheck: Check processes a mapped document the way a
+// credential naming it would, so a document that is no valid context is
+// found when it is added, not at the first scan.
+func TestContextsCheck(t *testing.T) {
+	c := DefaultContexts()
+	for _, u := range c.URLs() {
+		if err := c.Check(u); err != nil {
+			t.Errorf("bundled %s: %v", u, err)
+		}
+	}
+	if err := c.Check("https://absent.example/v1"); !errors.Is(err, ErrUnknownContext) {
+		t.Errorf("unmapped URL: %v", err)
+	}
+	if err := c.Add("https://bad.example/v1", []byte(`{"@context": {"@version": 1.1, "name": {"@id": 5}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check("https://bad.example/v1"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("invalid term definition: %v", err)
+	}
+	// A document redefining a protected term of the credentials context
+	// would change what every credential means: refused too.
+	if err := c.Add("https://bad.example/v2", []byte(`{"@context": {"type": "https://evil.example/type"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check("https://bad.example/v2"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("redefining a protected term: %v", err)
 	}
 }

@@ -15,9 +15,21 @@
 //   - max_age makes certificates expire that long after issuance.
 //   - crl_issuer names the issuer revocations are keyed under, when it is
 //     not the credential's own "issuer".
+//   - accept_unsigned_holder accepts a certificate whose signature is
+//     genuine but does not cover its holder (a DIVOC credentialSubject with
+//     a relative or empty id), its holder's fields then shown as unsigned.
+//     Off by default: such a certificate is refused (UNSIGNED_HOLDER).
+//
+// The store also maps JSON-LD context URLs a deployment's credentials name
+// and the verifier does not bundle ([Context]): to the document of a
+// bundled URL ("same_as"), or to a document embedded in the file, byte for
+// byte, with its SHA-256 (at most [MaxContextSize] each; the whole file at
+// most [MaxFileSize]). Mappings are global, not per issuer: a URL means the
+// same for every credential.
 //
 // The file is JSON, written by [Store.Save] and managed with
-// "crlverify trust add/list/remove", so nobody edits it by hand:
+// "crlverify trust add/list/remove" and "crlverify trust context", so
+// nobody edits it by hand:
 //
 //	{
 //	  "version": 1,
@@ -34,9 +46,26 @@
 //	        "status": "active",
 //	        "source": "pem"
 //	      }]
+//	    },
+//	    "did:srilanka:moh": {
+//	      "accept_unsigned_holder": true,
+//	      "keys": [...]
+//	    }
+//	  },
+//	  "contexts": {
+//	    "https://vc.health.example/credentials/vaccination/v2": {
+//	      "same_as": "https://cowin.gov.in/credentials/vaccination/v2"
+//	    },
+//	    "https://vc.health.example/credentials/test/v1": {
+//	      "document": "{\"@context\": {...}}",
+//	      "sha256": "9f86d081884c7d65...",
+//	      "source": "test-context.json"
 //	    }
 //	  }
 //	}
+//
+// Unknown fields are refused, so an older program never silently ignores a
+// policy it does not know.
 //
 // Keys may be added as PEM (SPKI, PKCS #1 or a certificate), JWK, raw
 // base58 Ed25519 (as DIVOC publishes them) or SPKI DER; see [ParseKey]. They

@@ -12,6 +12,8 @@ var (
 	// ErrKeyNotValidAt: the key is outside its validity window at the
 	// time asked about.
 	ErrKeyNotValidAt = errors.New("trust: key not valid at that time")
+	// ErrUnknownContext: the store maps no context with that URL.
+	ErrUnknownContext = errors.New("trust: unknown context mapping")
 	// ErrUnknownKey: the entry has no key with that id.
 	ErrUnknownKey = errors.New("trust: unknown key")
 	// ErrUnsupportedKey: a private key, or a key of a kind or size a

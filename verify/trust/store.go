@@ -49,6 +49,12 @@ type Policy struct {
 	// CRLIssuer, when set, is the issuer name revocations are keyed under;
 	// by default it is the credential's own "issuer".
 	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// AcceptUnsignedHolder accepts a certificate whose signature is
+	// genuine but does not cover its holder (a DIVOC credentialSubject
+	// whose id is relative or empty, as Sri Lanka and Jamaica issue
+	// them), with the holder's fields marked unsigned. Off by default:
+	// such a certificate cannot prove whom it belongs to.
+	AcceptUnsignedHolder bool `json:"accept_unsigned_holder,omitempty"`
 }
 
 // Entry is one verification method (a credential's
@@ -128,17 +134,21 @@ func (k *Key) window() string {
 // concurrent use. The zero value is not usable: call [New], [Load] or
 // [Parse].
 type Store struct {
-	mu      sync.RWMutex
-	entries map[string]*Entry
+	mu       sync.RWMutex
+	entries  map[string]*Entry
+	contexts map[string]*Context
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{entries: make(map[string]*Entry)} }
+func New() *Store {
+	return &Store{entries: make(map[string]*Entry), contexts: make(map[string]*Context)}
+}
 
 // file is the store's JSON form.
 type file struct {
-	Version int               `json:"version"`
-	Issuers map[string]*Entry `json:"issuers"`
+	Version  int                 `json:"version"`
+	Issuers  map[string]*Entry   `json:"issuers"`
+	Contexts map[string]*Context `json:"contexts,omitempty"`
 }
 
 // Parse reads a store file's bytes. Unknown fields and versions are
@@ -200,6 +210,12 @@ func Parse(b []byte) (*Store, error) {
 		}
 		s.entries[vm] = e
 	}
+	for u, c := range f.Contexts {
+		if err := checkContext(u, c); err != nil {
+			return nil, err
+		}
+		s.contexts[u] = c
+	}
 	return s, nil
 }
 
@@ -222,14 +238,19 @@ func Load(path string) (*Store, error) {
 	return s, nil
 }
 
-// Marshal returns the store's file form: indented JSON, issuers sorted.
+// Marshal returns the store's file form: indented JSON, issuers and
+// contexts sorted. A store whose file form would be over [MaxFileSize] (so
+// that it could not be read back) is an error wrapping [ErrTooLarge].
 func (s *Store) Marshal() ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	f := file{Version: formatVersion, Issuers: s.entries}
+	f := file{Version: formatVersion, Issuers: s.entries, Contexts: s.contexts}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return nil, err
+	}
+	if len(b)+1 > MaxFileSize {
+		return nil, fmt.Errorf("%w: trust store would be %d bytes, the limit is %d", ErrTooLarge, len(b)+1, MaxFileSize)
 	}
 	return append(b, '\n'), nil
 }

@@ -105,7 +105,11 @@ func (g *generator) certificates(keys *devKeys) error {
 			if !ok {
 				return fmt.Errorf("%s: tampers %s, which is not minted before it", c.name, c.tamperedFrom)
 			}
-			file, err = tamper(base, c.tamperTo)
+			if c.addTerm != nil {
+				file, err = addTerm(base, c.addTerm)
+			} else {
+				file, err = tamper(base, c.tamperTo)
+			}
 		} else {
 			var kept bool
 			file, kept, err = keys.mint(c, filepath.Join(g.out, filepath.FromSlash(certPath)))
@@ -193,18 +197,30 @@ func (g *generator) validPayloads(c *certCase, credential, zipped, expanded []by
 }
 
 // selfCheck makes sure a minted credential verifies with the key that
-// signed it, and a tampered one does not.
+// signed it (its holder unsigned when the case says so), a tampered one
+// does not, and one with a term added is refused for it.
 func selfCheck(c *certCase, file []byte, pub crypto.PublicKey) error {
 	cred, err := divoc.Parse(file)
 	if err != nil {
 		return err
 	}
 	err = divoc.Verify(cred, pub, nil)
-	if c.tamperedFrom != "" {
+	switch {
+	case c.addTerm != nil:
+		if !errors.Is(err, divoc.ErrUndefinedTerm) || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.addTerm.key)) {
+			return fmt.Errorf("credential with %s added: verification gives %v, want a term no context defines", c.addTerm.key, err)
+		}
+		return nil
+	case c.tamperedFrom != "":
 		if !errors.Is(err, divoc.ErrBadSignature) {
 			return fmt.Errorf("tampered credential: verification gives %v, want a bad signature", err)
 		}
 		return nil
+	case c.holder != holderDID:
+		if !errors.Is(err, divoc.ErrUnsignedHolder) {
+			return fmt.Errorf("credential with an unsigned holder: verification gives %v, want ErrUnsignedHolder", err)
+		}
+		err = nil
 	}
 	if err != nil {
 		return fmt.Errorf("minted credential does not verify: %w", err)

@@ -21,6 +21,8 @@ func trustStore(k *devKeys) ([]byte, error) {
 			trust.Policy{EnforceEffectiveWindow: true, MaxAge: trust.Duration(expiringAge)}},
 		{vmTerminated, "Test issuer: terminated key (development Ed25519 key)", k.edPub, trust.StatusTerminated, trust.Policy{}},
 		{vmNoCRL, "Test issuer: no revocation list (development Ed25519 key)", k.edPub, trust.StatusActive, trust.Policy{}},
+		{vmLenient, "Test issuer: accepts certificates whose holder is not signed (development Ed25519 key)", k.edPub, trust.StatusActive,
+			trust.Policy{AcceptUnsignedHolder: true}},
 	}
 	for _, e := range entries {
 		if _, _, err := s.Add(e.vm, e.key, &trust.KeyOptions{Status: e.status}); err != nil {
