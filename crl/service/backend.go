@@ -106,9 +106,9 @@ type CertificateStatus struct {
 	// the registry's list does not cover the issuer.
 	Status string `json:"status"`
 	// The revocation, when there is one (also after a suspension ended).
-	RevokedAt      time.Time  `json:"revoked_at,omitzero"`
+	RevokedAt      time.Time   `json:"revoked_at,omitzero"`
 	Reason         *crl.Reason `json:"reason,omitempty"`
-	SuspendedUntil time.Time  `json:"suspended_until,omitzero"`
+	SuspendedUntil time.Time   `json:"suspended_until,omitzero"`
 	// At is the time the status is for.
 	At time.Time `json:"at"`
 }

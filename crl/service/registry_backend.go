@@ -326,4 +326,3 @@ func (b *RegistryBackend) Publish(ctx context.Context, _ string) (*registry.Publ
 	}
 	return res, nil
 }
-
