@@ -272,3 +272,5 @@ func (c *certFiles) write(t testing.TB, cn string) {
 	c.pool.AddCert(cert)
 	c.der = der
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

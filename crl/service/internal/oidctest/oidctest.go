@@ -34,8 +34,7 @@ type Client struct {
 	Audience []string
 	// Claims are added to its access tokens (roles, preferred_username).
 	Claims map[string]any
-	// Lifetime of its tokens; zero: 5 minutes. A negative lifetime makes
-	// tokens that are already expired.
+	// Lifetime of its tokens; zero: 5 minutes.
 	Lifetime time.Duration
 }
 
