@@ -10,7 +10,7 @@ import (
 	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/crl/service/auth"
-	"github.com/crlverify/crlverify/crl/service/internal/oidctest"
+	"github.com/crlverify/crlverify/crl/service/oidctest"
 	"github.com/crlverify/crlverify/verify"
 	"github.com/crlverify/crlverify/verify/trust"
 )

@@ -14,7 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/crlverify/crlverify/crl/service/auth"
-	"github.com/crlverify/crlverify/crl/service/internal/oidctest"
+	"github.com/crlverify/crlverify/crl/service/oidctest"
 )
 
 const audience = "crlverify-api"

@@ -1,6 +1,6 @@
 // Package oidctest starts a real OpenID Connect provider (zitadel/oidc's
 // op package) in-process on loopback over TLS, for tests of the service's
-// OIDC authentication. Clients obtain access tokens through the provider's
+// OIDC authentication, in this module and in code that embeds the service. Clients obtain access tokens through the provider's
 // token endpoint with the OAuth 2.0 client credentials grant, as a
 // vaccination platform's back end would from Keycloak; the tokens are JWTs
 // signed by the provider's own RSA key.
