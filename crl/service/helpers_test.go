@@ -274,3 +274,10 @@ func (c *certFiles) write(t testing.TB, cn string) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// noAuth refuses everyone.
+type noAuth struct{}
+
+func (noAuth) Authenticate(*http.Request) (auth.Principal, error) {
+	return auth.Principal{}, auth.ErrNoCredentials
+}
