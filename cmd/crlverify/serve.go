@@ -84,6 +84,9 @@ authority's OpenID Connect provider, such as Keycloak (--oidc-issuer,
 the issuer; roles from --oidc-roles-claim, e.g. realm_access.roles). No
 credentials: 401; a credential without the endpoint's role: 403.
 
+While serve runs it holds the registry file: change the registry through
+the API, or stop serve to use "crlverify revoke" and "publish".
+
 Off loopback, serve refuses to start without --tls-cert and --tls-key.
 SIGHUP reloads the certificate and reopens --log-file; SIGINT or SIGTERM
 stop it, letting requests in flight finish for up to --shutdown-timeout.

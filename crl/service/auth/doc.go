@@ -11,8 +11,9 @@
 //   - Access tokens (JWT, RFC 9068 style) from the authority's OpenID
 //     Connect identity provider, such as Keycloak, checked by [OIDC] against
 //     the provider's JSON Web Key Set: signature (RS*, PS*, ES*, EdDSA; never
-//     "none" nor HMAC), issuer, audience, expiry and not-before, and the
-//     roles in a configured claim.
+//     "none" nor HMAC), issuer, audience, expiry and not-before, that it is
+//     not an ID token (Keycloak's "typ": "ID"), and the roles in a
+//     configured claim.
 //
 // # Roles
 //

@@ -188,6 +188,11 @@ func (o *OIDC) Authenticate(ctx context.Context, raw string) (Principal, error) 
 	if err := tok.Claims(&claims); err != nil {
 		return Principal{}, fmt.Errorf("%w: claims: %s", ErrBadCredentials, redact(err.Error(), raw))
 	}
+	// Keycloak marks its ID tokens "typ": "ID"; an ID token whose audience
+	// happens to be the API's client id is not an access token.
+	if typ, _ := claims["typ"].(string); strings.EqualFold(typ, "ID") {
+		return Principal{}, fmt.Errorf("%w: an ID token, not an access token", ErrBadCredentials)
+	}
 	name := tok.Subject
 	if u, ok := claims["preferred_username"].(string); ok && u != "" {
 		name = u

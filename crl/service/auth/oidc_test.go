@@ -32,6 +32,7 @@ func TestOIDC(t *testing.T) {
 		{ID: "auditors", Secret: "s2", Audience: []string{"account", audience}, Claims: keycloakRoles("audit-team", "auditor", "reader")},
 		{ID: "noroles", Secret: "s3", Audience: []string{audience}},
 		{ID: "otheraud", Secret: "s4", Audience: []string{"other-api"}, Claims: keycloakRoles("x", "revoker")},
+		{ID: "idtoken", Secret: "s6", Audience: []string{audience}, Claims: map[string]any{"typ": "ID", "realm_access": map[string]any{"roles": []string{"revoker"}}}},
 	}})
 	// Same key, another issuer name.
 	otherIssuer := oidctest.Start(t, oidctest.Options{Issuer: "https://other-idp.example/realms/x", Key: idp.Key,
@@ -68,6 +69,7 @@ func TestOIDC(t *testing.T) {
 			for what, tok := range map[string]string{
 				"wrong audience":      idp.Token(t, "otheraud", "s4"),
 				"wrong issuer":        otherIssuer.Token(t, "platform", "s1"),
+				"an ID token":         idp.Token(t, "idtoken", "s6"),
 				"key not in the JWKS": otherKey.Token(t, "platform", "s1"),
 				"alg none":            forged(t, "none", idp.Issuer, nil),
 				"HS256 with the public key as secret": forged(t, "HS256", idp.Issuer,
