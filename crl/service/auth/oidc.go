@@ -77,10 +77,13 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 			return nil, fmt.Errorf("roles claim %q: empty path element", cfg.RolesClaim)
 		}
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		client = &c
 	}
+	// The OIDC library reads whole answers: bound them.
+	client.Transport = limitedTransport{base: client.Transport, max: MaxJWKSBytes}
 	ctx = oidc.ClientContext(ctx, client)
 	vc := &oidc.Config{ClientID: cfg.Audience, SupportedSigningAlgs: signingAlgs, Now: cfg.Now}
 	var keys oidc.KeySet
@@ -231,4 +234,42 @@ func rolesAt(claims map[string]any, path []string) []Role {
 		}
 	}
 	return roles
+}
+
+// limitedTransport fails a response body longer than max bytes, so that a
+// provider (or whatever answers in its name) that never stops sending
+// cannot exhaust memory.
+type limitedTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("answer longer than %d bytes", MaxJWKSBytes)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +125,29 @@ func TestOIDCConfig(t *testing.T) {
 	idp := oidctest.Start(t, oidctest.Options{})
 	if _, err := auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: idp.URL + "/nothing", Audience: audience, HTTPClient: idp.HTTPClient}); err == nil {
 		t.Error("discovery of a wrong issuer succeeded")
+	}
+}
+
+// A key URL that never stops sending fails the token's check instead of
+// exhausting memory.
+func TestOIDCEndlessKeys(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"keys":[{"kty":"RSA","n":"`))
+		chunk := []byte(strings.Repeat("A", 64<<10))
+		for i := 0; i < 1<<14; i++ { // up to 1 GiB
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	idp := oidctest.Start(t, oidctest.Options{Clients: []oidctest.Client{{ID: "c", Secret: "s", Audience: []string{audience}}}})
+	o, err := auth.NewOIDC(context.Background(), auth.OIDCConfig{Issuer: idp.Issuer, Audience: audience, JWKS: srv.URL + "/keys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Authenticate(context.Background(), idp.Token(t, "c", "s")); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("endless key set: %v", err)
 	}
 }
 
