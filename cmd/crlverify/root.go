@@ -18,7 +18,7 @@ func NewRootCommand() *cobra.Command {
 certificate revocation lists (CRL snapshots), and lets anyone check a scanned
 health certificate against them with no network.
 
-Authorities:     keygen, revoke, unrevoke, publish, serve, inspect
+Authorities:     keygen, revoke, unrevoke, publish, serve, token, inspect
 Verifiers:       sync, status, check, scan, trust, forget
 
 ` + exitCodeHelp,
@@ -30,7 +30,7 @@ Verifiers:       sync, status, check, scan, trust, forget
 		newSyncCommand(), newStatusCommand(), newCheckCommand(), newForgetCommand(),
 		newTrustCommand(), newScanCommand(),
 		newKeygenCommand(), newInspectCommand(),
-		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(),
+		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(), newTokenCommand(),
 	)
 	return root
 }

@@ -2,20 +2,29 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
-	"fmt"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/crl/service/oidctest"
 	"github.com/crlverify/crlverify/snapshot"
+	"github.com/crlverify/crlverify/verify/crlsync"
+	"github.com/crlverify/crlverify/verify/store"
 )
 
 // published sets up an authority that published the demo list once.
@@ -27,181 +36,315 @@ func published(t *testing.T) authority {
 	return a
 }
 
-func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+// tlsFiles writes a self-signed certificate for 127.0.0.1 with common name
+// cn over certPath and keyPath, and returns a pool trusting it.
+func tlsFiles(t *testing.T, certPath, keyPath, cn string) *x509.CertPool {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	must(t, err)
+	kb, err := x509.MarshalECPrivateKey(k)
+	must(t, err)
+	must(t, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	must(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600))
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return pool
 }
 
-func TestServeStatic(t *testing.T) {
-	a := published(t)
-	os.WriteFile(filepath.Join(a.pub, ".crlverify-x.tmp"), []byte("partial"), 0o644)
-	os.Mkdir(filepath.Join(a.pub, "sub"), 0o755)
-	srv := httptest.NewServer(newServeHandler(a.pub, nil))
-	defer srv.Close()
-
-	index, _ := os.ReadFile(filepath.Join(a.pub, snapshot.IndexName))
-	resp, body := get(t, srv.URL+"/"+snapshot.IndexName)
-	etag := resp.Header.Get("ETag")
-	if resp.StatusCode != 200 || body != string(index) || etag == "" || resp.Header.Get("Cache-Control") != "no-cache" {
-		t.Fatalf("GET index: %d etag %q cache %q", resp.StatusCode, etag, resp.Header.Get("Cache-Control"))
-	}
-	if resp, _ := get(t, srv.URL+"/"+snapshot.IndexName, "If-None-Match", etag); resp.StatusCode != http.StatusNotModified {
-		t.Errorf("revalidation with the ETag: %d, want 304", resp.StatusCode)
-	}
-	full, _ := os.ReadFile(filepath.Join(a.pub, snapshot.FullName(1)))
-	resp, body = get(t, srv.URL+"/"+snapshot.FullName(1), "Range", "bytes=100-")
-	if resp.StatusCode != http.StatusPartialContent || body != string(full[100:]) {
-		t.Errorf("resumed download: %d, %d bytes, want 206 and %d", resp.StatusCode, len(body), len(full)-100)
-	}
-	for _, path := range []string{"/.crlverify-x.tmp", "/sub", "/sub/", "/missing.crl", "/../moh.db", "/%2e%2e/moh.db"} {
-		if resp, _ := get(t, srv.URL+path); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
-		}
-	}
-	resp, err := http.Post(srv.URL+"/"+snapshot.IndexName, "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST a file: %d", resp.StatusCode)
-	}
-	if resp, _ := get(t, srv.URL+"/revoke"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("API path without the API: %d, want 404", resp.StatusCode)
-	}
-}
-
-func TestServeAPI(t *testing.T) {
-	a := published(t)
-	reg, err := registry.Open(a.reg, &registry.Options{Actor: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	key, err := readSigningKey(a.key, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const token = "0123456789abcdef-test-token"
-	api := &revokeAPI{reg: reg, key: key, token: []byte(token), dir: a.pub, maxBody: 1 << 20}
-	srv := httptest.NewServer(newServeHandler(a.pub, api))
-	defer srv.Close()
-	post := func(path, tok, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	for _, tok := range []string{"", "wrong-token-wrong-token"} {
-		if code, _ := post("/revoke", tok, `{"id":"1","issuer":"https://cowin.gov.in/"}`); code != http.StatusUnauthorized {
-			t.Errorf("token %q: %d, want 401", tok, code)
-		}
-	}
-	if resp, _ := get(t, srv.URL+"/publish", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET /publish: %d", resp.StatusCode)
-	}
-	code, body := post("/revoke", token, `{"id":"9000000000001","issuer":"https://cowin.gov.in/","reason":"dataError"}`+"\n"+
-		`{"id":"9000000000002","issuer":"https://cowin.gov.in/","reason":"nonsense"}`)
-	if code != http.StatusBadRequest || !strings.Contains(body, `"line":2`) {
-		t.Errorf("bad row: %d %s", code, body)
-	}
-	if _, ok, _ := reg.Lookup("https://cowin.gov.in/", "9000000000001"); ok {
-		t.Error("a refused request applied a row")
-	}
-	if code, body = post("/revoke", token, strings.Repeat(`{"id":"1"}`+"\n", 200_000)); code != http.StatusRequestEntityTooLarge {
-		t.Errorf("oversized body: %d %.200s", code, body)
-	}
-	code, body = post("/revoke", token, `{"id":"9000000000001","issuer":"https://cowin.gov.in/","reason":"dataError"}`)
-	if code != http.StatusOK || !strings.Contains(body, `"changed":1`) {
-		t.Errorf("revoke: %d %s", code, body)
-	}
-	if code, body = post("/unrevoke", token, `{"issuer":"https://cowin.gov.in/","id":"nope"}`); code != http.StatusNotFound {
-		t.Errorf("unrevoke of an unknown id: %d %s", code, body)
-	}
-	code, body = post("/publish", token, "")
-	var res registry.PublishResult
-	if code != http.StatusOK || json.Unmarshal([]byte(body), &res) != nil || res.Serial != 2 || res.ListCount != 203 {
-		t.Fatalf("publish: %d %s", code, body)
-	}
-	// The new index is what the static side serves.
-	_, idx := get(t, srv.URL+"/"+snapshot.IndexName)
-	jf, _ := os.Open(a.jwks)
-	defer jf.Close()
-	set, err := snapshot.ReadJWKS(jf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.ReadIndex(strings.NewReader(idx), snapshot.KeysFromSet(set), nil)
-	if err != nil || ix.Serial != 2 || len(ix.Deltas) != 1 {
-		t.Fatalf("served index after publish: %+v %v", ix, err)
-	}
-	var audit []string
-	reg.Audit(0, func(r registry.AuditRecord) error {
-		if r.Actor == "api" {
-			audit = append(audit, r.Action.String()+" "+r.ID)
-		}
-		return nil
-	})
-	if strings.Join(audit, ",") != "revoke 9000000000001,publish " {
-		t.Errorf("API audit records %q", audit)
-	}
-}
-
-// The serve command itself, on a loopback port, until its context ends.
-func TestServeCommand(t *testing.T) {
-	a := published(t)
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	must(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs "crlverify serve" in-process until the test ends, and
+// waits until it answers at url.
+func startServe(t *testing.T, client *http.Client, url string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
+	done := make(chan int, 1)
+	var stderr strings.Builder
 	go func() {
 		root := NewRootCommand()
 		root.SetContext(ctx)
 		root.SetOut(io.Discard)
-		root.SetErr(io.Discard)
-		done <- execute(root, []string{"serve", "--dir", a.pub, "--addr", addr}, io.Discard)
+		root.SetErr(&stderr)
+		done <- execute(root, append([]string{"serve"}, args...), io.Discard)
 	}()
-	var resp *http.Response
-	for i := 0; i < 100; i++ {
-		if resp, err = http.Get(fmt.Sprintf("http://%s/%s", addr, snapshot.IndexName)); err == nil {
-			break
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != ExitOK {
+			t.Errorf("serve exited %d", code)
+		}
+	})
+	for i := 0; ; i++ {
+		resp, err := client.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d before answering", code)
+		default:
+		}
+		if i == 500 {
+			t.Fatalf("serve does not answer: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func call(t *testing.T, client *http.Client, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	must(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("GET index: %d", resp.StatusCode)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func addToken(t *testing.T, tokens, role, name string) string {
+	t.Helper()
+	var out struct{ Name, Role, Token string }
+	must(t, json.Unmarshal([]byte(mustRun(t, "", "token", "add", "--tokens", tokens, "--role", role, "--name", name, "--json")), &out))
+	if out.Name != name || out.Role != role || !strings.HasPrefix(out.Token, "crlv_") {
+		t.Fatalf("token add --json: %+v", out)
 	}
-	cancel()
-	if code := <-done; code != ExitOK {
-		t.Errorf("serve exited %d", code)
+	return out.Token
+}
+
+// The authority end to end over TLS on loopback: tokens made with the CLI,
+// serve started, revocations through the API with API tokens and an OIDC
+// access token, refusals without the right role, a publication, and a
+// verifier syncing from the server that sees each revocation. Then the
+// certificate is replaced and reloaded on SIGHUP.
+func TestServeEndToEnd(t *testing.T) {
+	a := published(t)
+	tokens := filepath.Join(a.dir, "tokens.json")
+	revoker := addToken(t, tokens, "revoker", "vaccination-platform")
+	publisher := addToken(t, tokens, "publisher", "release-job")
+	reader := addToken(t, tokens, "reader", "verifier-backend")
+	idp := oidctest.Start(t, oidctest.Options{Clients: []oidctest.Client{{ID: "ops", Secret: "s", Audience: []string{"crlverify-api"},
+		Claims: map[string]any{"preferred_username": "asha.ops", "realm_access": map[string]any{"roles": []string{"revoker"}}}}}})
+	jwks := filepath.Join(a.dir, "idp.jwks")
+	must(t, os.WriteFile(jwks, idp.JWKS(t), 0o644))
+	certPath, keyPath := filepath.Join(a.dir, "cert.pem"), filepath.Join(a.dir, "key.pem")
+	pool := tlsFiles(t, certPath, keyPath, "first")
+	logFile := filepath.Join(a.dir, "serve.log")
+	// Issued certificates, for the revocations by beneficiary and batch,
+	// where the registry can hold them.
+	certs := filepath.Join(a.dir, "issued.csv")
+	must(t, os.WriteFile(certs, []byte("certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n"+
+		"9200000000001,https://cowin.gov.in/,PEC-1,1,B-7,2021-05-01\n9200000000002,https://cowin.gov.in/,PEC-1,2,B-8,2021-08-01\n"+
+		"9200000000003,https://cowin.gov.in/,PEC-1,3,B-8,2022-01-10\n9200000000004,https://cowin.gov.in/,PEC-2,1,B-8,2021-06-01\n"), 0o644))
+	importCode, _, importErr := runCLIStdin(t, "", "registry", "import", "--registry", a.reg, certs)
+	certRegistry := importCode == ExitOK
+	addr := freeAddr(t)
+	base := "https://" + addr
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: time.Minute}
+	startServe(t, client, base, "--dir", a.pub, "--registry", a.reg, "--key", a.key, "--tokens", tokens,
+		"--tls-cert", certPath, "--tls-key", keyPath, "--addr", addr,
+		"--oidc-issuer", idp.Issuer, "--oidc-audience", "crlverify-api", "--oidc-jwks", jwks, "--oidc-roles-claim", "realm_access.roles",
+		"--trust", "../../testdata/trust.json", "--log-file", logFile, "--log-key", filepath.Join(a.dir, "log.key"))
+
+	const issuer = "https://cowin.gov.in/"
+	if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"certificate_id":"9100000000001","issuer":"`+issuer+`","reason":"dataError"}`); code != 200 {
+		t.Fatalf("revoke with an API token: %d %s", code, body)
 	}
-	if code, _, stderr := runCLIStdin(t, "", "serve", "--dir", a.pub, "--token-file", filepath.Join(a.dir, "none")); code != ExitError || !strings.Contains(stderr, "needs --registry and --key") {
-		t.Errorf("API without registry: %d %q", code, stderr)
+	if code, body := call(t, client, "POST", base+"/v1/revoke", idp.Token(t, "ops", "s"), `{"certificate_id":"9100000000002","issuer":"`+issuer+`","reason":"tampering","note":"ticket 42"}`); code != 200 {
+		t.Fatalf("revoke with an OIDC token: %d %s", code, body)
+	}
+	if code, _ := call(t, client, "POST", base+"/v1/revoke", reader, `{"certificate_id":"9100000000003"}`); code != http.StatusForbidden {
+		t.Errorf("revoke as a reader: %d, want 403", code)
+	}
+	if code, _ := call(t, client, "POST", base+"/v1/revoke", "", `{"certificate_id":"9100000000003"}`); code != http.StatusUnauthorized {
+		t.Errorf("revoke without a token: %d, want 401", code)
+	}
+	revoked := []string{"9100000000001", "9100000000002", "7000003421003"}
+	t.Run("by beneficiary and batch", func(t *testing.T) {
+		if !certRegistry {
+			t.Skipf("pending the registry of issued certificates (registry import: %s)", strings.TrimSpace(importErr))
+		}
+		if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"beneficiary_id":"PEC-1","doses":[1],"issuer":"`+issuer+`"}`); code != http.StatusUnprocessableEntity {
+			t.Errorf("revoke dose 1 of 3: %d %s, want 422", code, body)
+		}
+		if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"beneficiary_id":"PEC-1","doses":[2,3],"issuer":"`+issuer+`"}`); code != 200 || !strings.Contains(body, `"matched":2`) {
+			t.Errorf("revoke doses 2 and 3: %d %s", code, body)
+		}
+		if code, body := call(t, client, "POST", base+"/v1/revoke", idp.Token(t, "ops", "s"), `{"batch":"B-8","issuer":"`+issuer+`"}`); code != 200 || !strings.Contains(body, `"matched":3`) {
+			t.Errorf("revoke batch B-8: %d %s", code, body)
+		}
+		revoked = append(revoked, "9200000000002", "9200000000003", "9200000000004")
+	})
+	if code, body := call(t, client, "GET", base+"/v1/status?id=9100000000002&issuer="+issuer, reader, ""); code != 200 || !strings.Contains(body, `"status":"revoked"`) {
+		t.Errorf("status: %d %s", code, body)
+	}
+	payload, err := os.ReadFile("../../testdata/divoc/payloads/valid.zip")
+	must(t, err)
+	if code, body := call(t, client, "POST", base+"/v1/verify?at=2026-06-01T00:00:00Z", reader, string(payload)); code != 200 || !strings.Contains(body, `"status":"VALID"`) {
+		t.Errorf("verify: %d %.300s", code, body)
+	}
+	code, body := call(t, client, "POST", base+"/v1/publish", publisher, "")
+	if code != 200 || !strings.Contains(body, `"serial":2`) {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+
+	// A verifier syncs from the server and sees both revocations.
+	jf, err := os.Open(a.jwks)
+	must(t, err)
+	set, err := snapshot.ReadJWKS(jf)
+	jf.Close()
+	must(t, err)
+	st, err := store.Open(filepath.Join(a.dir, "verifier.db"), nil)
+	must(t, err)
+	defer st.Close()
+	syncer, err := crlsync.New(st, base+"/", snapshot.KeysFromSet(set), &crlsync.Options{HTTPClient: client})
+	must(t, err)
+	if _, err := syncer.Sync(context.Background()); err != nil {
+		t.Fatalf("sync from serve: %v", err)
+	}
+	for _, id := range revoked {
+		if r, err := st.Check(issuer, id, time.Now()); err != nil || r.Status != store.Revoked {
+			t.Errorf("verifier's answer for %s: %v %v", id, r.Status, err)
+		}
+	}
+
+	// SIGHUP: a new certificate is served from the next handshake.
+	tlsFiles(t, certPath, keyPath, "second")
+	must(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	var cn string
+	for i := 0; i < 500 && cn != "second"; i++ {
+		time.Sleep(20 * time.Millisecond)
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		must(t, err)
+		cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+		conn.Close()
+	}
+	if cn != "second" {
+		t.Errorf("after SIGHUP the server presents %q", cn)
+	}
+
+	// The log: mode 0600, who did what, no secret, no id in clear.
+	fi, err := os.Stat(logFile)
+	must(t, err)
+	logs, _ := os.ReadFile(logFile)
+	if fi.Mode().Perm() != 0o600 || !strings.Contains(string(logs), `"actor":"oidc:asha.ops"`) || !strings.Contains(string(logs), `"actor":"token:vaccination-platform"`) ||
+		!strings.Contains(string(logs), `"msg":"reloaded on SIGHUP"`) {
+		t.Errorf("log (mode %v):\n%s", fi.Mode(), logs)
+	}
+	for _, secret := range []string{revoker, publisher, reader, "9100000000001", "9100000000002", "PEC-1", "ticket 42"} {
+		if strings.Contains(string(logs), secret) {
+			t.Errorf("%q is in the log", secret)
+		}
+	}
+}
+
+func TestServeStaticOnly(t *testing.T) {
+	a := published(t)
+	addr := freeAddr(t)
+	startServe(t, http.DefaultClient, "http://"+addr, "--dir", a.pub, "--addr", addr)
+	code, body := call(t, http.DefaultClient, "GET", "http://"+addr+"/"+snapshot.IndexName, "", "")
+	index, _ := os.ReadFile(filepath.Join(a.pub, snapshot.IndexName))
+	if code != 200 || body != string(index) {
+		t.Errorf("GET index: %d", code)
+	}
+	if code, _ := call(t, http.DefaultClient, "POST", "http://"+addr+"/v1/revoke", "", `{"certificate_id":"1"}`); code != http.StatusNotFound {
+		t.Errorf("API without --registry: %d, want 404", code)
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	a := published(t)
+	tokens := filepath.Join(a.dir, "tokens.json")
+	addToken(t, tokens, "reader", "r")
+	api := []string{"serve", "--dir", a.pub, "--registry", a.reg, "--key", a.key, "--tokens", tokens, "--addr", "127.0.0.1:0"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(api, "--max-body", "-5"), "--max-body"},
+		{append(api, "--max-body", "0"), "--max-body"},
+		{append(api, "--read-timeout", "0s"), "timeout"},
+		{append(api, "--publish-every", "1s"), "at least 1m"},
+		{append(api, "--publish-every", "1h", "--next-update", "30m"), "longer than --publish-every"},
+		{append(api, "--oidc-issuer", "https://idp.example/"), "together"},
+		{append(api, "--oidc-jwks", "x.jwks"), "go with --oidc-issuer"},
+		{append(api, "--tls-cert", "c.pem"), "together"},
+		{[]string{"serve", "--dir", a.pub, "--addr", "0.0.0.0:0"}, "--tls-cert"},
+		{[]string{"serve", "--dir", a.pub, "--tokens", tokens}, "give --registry"},
+		{[]string{"serve", "--dir", a.pub, "--registry", a.reg, "--tokens", tokens}, "needs --key"},
+		{[]string{"serve", "--dir", a.pub, "--registry", a.reg, "--key", a.key}, "authenticate callers"},
+		{[]string{"serve", "--dir", a.pub, "--registry", a.reg, "--key", a.key, "--tokens", filepath.Join(a.dir, "none.json")}, "token add"},
+		{[]string{"serve", "--dir", filepath.Join(a.dir, "none")}, "no such file"},
+		{[]string{"serve"}, `"dir" not set`},
+	} {
+		code, _, stderr := runCLIStdin(t, "", c.args...)
+		if code != ExitError || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", c.args[1:], code, stderr, c.want)
+		}
+	}
+}
+
+func TestTokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens.json")
+	code, stdout, stderr := runCLIStdin(t, "", "token", "add", "--tokens", tokens, "--role", "revoker", "--name", "vaccination-platform")
+	tok := strings.TrimSpace(stdout)
+	if code != 0 || !strings.HasPrefix(tok, "crlv_") || strings.Count(stdout, "\n") != 1 || !strings.Contains(stderr, "only this once") {
+		t.Fatalf("token add: %d %q %q", code, stdout, stderr)
+	}
+	addToken(t, tokens, "reader", "verifier-app")
+	file, _ := os.ReadFile(tokens)
+	if fi, _ := os.Stat(tokens); fi.Mode().Perm() != 0o600 || strings.Contains(string(file), tok) {
+		t.Errorf("token file mode %v, or holds the token", fi.Mode())
+	}
+	out := mustRun(t, "", "token", "list", "--tokens", tokens)
+	if !strings.Contains(out, "vaccination-platform  revoker") || !strings.Contains(out, "verifier-app") || strings.Contains(out, "crlv_") || strings.Contains(out, "sha256") {
+		t.Errorf("token list:\n%s", out)
+	}
+	out = mustRun(t, "", "token", "list", "--tokens", tokens, "--json")
+	var first struct {
+		Name, Role string
+		CreatedAt  time.Time `json:"created_at"`
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil ||
+		first.Name != "vaccination-platform" || first.Role != "revoker" || first.CreatedAt.IsZero() || strings.Contains(out, "hash") {
+		t.Errorf("token list --json:\n%s", out)
+	}
+	mustRun(t, "", "token", "revoke", "--tokens", tokens, "--name", "verifier-app")
+	if out := mustRun(t, "", "token", "list", "--tokens", tokens); strings.Contains(out, "verifier-app") {
+		t.Errorf("revoked token still listed:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "revoke", "--tokens", tokens, "--name", "verifier-app"}, "no token named"},
+		{[]string{"token", "add", "--tokens", tokens, "--role", "admin", "--name", "x"}, "unknown role"},
+		{[]string{"token", "add", "--tokens", tokens, "--role", "reader", "--name", "vaccination-platform"}, "exists"},
+		{[]string{"token", "add", "--tokens", tokens, "--role", "reader", "--name", "a b"}, "token name"},
+		{[]string{"token", "add", "--tokens", tokens, "--role", "reader"}, `"name" not set`},
+		{[]string{"token", "list", "--tokens", filepath.Join(dir, "none.json")}, "no such file"},
+	} {
+		code, _, stderr := runCLIStdin(t, "", c.args...)
+		if code != ExitError || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", c.args, code, stderr, c.want)
+		}
 	}
 }

@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/verify"
+	"github.com/crlverify/crlverify/verify/store"
+)
+
+// ScheduledActor is the actor of scheduled publications.
+const ScheduledActor = "schedule"
+
+// NextUpdateFor is the next-update to sign into lists published every
+// every: twice the period, so that one missed or late run leaves verifiers
+// with a list that is still fresh.
+func NextUpdateFor(every time.Duration) time.Duration { return 2 * every }
+
+// RunPublisher publishes a new serial every period until ctx ends, even
+// with no change: each publication renews the list's next-update. A failed
+// run is logged and retried at the next tick. It returns when ctx ends
+// and no publication is running.
+func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Publish(context.WithoutCancel(ctx), ScheduledActor)
+		}
+	}
+}
+
+// RevocationsOf answers a verify.Verifier's revocation questions from the
+// Backend itself, the authority's live registry: its answers are always
+// fresh, and a certificate of an issuer the registry does not cover is of
+// unknown status.
+func RevocationsOf(b Backend) verify.Revocations { return backendRevocations{b} }
+
+type backendRevocations struct{ b Backend }
+
+func (br backendRevocations) Check(issuer, id string, at time.Time) (store.Result, error) {
+	r := store.Result{Issuer: issuer, Key: crl.KeyOf(issuer, id), At: at}
+	st, err := br.b.Status(context.Background(), issuer, id, at)
+	if err != nil {
+		return r, err
+	}
+	if st.Status == "unknown" {
+		return r, nil
+	}
+	r.Freshness = store.Fresh
+	r.ThisUpdate, r.NextUpdate, r.NewestSeen = at, at, at
+	r.Status = store.NotRevoked
+	if st.Reason != nil {
+		e := crl.Entry{Key: r.Key, RevokedAt: st.RevokedAt.Unix(), Reason: *st.Reason}
+		if !st.SuspendedUntil.IsZero() {
+			e.SuspendedUntil = st.SuspendedUntil.Unix()
+		}
+		r.Entry = &e
+	}
+	switch st.Status {
+	case "revoked":
+		r.Status = store.Revoked
+	case "suspended":
+		r.Status = store.Suspended
+	}
+	return r, nil
+}
