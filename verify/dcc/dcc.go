@@ -72,16 +72,16 @@ type Vaccination struct {
 
 // Test is one test entry.
 type Test struct {
-	Disease      string `json:"tg"`
-	TestType     string `json:"tt"`           // type of test (value set)
-	Name         string `json:"nm,omitempty"` // NAA test name
-	Device       string `json:"ma,omitempty"` // rapid antigen test device (value set)
-	SampleTime   string `json:"sc"`           // date and time of sample collection
-	Result       string `json:"tr"`           // test result (value set)
-	Centre       string `json:"tc,omitempty"` // testing centre
-	Country      string `json:"co"`
-	Issuer       string `json:"is"`
-	ID           string `json:"ci"`
+	Disease    string `json:"tg"`
+	TestType   string `json:"tt"`           // type of test (value set)
+	Name       string `json:"nm,omitempty"` // NAA test name
+	Device     string `json:"ma,omitempty"` // rapid antigen test device (value set)
+	SampleTime string `json:"sc"`           // date and time of sample collection
+	Result     string `json:"tr"`           // test result (value set)
+	Centre     string `json:"tc,omitempty"` // testing centre
+	Country    string `json:"co"`
+	Issuer     string `json:"is"`
+	ID         string `json:"ci"`
 }
 
 // Recovery is one recovery entry.

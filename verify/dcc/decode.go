@@ -73,9 +73,9 @@ func (a Algorithm) String() string {
 type Form string
 
 const (
-	FormUntagged Form = "untagged"  // a bare COSE_Sign1 array
-	FormTagged   Form = "cose"      // COSE_Sign1_Tagged (tag 18)
-	FormCWT      Form = "cwt+cose"  // tag 18 inside CWT tag 61
+	FormUntagged Form = "untagged" // a bare COSE_Sign1 array
+	FormTagged   Form = "cose"     // COSE_Sign1_Tagged (tag 18)
+	FormCWT      Form = "cwt+cose" // tag 18 inside CWT tag 61
 )
 
 // Certificate is a decoded EU Digital COVID Certificate: the CWT claims,

@@ -72,7 +72,7 @@ func (c *Certificate) verifySignature(pub crypto.PublicKey) error {
 
 // toBeSigned is the Sig_structure of RFC 9052 section 4.4 for a
 // COSE_Sign1 message without external data: ["Signature1", protected
-// header bytes as received, h'', payload].
+// header bytes as received, h”, payload].
 func (c *Certificate) toBeSigned() ([]byte, error) {
 	return encMode.Marshal([]any{"Signature1", cbor.RawMessage(c.protected), []byte{}, c.payload})
 }
