@@ -122,7 +122,7 @@ var decMode = func() cbor.DecMode {
 		MaxMapPairs:      MaxElements,
 		IndefLength:      cbor.IndefLengthAllowed,
 		TagsMd:           cbor.TagsForbidden,
-		IntDec:           cbor.IntDecConvertSigned,
+		IntDec:           cbor.IntDecConvertSignedOrFail,
 		UTF8:             cbor.UTF8RejectInvalid,
 		NaN:              cbor.NaNDecodeForbidden,
 		Inf:              cbor.InfDecodeForbidden,
@@ -306,6 +306,21 @@ func algorithmOf(h cose.Headers) (Algorithm, error) {
 		}
 	}
 	return 0, nil
+}
+
+// DecodeClaims reads a CWT claims map on its own, as a COSE message
+// carries it, into a [Certificate] without headers or signature, which
+// therefore never verifies. It is for inspecting claims; failures wrap
+// [ErrCWT], [ErrDCC] or [ErrTooLarge].
+func DecodeClaims(b []byte) (*Certificate, error) {
+	if len(b) > MaxMessageSize {
+		return nil, wrap(ErrTooLarge, "claims of %d bytes, more than %d", len(b), MaxMessageSize)
+	}
+	c := &Certificate{payload: b}
+	if err := c.readClaims(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *Certificate) readClaims() error {

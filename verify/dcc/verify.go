@@ -228,7 +228,7 @@ func (c *Certificate) Verify(signers *Signers) (*Signer, error) {
 	var best error
 	bestRank := -1
 	for _, s := range candidates {
-		err, rank := c.verifyOne(s)
+		rank, err := c.verifyOne(s)
 		if err == nil {
 			return s, nil
 		}
@@ -239,9 +239,10 @@ func (c *Certificate) Verify(signers *Signers) (*Signer, error) {
 	return nil, best
 }
 
-func (c *Certificate) verifyOne(s *Signer) (error, int) {
-	if err := c.VerifyWith(s.Certificate); err != nil {
-		return err, 0
+func (c *Certificate) verifyOne(s *Signer) (int, error) {
+	// The signer was found under the message's kid.
+	if err := c.verifySignature(s.Certificate.PublicKey); err != nil {
+		return 0, err
 	}
 	for i, check := range []func() error{
 		func() error { return c.CheckCountry(s) },
@@ -249,10 +250,10 @@ func (c *Certificate) verifyOne(s *Signer) (error, int) {
 		func() error { return c.CheckSignerValidity(s.Certificate) },
 	} {
 		if err := check(); err != nil {
-			return err, i + 1
+			return i + 1, err
 		}
 	}
-	return nil, 0
+	return 0, nil
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -232,6 +232,8 @@ type SignOptions struct {
 	Form dcc.Form
 	// CorruptSignature flips a bit of the signature.
 	CorruptSignature bool
+	// Signature, when set, replaces the signature it is given.
+	Signature func(sig []byte) []byte
 }
 
 // Sign returns a COSE_Sign1 message over payload signed with key, whose
@@ -299,6 +301,9 @@ func Sign(payload []byte, key crypto.Signer, cert *x509.Certificate, o *SignOpti
 	}
 	if o.CorruptSignature {
 		sig[len(sig)/2] ^= 0x01
+	}
+	if o.Signature != nil {
+		sig = o.Signature(sig)
 	}
 	msg := Marshal([]any{cbor.RawMessage(protEncoded), unprotected, payload, sig})
 	switch o.Form {
