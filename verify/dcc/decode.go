@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -192,11 +193,13 @@ func Unprefix(payload []byte) ([]byte, error) {
 // like a corrupt stream does.
 func Inflate(compressed []byte) ([]byte, error) {
 	src := bytes.NewReader(compressed)
-	zr, err := zlib.NewReader(src)
+	zr, err := newZlibReader(src)
+	if zr != nil {
+		defer zlibReaders.Put(zr)
+	}
 	if err != nil {
 		return nil, wrap(ErrCompression, "%v", err)
 	}
-	defer zr.Close()
 	out, err := io.ReadAll(io.LimitReader(zr, MaxMessageSize+1))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -213,6 +216,22 @@ func Inflate(compressed []byte) ([]byte, error) {
 		return nil, wrap(ErrCompression, "%d bytes after the end of the zlib stream", src.Len())
 	}
 	return out, nil
+}
+
+// zlibReaders keeps zlib readers (each holds a 32 KiB window) for reuse.
+var zlibReaders sync.Pool
+
+// newZlibReader returns a pooled zlib reader reading src; the caller puts
+// it back into zlibReaders when done, also after an error.
+func newZlibReader(src io.Reader) (io.ReadCloser, error) {
+	if zr, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		return zr, zr.(zlib.Resetter).Reset(src, nil)
+	}
+	zr, err := zlib.NewReader(src)
+	if err != nil {
+		return nil, err
+	}
+	return zr, nil
 }
 
 // DecodeCOSE reads a COSE_Sign1 message (untagged, tagged 18, or tagged 18
