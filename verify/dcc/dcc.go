@@ -209,11 +209,13 @@ func dccFromCBORValue(v any) (*DCC, error) {
 }
 
 func dccFromTree(m map[string]any) (*DCC, error) {
-	js, err := json.Marshal(m)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "<" of transliterated names stays readable
+	if err := enc.Encode(m); err != nil {
 		return nil, wrap(ErrDCC, "%v", err)
 	}
-	d := &DCC{tree: m, json: js}
+	d := &DCC{tree: m, json: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}
 	d.Version = str(m, "ver")
 	d.DateOfBirth = str(m, "dob")
 	if nm, ok := m["nam"].(map[string]any); ok {

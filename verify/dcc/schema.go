@@ -34,7 +34,7 @@ type schemaCheck struct {
 
 func (v *schemaCheck) fail(path, format string, args ...any) {
 	if len(v.problems) < maxSchemaProblems {
-		v.problems = append(v.problems, path+": "+fmt.Sprintf(format, args...))
+		v.problems = append(v.problems, pathOr(path)+": "+fmt.Sprintf(format, args...))
 	}
 }
 

@@ -41,7 +41,8 @@ type Signer struct {
 
 // Signers is a set of trusted document signer certificates indexed by key
 // identifier. Several certificates may share a kid (it is a truncated
-// hash); each is tried. A Signers is safe for concurrent use.
+// hash); each is tried. The zero value is an empty set; a Signers is safe
+// for concurrent use.
 type Signers struct {
 	mu    sync.RWMutex
 	byKID map[string][]*Signer
@@ -95,19 +96,18 @@ func (s *Signers) All() []*Signer {
 // certificate subject's country). Adding a certificate already present (same
 // DER) again changes nothing and returns the existing signer.
 func (s *Signers) Add(cert *x509.Certificate, country, source string) *Signer {
-	if country == "" && len(cert.Subject.Country) == 1 {
-		country = strings.ToUpper(cert.Subject.Country[0])
-	}
-	kid := KeyID(cert)
+	sg := newSigner(cert, country, source)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, old := range s.byKID[string(kid)] {
+	if s.byKID == nil {
+		s.byKID = map[string][]*Signer{}
+	}
+	for _, old := range s.byKID[string(sg.KID)] {
 		if bytes.Equal(old.Certificate.Raw, cert.Raw) {
 			return old
 		}
 	}
-	sg := &Signer{Certificate: cert, KID: kid, Country: country, Source: source}
-	s.byKID[string(kid)] = append(s.byKID[string(kid)], sg)
+	s.byKID[string(sg.KID)] = append(s.byKID[string(sg.KID)], sg)
 	s.n++
 	return sg
 }
