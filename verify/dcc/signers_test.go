@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/crlverify/crlverify/verify/dcc"
@@ -58,10 +60,40 @@ func TestSignerFiles(t *testing.T) {
 	if _, err := dcc.LoadSigners(dir); !errors.Is(err, dcc.ErrSignerList) {
 		t.Errorf("directory with a bad file: %v", err)
 	}
+	// A truncated certificate file.
+	trunc := write("truncated.der", ex.cert.Raw[:len(ex.cert.Raw)/2])
+	if _, err := dcc.LoadSigners(trunc); !errors.Is(err, dcc.ErrSignerList) {
+		t.Errorf("truncated DER: %v", err)
+	}
 	// The committed fixtures: the PEM and the list name the same signer.
 	a, err := dcc.LoadSigners("testdata/example-dsc.pem", "testdata/example-dsc-list.json")
 	if err != nil || a.Len() != 1 {
 		t.Errorf("fixtures: %d, %v", a.Len(), err)
+	}
+}
+
+// The zero Signers is an empty set that can be added to, also from several
+// goroutines while others look up.
+func TestSignersConcurrent(t *testing.T) {
+	var s dcc.Signers
+	certs := []*issuer{}
+	for i := range 8 {
+		is := newIssuer(fmt.Sprint("concurrent ", i), gen.DSCOptions{})
+		certs = append(certs, &is)
+	}
+	var wg sync.WaitGroup
+	for _, is := range certs {
+		wg.Go(func() {
+			s.Add(is.cert, "XA", "test")
+			if len(s.Lookup(dcc.KeyID(is.cert))) != 1 {
+				t.Error("added certificate not found")
+			}
+			_ = s.All()
+		})
+	}
+	wg.Wait()
+	if s.Len() != len(certs) {
+		t.Errorf("%d signers", s.Len())
 	}
 }
 

@@ -14,14 +14,18 @@ import (
 // The value set identifiers of the EU DCC value sets ("valueSetId" in
 // their files), by the field they give meaning to.
 const (
-	ValueSetDisease         = "disease-agent-targeted"                  // tg
-	ValueSetVaccineType     = "sct-vaccines-covid-19"                   // v.vp
-	ValueSetVaccineProduct  = "vaccines-covid-19-names"                 // v.mp
-	ValueSetVaccineHolder   = "vaccines-covid-19-auth-holders"          // v.ma
-	ValueSetTestType        = "covid-19-lab-test-type"                  // t.tt
-	ValueSetTestDevice      = "covid-19-lab-test-manufacturer-and-name" // t.ma
-	ValueSetTestResult      = "covid-19-lab-result"                     // t.tr
-	ValueSetCountry         = "country-2-codes"                         // co
+	ValueSetDisease        = "disease-agent-targeted"                  // tg
+	ValueSetVaccineType    = "sct-vaccines-covid-19"                   // v.vp
+	ValueSetVaccineProduct = "vaccines-covid-19-names"                 // v.mp
+	ValueSetVaccineHolder  = "vaccines-covid-19-auth-holders"          // v.ma
+	ValueSetTestType       = "covid-19-lab-test-type"                  // t.tt
+	ValueSetTestDevice     = "covid-19-lab-test-manufacturer-and-name" // t.ma
+	ValueSetTestResult     = "covid-19-lab-result"                     // t.tr
+	ValueSetCountry        = "country-2-codes"                         // co
+)
+
+// Bounds on value set files.
+const (
 	maxValueSetFileSize     = 4 << 20
 	maxValueSetFiles        = 64
 	maxValueSetValues       = 10_000
