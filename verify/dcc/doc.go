@@ -145,7 +145,8 @@
 // # Images
 //
 // [ScanImage] reads a QR code, or an Aztec code when there is no QR code:
-// Ireland issues its certificates as Aztec codes.
+// Ireland issues its certificates as Aztec codes. The Aztec reader needs
+// the code upright or quarter-turned (see [qr.DecodeAztec]).
 //
 // # Fixtures
 //

@@ -42,6 +42,11 @@ var aztecAttempts = []struct {
 // The payload is the decoder's text: exact for text such as an "HC1:"
 // certificate, which Aztec stores in its character modes. Binary content
 // (Aztec byte mode) comes back as the decoder renders it, not byte for byte.
+//
+// The detector (gozxing's port of ZXing's) reads upright or quarter-turned
+// codes through noise, JPEG artefacts, shading and scaling, but not codes
+// turned by a few degrees, blurred or seen in perspective: such photos need
+// retaking square to the code.
 func DecodeAztec(img image.Image, opts *Options) ([]byte, error) {
 	res, err := ScanAztec(img, opts)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/boombuler/barcode/aztec"
 
 	"github.com/crlverify/crlverify/verify/qr"
+	"github.com/crlverify/crlverify/verify/qr/qrtest"
 )
 
 // aztecImage renders text as an Aztec code, scale pixels a module, with a
@@ -62,6 +63,29 @@ func TestDecodeAztec(t *testing.T) {
 			t.Logf("%s: attempt %d (%s)", tc.name, res.Attempts, res.Strategy)
 		})
 	}
+	// What a phone or a messaging app does to an image; turned or blurred
+	// codes are beyond the Aztec detector (see DecodeAztec).
+	clean := aztecImage(t, text, 4, 16)
+	recompressed, err := qrtest.Recompress(clean, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+	}{
+		{"noise sigma 40", qrtest.Noise(clean, 40, 1)},
+		{"JPEG quality 40", recompressed},
+		{"half size", qrtest.Scale(clean, 0.5)},
+		{"three times the size", qrtest.Scale(clean, 3)},
+		{"shaded", qrtest.Shade(clean, 0.6, 1)},
+		{"quarter turn", qrtest.Rotate(clean, 90, color.White)},
+	} {
+		if payload, err := qr.DecodeAztec(tc.img, nil); err != nil || string(payload) != text {
+			t.Errorf("%s: %.20q, %v", tc.name, payload, err)
+		}
+	}
+
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, aztecImage(t, text, 2, 8)); err != nil {
 		t.Fatal(err)
