@@ -321,7 +321,8 @@ func algorithmOf(h cose.Headers) (Algorithm, error) {
 		case int64:
 			return Algorithm(a), nil
 		default:
-			return 0, wrap(ErrUnsupportedAlgorithm, "alg %v is not an integer", v)
+			// COSE allows text algorithm names; hcert uses integers only.
+			return 0, wrap(ErrCOSE, "alg %v is not an integer", v)
 		}
 	}
 	return 0, nil

@@ -153,6 +153,28 @@ func deep(n int) any {
 	return v
 }
 
+// Header parameters of the wrong type are refused when decoding.
+func TestDecodeCOSEHeaders(t *testing.T) {
+	is := exampleIssuer()
+	claims := gen.EncodeClaims(gen.Claims{Issuer: "XA", IssuedAt: iat, Expires: exp, DCC: vacc()})
+	msg := func(protected, unprotected map[any]any) []byte {
+		return append([]byte{0xd2}, gen.Marshal([]any{gen.Marshal(gen.Marshal(protected)), unprotected, claims, make([]byte, 64)})...)
+	}
+	kid := dcc.KeyID(is.cert)
+	for _, tc := range []struct {
+		name                   string
+		protected, unprotected map[any]any
+	}{
+		{"alg as text", map[any]any{1: "ES256", 4: kid}, map[any]any{}},
+		{"kid as text", map[any]any{1: -7, 4: "kid"}, map[any]any{}},
+		{"critical header", map[any]any{1: -7, 4: kid, 2: []any{99}, 99: 1}, map[any]any{}},
+	} {
+		if _, err := dcc.DecodeCOSE(msg(tc.protected, tc.unprotected)); !errors.Is(err, dcc.ErrCOSE) {
+			t.Errorf("%s: %v, want ErrCOSE", tc.name, err)
+		}
+	}
+}
+
 func TestDecodeForms(t *testing.T) {
 	is := exampleIssuer()
 	for _, tc := range []struct {
