@@ -161,3 +161,45 @@ func FuzzParseSignerList(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDCCJSON(f *testing.F) {
+	f.Add([]byte(`{"ver":"1.3.0","nam":{"fnt":"A"},"dob":"","v":[{"dn":1}]}`))
+	f.Add([]byte(`[]`))
+	for _, s := range vectorSeeds(f, func(c *vectorCase) string { return string(c.JSON) }) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := dcc.ParseDCCJSON(b)
+		if err != nil {
+			if !errors.Is(err, dcc.ErrDCC) && !errors.Is(err, dcc.ErrTooLarge) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if err := d.Validate(); err != nil && !errors.Is(err, dcc.ErrSchema) {
+			t.Fatalf("Validate: untyped error %v", err)
+		}
+		again, err := dcc.ParseDCCJSON(d.JSON())
+		if err != nil || !bytes.Equal(again.JSON(), d.JSON()) {
+			t.Fatalf("JSON form does not read back: %s, %v", d.JSON(), err)
+		}
+	})
+}
+
+func FuzzValueSet(f *testing.F) {
+	f.Add([]byte(`{"valueSetId":"covid-19-lab-result","valueSetDate":"2021-04-27","valueSetValues":{"260415000":{"display":"Not detected","lang":"en","active":true}}}`))
+	f.Add([]byte(`{"valueSetId":"x","valueSetValues":{"a":{"vaccine-code":"b"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		vs := dcc.DefaultValueSets()
+		id, err := vs.Add(b)
+		if err != nil {
+			if !errors.Is(err, dcc.ErrValueSet) && !errors.Is(err, dcc.ErrTooLarge) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if id == "" {
+			t.Fatal("added a value set without an id")
+		}
+	})
+}
