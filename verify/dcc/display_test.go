@@ -132,6 +132,13 @@ func TestValueSets(t *testing.T) {
 	if _, err := dcc.LoadValueSets(filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Error("missing directory accepted")
 	}
+	var zero dcc.ValueSets
+	if id, err := zero.Add([]byte(`{"valueSetId":"covid-19-lab-result","valueSetValues":{"1":{"display":"One"}}}`)); err != nil || id != dcc.ValueSetTestResult {
+		t.Errorf("zero ValueSets: %q, %v", id, err)
+	}
+	if name, ok := zero.Name(dcc.ValueSetTestResult, "1"); !ok || name != "One" {
+		t.Errorf("zero ValueSets lookup: %q %v", name, ok)
+	}
 	if _, err := dcc.DefaultValueSets().Add([]byte(`{"valueSetValues":{}}`)); !errors.Is(err, dcc.ErrValueSet) {
 		t.Errorf("value set without id: %v", err)
 	}

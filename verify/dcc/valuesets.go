@@ -34,8 +34,8 @@ const (
 
 // ValueSets maps the codes a certificate holds to the names a person
 // reads ("EU/1/20/1528" → "Comirnaty"). [DefaultValueSets] knows the
-// common codes; [LoadValueSets] adds the published value set files. A
-// ValueSets is safe for concurrent use.
+// common codes; [LoadValueSets] adds the published value set files. The
+// zero value knows no names. A ValueSets is safe for concurrent use.
 type ValueSets struct {
 	mu   sync.RWMutex
 	sets map[string]map[string]string // valueSetId → code → display
@@ -180,6 +180,9 @@ func (vs *ValueSets) Add(b []byte) (string, error) {
 	}
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
+	if vs.sets == nil {
+		vs.sets, vs.date = map[string]map[string]string{}, map[string]string{}
+	}
 	if vs.sets[f.ID] == nil {
 		vs.sets[f.ID] = map[string]string{}
 	}
