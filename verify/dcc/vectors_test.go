@@ -177,8 +177,37 @@ var vectorSteps = []string{
 
 // TestVectors walks every case and honours every expected result it
 // gives: true means the step must succeed, false that it must fail. A step
-// whose input fields the case lacks is counted as not runnable (B1 expects
-// its picture to decode but carries no picture).
+// whose input fields the case lacks is counted as not runnable.
+//
+// No case is special-cased. Where a case's text and its flags disagree, or
+// the case needs a reading of the specification, this is how:
+//
+//   - common/B1 expects its picture to decode but carries no picture
+//     (2DCODE): not runnable, reported as a skip.
+//   - common/CO20 is described as "kid in protected header correct, kid in
+//     unprotected header correct", but its protected header is empty: the
+//     kid and the alg are both only in the unprotected header, and it
+//     expects VERIFY true. The package takes the alg from the unprotected
+//     header when the protected one has none; the key type still fixes the
+//     algorithm (see algorithmOf in decode.go).
+//   - common/CO11 is described as "VALID" but expects KEYUSAGE false, and
+//     DGC3 to DGC6 are described as "INVALID" but expect SCHEMAVALIDATION
+//     true: the descriptions are wrong, the flags agree with the test list
+//     (BasicDgcTestsList.md) and the specification.
+//   - AT/3 and AT/4 are described as expired tests, but set no
+//     EXPIRATIONCHECK flag: their CWT expiry (2021-11-02) is after the
+//     clock; "expired" there means a member state's rule on the age of a
+//     test, which is a business rule, not part of the certificate's
+//     validity.
+//   - The DE cases' CBOR holds the whole CWT claims map, not the
+//     certificate data alone: DECODE reads it as claims when it is not
+//     certificate data ([dcc.DecodeClaims]).
+//   - The JSON of CBO1, CBO2 and DGC2 is a Python-style string, not JSON:
+//     no step that needs it expects success there.
+//   - The cases name schema 1.0.0 or 1.0.1 in TESTCTX and carry payloads of
+//     versions 1.0.0, 1.2.1 and 1.3.0; the rules applied are the ones
+//     listed in the package documentation for the version the payload
+//     names.
 func TestVectors(t *testing.T) {
 	dir := dccVectors(t)
 	results := tally{}
