@@ -21,7 +21,9 @@ const (
 // ([qr.DecodeAztec]; Ireland issues its certificates as Aztec codes). opts
 // bounds and tunes both (nil: defaults). When neither is found the error
 // wraps both [qr.ErrNoQRCode] and [qr.ErrNoAztecCode]; an image over the
-// bounds fails with [qr.ErrTooLarge] at once.
+// bounds fails with [qr.ErrTooLarge] at once. An Aztec code is read only
+// after the QR reader has made all its attempts: tens of milliseconds for a
+// clean image, against one or two for a QR code.
 func ScanImage(img image.Image, opts *qr.Options) ([]byte, Symbology, error) {
 	res, err := qr.Scan(img, opts)
 	if err == nil {
