@@ -33,6 +33,16 @@ func BenchmarkScan(b *testing.B) {
 			}
 		})
 	}
+	// The issuer-style version 40 at 3.05 pixels a module, which needs the
+	// second attempt.
+	b.Run("v40-fractional-pitch.png", func(b *testing.B) {
+		img, _ := loadFixture(b, "v40-fractional-pitch.png")
+		for b.Loop() {
+			if _, err := Scan(img, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// The real DIVOC-style QR (version 33, 2 pixels per module), when the
 	// outside vectors are present.
 	b.Run("divoc-vector", func(b *testing.B) {
