@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -276,5 +277,24 @@ func TestScanVerdictsDoNotDependOnLoad(t *testing.T) {
 	}
 	if len(lines) < 20 {
 		t.Errorf("only %d results", len(lines))
+	}
+}
+
+// A scan whose context ends (the program embedding the command is shutting
+// down) gives no verdicts and exits 2, rather than reporting the photos it
+// did not finish as MALFORMED.
+func TestScanInterrupted(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "testdata")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	root := NewRootCommand()
+	root.SetContext(ctx)
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	code := execute(root, []string{"scan", "--trust", filepath.Join(fixtures, "trust.json"), "--store", filepath.Join(t.TempDir(), "absent.db"),
+		filepath.Join(fixtures, "divoc", "qr")}, &errb)
+	if code != ExitError || out.Len() != 0 || !strings.Contains(errb.String(), "scan interrupted: context canceled") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

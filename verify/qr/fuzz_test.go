@@ -90,7 +90,7 @@ func FuzzScanPixels(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(append([]byte{byte(tiny.Rect.Dx())}, tiny.Pix...))
+	f.Add(append([]byte{byte(tiny.Rect.Dx() - 1)}, tiny.Pix...)) // the first byte is the width less one
 	f.Add(append([]byte{40}, bytes.Repeat([]byte{0, 255, 0, 0, 0, 255, 255}, 40*6)...))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
