@@ -1,7 +1,9 @@
 package verify_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,5 +152,24 @@ func TestNoStoreMeansUnknown(t *testing.T) {
 	r := verify.New(ts, nil, nil).VerifyFile(filepath.Join(fixtures, "divoc", "qr", "valid.png"), e.At)
 	if r.Status != verify.StatusValid || r.OK() {
 		t.Fatalf("%s ok=%v", r.Status, r.OK())
+	}
+}
+
+// TestVerifyFileContext: a context that ends before the verdict gives its
+// error and no verdict, never MALFORMED; a live one gives VerifyFile's
+// verdict.
+func TestVerifyFileContext(t *testing.T) {
+	e := loadExpectation(t)
+	v, _ := fixtureVerifier(t, e, nil)
+	photo := filepath.Join(fixtures, "divoc", "qr", "valid-photo.jpg")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := v.VerifyFileContext(ctx, photo, e.At)
+	if !errors.Is(err, context.Canceled) || r.Status != "" {
+		t.Fatalf("cancelled: %s %q, %v", r.Status, r.Detail, err)
+	}
+	r, err = v.VerifyFileContext(context.Background(), photo, e.At)
+	if err != nil || !r.OK() || r.Input != photo {
+		t.Fatalf("live context: %s %q, %v", r.Status, r.Detail, err)
 	}
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -95,14 +96,42 @@ func ContextsFor(ts *trust.Store) (*divoc.Contexts, error) {
 // VerifyFile reads a photo of a QR code (PNG, JPEG, GIF) or a file holding
 // the payload itself, and verifies what it carries at time at.
 func (v *Verifier) VerifyFile(path string, at time.Time) Result {
-	payload, fromImage, err := qr.ReadPayloadFile(path, v.opts.QR)
-	return v.afterRead(path, payload, fromImage, err, at)
+	r, _ := v.VerifyFileContext(context.Background(), path, at)
+	return r
+}
+
+// VerifyFileContext is [Verifier.VerifyFile] with a context for the QR
+// decoding, the one step that can take long. When ctx ends before the
+// verdict is reached, it returns an error wrapping ctx.Err() and no
+// verdict; otherwise the error is nil. The verdict never depends on how
+// long the steps took.
+func (v *Verifier) VerifyFileContext(ctx context.Context, path string, at time.Time) (Result, error) {
+	payload, fromImage, err := qr.ReadPayloadFileContext(ctx, path, v.opts.QR)
+	if stopped(ctx, err) {
+		return Result{}, err
+	}
+	return v.afterRead(path, payload, fromImage, err, at), nil
 }
 
 // VerifyReader is [Verifier.VerifyFile] for a stream (standard input).
 func (v *Verifier) VerifyReader(name string, r io.Reader, at time.Time) Result {
-	payload, fromImage, err := qr.ReadPayload(r, v.opts.QR)
-	return v.afterRead(name, payload, fromImage, err, at)
+	res, _ := v.VerifyReaderContext(context.Background(), name, r, at)
+	return res
+}
+
+// VerifyReaderContext is [Verifier.VerifyReader] with a context, as
+// [Verifier.VerifyFileContext].
+func (v *Verifier) VerifyReaderContext(ctx context.Context, name string, r io.Reader, at time.Time) (Result, error) {
+	payload, fromImage, err := qr.ReadPayloadContext(ctx, r, v.opts.QR)
+	if stopped(ctx, err) {
+		return Result{}, err
+	}
+	return v.afterRead(name, payload, fromImage, err, at), nil
+}
+
+// stopped reports whether err is ctx ending rather than a verdict.
+func stopped(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 // VerifyImage decodes the QR code in img and verifies its payload.

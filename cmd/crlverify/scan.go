@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/crlverify/crlverify/verify"
+	"github.com/crlverify/crlverify/verify/qr"
 	"github.com/crlverify/crlverify/verify/store"
 	"github.com/crlverify/crlverify/verify/trust"
 )
@@ -30,6 +36,8 @@ type scanOptions struct {
 	json      bool
 	workers   int
 	color     string
+	maxPixels int
+	maxMemory byteSize
 }
 
 func newScanCommand() *cobra.Command {
@@ -60,6 +68,19 @@ Issuer keys come from the trust store (see "crlverify trust"), revocation
 lists from the store "crlverify sync" fills. Nothing is fetched. A directory is
 scanned concurrently; results are printed in input order, then a tally.
 
+The same image gives the same verdict on any machine, however busy: QR
+decoding tries a fixed ladder of attempts, bounded by work, never by time.
+Images are bounded before any pixel is decoded: by file size (20 MiB), by
+--max-pixels, and by the memory decoding and scanning them takes, estimated
+from the image header (a 16-bit RGBA PNG takes 8 bytes a pixel, a grey one 1).
+The --workers scanning at once share one --max-image-memory budget: a large
+image waits for memory instead of piling up, and an image needing more than
+the whole budget is MALFORMED ("image too large") at once. The budget plus
+64 MiB also becomes the Go runtime's soft memory limit (unless GOMEMLIMIT is
+set), so memory freed by one image is reused before the process grows. On a
+machine short of memory, lower --max-image-memory (and --max-pixels); raise
+it to read a huge image.
+
 ` + exitCodeHelp,
 		Example: `  crlverify scan photo.jpg
   crlverify scan --trust trust.json --store crl.db certificates/
@@ -74,10 +95,95 @@ scanned concurrently; results are printed in input order, then a tally.
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per input")
-	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "inputs scanned at once")
+	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "inputs scanned at once (they share --max-image-memory)")
 	f.StringVar(&o.color, "color", "auto", "colour the verdicts: auto (on a terminal), always, never")
+	f.IntVar(&o.maxPixels, "max-pixels", qr.DefaultMaxPixels, "largest image, in pixels (width × height), read from its header")
+	o.maxMemory = qr.DefaultMaxMemory
+	f.Var(&o.maxMemory, "max-image-memory", "memory all images scanned at once may take, e.g. 128MiB or 1GiB")
 	return cmd
 }
+
+// qrOptions are the image bounds of the flags, with one memory pool for
+// every worker.
+func (o *scanOptions) qrOptions() *qr.Options {
+	return &qr.Options{
+		MaxPixels: o.maxPixels,
+		MaxMemory: int64(o.maxMemory),
+		Pool:      qr.NewMemoryPool(int64(o.maxMemory)),
+		LimitHelp: func(field string) string {
+			switch field {
+			case "MaxMemory":
+				return "raise or lower the limit with --max-image-memory"
+			case "MaxPixels":
+				return "raise or lower the limit with --max-pixels"
+			}
+			return "a fixed bound"
+		},
+	}
+}
+
+// scanHeadroom is the memory beyond the image budget the soft memory limit
+// leaves for everything else (stores, trust, credential processing).
+const scanHeadroom = 64 << 20
+
+// limitMemory makes the image budget plus scanHeadroom the runtime's soft
+// memory limit, unless GOMEMLIMIT or an earlier call set a lower one, and
+// returns the function that restores the previous limit. Without it the
+// collector lets the heap grow to twice what is live, so images already
+// scanned would add to the ones being scanned.
+func (o *scanOptions) limitMemory() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	limit := int64(o.maxMemory) + scanHeadroom
+	if limit < 0 || limit >= debug.SetMemoryLimit(-1) {
+		return func() {}
+	}
+	old := debug.SetMemoryLimit(limit)
+	return func() { debug.SetMemoryLimit(old) }
+}
+
+// byteSize is a flag holding a number of bytes: 1048576, 512KiB, 64MiB,
+// 1GiB (or KB, MB, GB in powers of 1000).
+type byteSize int64
+
+func (b *byteSize) String() string {
+	switch n := int64(*b); {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	default:
+		return strconv.FormatInt(n, 10)
+	}
+}
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		n      int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1},
+	}
+	num, unit := s, int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, unit = strings.TrimSpace(rest), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/unit {
+		return fmt.Errorf("want a positive size such as 256MiB or 1GiB, not %q", s)
+	}
+	*b = byteSize(n * unit)
+	return nil
+}
+
+func (b *byteSize) Type() string { return "size" }
 
 func describeDefaultTrust() string {
 	p, err := trust.DefaultPath()
@@ -92,8 +198,8 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	if o.workers < 1 || o.grace < 0 {
-		return withCode(ExitError, errors.New("--workers must be at least 1 and --grace not negative"))
+	if o.workers < 1 || o.grace < 0 || o.maxPixels < 1 {
+		return withCode(ExitError, errors.New("--workers and --max-pixels must be at least 1 and --grace not negative"))
 	}
 	colour, err := o.useColour(cmd.OutOrStdout())
 	if err != nil {
@@ -118,8 +224,16 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	v := verify.New(ts, crls, nil)
-	results := scanAll(v, inputs, at, o.workers, cmd.InOrStdin())
+	stdin, err := readStdin(inputs, cmd.InOrStdin())
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	defer o.limitMemory()()
+	v := verify.New(ts, crls, &verify.Options{QR: o.qrOptions()})
+	results, err := scanAll(cmd.Context(), v, inputs, at, o.workers, stdin)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
 
 	out := cmd.OutOrStdout()
 	var t tally
@@ -245,20 +359,47 @@ func expandInputs(args []string) ([]scanInput, error) {
 	return in, nil
 }
 
-// readable reports an input that cannot be opened as the I/O error it is
-// (exit 2), before it could be mistaken for a malformed certificate.
+// readable reports an input that cannot be opened, or that is empty, as the
+// input error it is (exit 2), before it could be mistaken for a malformed
+// certificate.
 func readable(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	return f.Close()
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return fmt.Errorf("%s: empty file", path)
+	}
+	return nil
+}
+
+// readStdin reads standard input when "-" is among the inputs, refusing an
+// empty one as readable refuses an empty file. The payload decoder bounds
+// what it reads itself; this stops at one byte past that bound.
+func readStdin(inputs []scanInput, stdin io.Reader) ([]byte, error) {
+	if !slices.ContainsFunc(inputs, func(in scanInput) bool { return in.name == "-" }) {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, qr.DefaultMaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, errors.New("standard input: empty")
+	}
+	return b, nil
 }
 
 // scanAll verifies the inputs with up to workers at once and returns the
-// results in input order.
-func scanAll(v *verify.Verifier, inputs []scanInput, at time.Time, workers int, stdin io.Reader) []verify.Result {
+// results in input order. When ctx ends first, it returns ctx's error:
+// an interrupted scan gives no verdicts rather than wrong ones.
+func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at time.Time, workers int, stdin []byte) ([]verify.Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	results := make([]verify.Result, len(inputs))
+	errs := make([]error, len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(inputs)) {
@@ -267,19 +408,27 @@ func scanAll(v *verify.Verifier, inputs []scanInput, at time.Time, workers int, 
 			defer wg.Done()
 			for i := range next {
 				if inputs[i].name == "-" {
-					results[i] = v.VerifyReader("-", stdin, at)
+					results[i], errs[i] = v.VerifyReaderContext(ctx, "-", bytes.NewReader(stdin), at)
 				} else {
-					results[i] = v.VerifyFile(inputs[i].name, at)
+					results[i], errs[i] = v.VerifyFileContext(ctx, inputs[i].name, at)
 				}
 			}
 		}()
 	}
+feed:
 	for i := range inputs {
-		next <- i
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
-	return results
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scan interrupted: %w", err)
+	}
+	return results, errors.Join(errs...)
 }
 
 // tally counts verdicts for the summary line and the exit code.

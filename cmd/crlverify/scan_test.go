@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/crlverify/crlverify/verify/qr"
 	"github.com/crlverify/crlverify/verify/trust"
 )
 
@@ -108,5 +117,184 @@ func TestScanUnreadableInputIsAnIOError(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "scan", "--trust", trustFile, "--store", filepath.Join(dir, "crl.db"), missing)
 	if code != ExitError || stdout != "" || !strings.Contains(stderr, "absent.png") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// An empty file or empty standard input is an input error (exit 2) that
+// says so, like an unreadable file, never a verdict about a certificate.
+func TestScanEmptyInput(t *testing.T) {
+	dir := t.TempDir()
+	trustFile := filepath.Join(dir, "trust.json")
+	if err := trust.New().Save(trustFile); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "photos", "empty.png")
+	if err := os.MkdirAll(filepath.Dir(empty), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "crl.db")
+	for name, args := range map[string][]string{
+		"file":      {empty},
+		"directory": {filepath.Dir(empty)},
+	} {
+		code, stdout, stderr := runCLI(t, append([]string{"scan", "--trust", trustFile, "--store", store}, args...)...)
+		if code != ExitError || stdout != "" || !strings.Contains(stderr, "empty.png: empty file") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
+		}
+	}
+	code, stdout, stderr := runCLIStdin(t, "", "scan", "--trust", trustFile, "--store", store, "-")
+	if code != ExitError || stdout != "" || !strings.Contains(stderr, "standard input: empty") {
+		t.Errorf("stdin: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// The image bounds are flags: an image needing more memory than
+// --max-image-memory, or more pixels than --max-pixels, is refused from
+// its header, and the verdict says which flag changes the bound.
+func TestScanImageBounds(t *testing.T) {
+	dir := t.TempDir()
+	trustFile := filepath.Join(dir, "trust.json")
+	if err := trust.New().Save(trustFile); err != nil {
+		t.Fatal(err)
+	}
+	code, err := qr.Encode([]byte("HC1:SIXTEEN BIT"), &qr.EncodeOptions{ModuleSize: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewNRGBA64(image.Rect(0, 0, 1600, 450))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, code.Bounds().Add(image.Pt(500, 20)), code, image.Point{}, draw.Src)
+	img.SetNRGBA64(0, 0, color.NRGBA64{0xffff, 0xffff, 0xffff, 0xfff0}) // keep the alpha channel
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(dir, "wide.png")
+	if err := os.WriteFile(photo, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "crl.db")
+	for _, c := range []struct {
+		flags []string
+		want  []string
+	}{
+		{[]string{"--max-image-memory", "4MiB"}, []string{"16-bit RGBA PNG of 1600x450 pixels needs about", "more than the limit of 4.0 MiB", "--max-image-memory"}},
+		{[]string{"--max-pixels", "500000"}, []string{"1600x450 pixels, more than 500000", "--max-pixels"}},
+	} {
+		args := append([]string{"scan", "--json", "--trust", trustFile, "--store", store}, c.flags...)
+		code, stdout, stderr := runCLI(t, append(args, photo)...)
+		var r struct {
+			Status string `json:"status"`
+			Detail string `json:"detail"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("%v: %v\n%s", c.flags, err, stdout)
+		}
+		if code != ExitInvalid || r.Status != "MALFORMED" || !strings.Contains(r.Detail, "image too large") {
+			t.Errorf("%v: exit %d, %+v, stderr %q", c.flags, code, r, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.Detail, w) {
+				t.Errorf("%v: detail %q does not say %q", c.flags, r.Detail, w)
+			}
+		}
+	}
+	// Within the default bounds it is read (and is no certificate).
+	_, stdout, _ := runCLI(t, "scan", "--trust", trustFile, "--store", store, photo)
+	if !strings.Contains(stdout, "not a DIVOC payload") {
+		t.Errorf("default bounds: %s", stdout)
+	}
+	for _, bad := range []string{"0", "-5MiB", "lots", "12XB"} {
+		if code, _, stderr := runCLI(t, "scan", "--trust", trustFile, "--max-image-memory", bad, photo); code != ExitError || !strings.Contains(stderr, "max-image-memory") {
+			t.Errorf("--max-image-memory %s: exit %d, %s", bad, code, stderr)
+		}
+	}
+	code2, help, _ := runCLI(t, "scan", "--help")
+	for _, flag := range []string{"--max-image-memory", "--max-pixels", "--workers", "never by time"} {
+		if code2 != 0 || !strings.Contains(help, flag) {
+			t.Errorf("scan --help does not mention %s", flag)
+		}
+	}
+}
+
+// The committed photos give the same verdicts run after run, on a quiet
+// machine and with every core kept busy, with fewer or more workers than
+// cores: decoding is bounded by work, not time.
+func TestScanVerdictsDoNotDependOnLoad(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "testdata")
+	qrDir := filepath.Join(fixtures, "divoc", "qr")
+	trustFile := filepath.Join(fixtures, "trust.json")
+	store := filepath.Join(t.TempDir(), "absent.db")
+	scan := func(workers string) string {
+		t.Helper()
+		_, stdout, stderr := runCLI(t, "scan", "--json", "--workers", workers, "--at", "2026-06-01T00:00:00Z",
+			"--trust", trustFile, "--store", store, qrDir)
+		if stdout == "" {
+			t.Fatalf("no output: %s", stderr)
+		}
+		return stdout
+	}
+	quiet := scan("1")
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() { // a CPU-bound loop, as another process would be
+			defer wg.Done()
+			for x := 0; ; x++ {
+				if x%1024 == 0 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}
+		}()
+	}
+	busy := scan("8")
+	close(stop)
+	wg.Wait()
+
+	if busy != quiet {
+		t.Fatalf("verdicts differ between runs\nquiet:\n%s\nbusy:\n%s", quiet, busy)
+	}
+	// Every photo was read: the only MALFORMED input is the one whose
+	// payload is a cut ZIP.
+	lines := strings.Split(strings.TrimSpace(quiet), "\n")
+	for _, l := range lines {
+		var r scanLine
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if (r.Status == "MALFORMED") != strings.HasSuffix(r.Input, "truncated-zip.png") {
+			t.Errorf("%s: %s", r.Input, l)
+		}
+	}
+	if len(lines) < 20 {
+		t.Errorf("only %d results", len(lines))
+	}
+}
+
+// A scan whose context ends (the program embedding the command is shutting
+// down) gives no verdicts and exits 2, rather than reporting the photos it
+// did not finish as MALFORMED.
+func TestScanInterrupted(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "testdata")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	root := NewRootCommand()
+	root.SetContext(ctx)
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	code := execute(root, []string{"scan", "--trust", filepath.Join(fixtures, "trust.json"), "--store", filepath.Join(t.TempDir(), "absent.db"),
+		filepath.Join(fixtures, "divoc", "qr")}, &errb)
+	if code != ExitError || out.Len() != 0 || !strings.Contains(errb.String(), "scan interrupted: context canceled") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

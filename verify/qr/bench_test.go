@@ -33,6 +33,16 @@ func BenchmarkScan(b *testing.B) {
 			}
 		})
 	}
+	// The issuer-style version 40 at 3.05 pixels a module, which needs the
+	// second attempt.
+	b.Run("v40-fractional-pitch.png", func(b *testing.B) {
+		img, _ := loadFixture(b, "v40-fractional-pitch.png")
+		for b.Loop() {
+			if _, err := Scan(img, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// The real DIVOC-style QR (version 33, 2 pixels per module), when the
 	// outside vectors are present.
 	b.Run("divoc-vector", func(b *testing.B) {
@@ -110,4 +120,26 @@ func BenchmarkScanMedian(b *testing.B) {
 	}
 	report(scan, "ms/scan")
 	report(file, "ms/file")
+}
+
+// BenchmarkLargeSixteenBitPNG reads a 12000×3333 16-bit RGBA PNG (some 300
+// KB on disk, 320 MB decoded) with the memory bound raised to admit it,
+// and reports the estimate the bound is checked against; B/op (with
+// -benchmem) is what one read allocates in all. Peak memory of the command
+// line on such files: /usr/bin/time -v crlverify scan --max-image-memory
+// 1GiB DIR.
+func BenchmarkLargeSixteenBitPNG(b *testing.B) {
+	raw := newSixteenBitPNG(b, []byte("HC1:LARGE SIXTEEN BIT"), 12000, 3333)
+	opts := &Options{MaxMemory: 1 << 30}
+	_, c, err := readHeader(raw, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ScanBytes(raw, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(c.bytes())/(1<<20), "estimate-MiB")
+	b.ReportMetric(float64(len(raw))/1000, "file-kB")
 }

@@ -1,11 +1,11 @@
 package qr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"slices"
-	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -21,6 +21,8 @@ type Result struct {
 	Strategy string
 	// Attempts counts the decoding attempts made, including the successful one.
 	Attempts int
+	// Work counts the pixels those attempts looked at (see Options.MaxWork).
+	Work int64
 }
 
 // Decode finds a QR code in img and returns its raw payload: byte-mode
@@ -30,11 +32,10 @@ type Result struct {
 // mode) come back as their text; a DIVOC ZIP comes back byte for byte.
 //
 // When a plain attempt fails, Decode retries with transformations that
-// rescue real photographs and issuer images (see [Scan]) until one works or
-// the time budget runs out. The error wraps [ErrNoQRCode] when nothing was
-// found.
+// rescue real photographs and issuer images (see [Scan]), within the
+// bounds of opts. The error wraps [ErrNoQRCode] when nothing was found.
 func Decode(img image.Image, opts *Options) ([]byte, error) {
-	res, err := Scan(img, opts)
+	res, err := ScanContext(context.Background(), img, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -43,55 +44,120 @@ func Decode(img image.Image, opts *Options) ([]byte, error) {
 
 // Scan is [Decode] that also reports which attempt succeeded.
 //
-// The attempts, cheapest and most likely first: the image as it is; the
-// detector's exhaustive search (TRY_HARDER); an added white quiet zone for
-// codes cropped tight; pure-barcode sampling for synthetic images; an
-// enlarged copy (bilinear) for small images, which also rescues noisy ones;
-// a half-size box-filtered copy, which averages noise; inverted colours
-// (tried first when the image's border is dark); the global-histogram
-// binarizer; the full resolution when a large photo was first reduced;
-// three times larger and a third of the size; a quarter turn (helps sheared
-// codes); a blur against speckle; an eighth turn (codes near 45°, where the
-// detector is weakest); inverted with a quiet zone and in pure mode; a
-// quarter of the size. Large photos (longest side over 2000 pixels) are
-// first reduced to about 1400 pixels, which keeps the plain attempt fast.
-// Clean images decode on the first attempt.
+// The attempts, cheapest and most likely first: the image as it is; every
+// trio of finder patterns with the symbol's size counted on its timing
+// pattern ("finder-grid": rescues large versions drawn at a fractional
+// module pitch, whose size the detector misjudges, and codes with a
+// finder-like pattern in their data, which the detector may take for a
+// corner); the detector's exhaustive search (TRY_HARDER); an added white
+// quiet zone for codes cropped tight; pure-barcode sampling for synthetic
+// images; an enlarged copy (bilinear) for small images, which also rescues
+// noisy ones; a half-size box-filtered copy, which averages noise; inverted
+// colours (tried first when the image's border is dark); the
+// global-histogram binarizer; the full resolution when a large photo was
+// first reduced; three times larger and a third of the size; a quarter
+// turn (helps sheared codes); a blur against speckle; an eighth turn (codes
+// near 45°, where the detector is weakest); inverted with a quiet zone and
+// in pure mode; a quarter of the size. Large photos (longest side over 2000
+// pixels) are first reduced to about 1400 pixels, which keeps the plain
+// attempt fast. Clean images decode on the first attempt.
 //
-// Scan is safe for concurrent use. It checks img against Options.MaxSide
-// and Options.MaxPixels like [DecodeBytes] does.
+// The attempts stop at the first success, after Options.MaxAttempts, and
+// skip what would take the pixels looked at over Options.MaxWork: the
+// result depends on the image and the options only, never on the speed or
+// the load of the machine.
+//
+// Scan is safe for concurrent use. It checks img against Options.MaxSide,
+// Options.MaxPixels and Options.MaxMemory (the working copies it makes;
+// img itself is already in memory) like [DecodeBytes] does.
 func Scan(img image.Image, opts *Options) (*Result, error) {
+	return ScanContext(context.Background(), img, opts)
+}
+
+// ScanContext is [Scan] that gives up when ctx is done: it checks ctx
+// before each attempt (and while it waits for Options.Pool) and then
+// returns an error wrapping ctx.Err(), never ErrNoQRCode. A scan that ran
+// every attempt it was allowed returns its result even if ctx ended
+// meanwhile.
+func ScanContext(ctx context.Context, img image.Image, opts *Options) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrNoQRCode)
 	}
 	b := img.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 {
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("%w: empty image", ErrNoQRCode)
 	}
-	if b.Dx() > opts.maxSide() || b.Dy() > opts.maxSide() || b.Dx()*b.Dy() > opts.maxPixels() {
-		return nil, fmt.Errorf("%w: %dx%d pixels", ErrTooLarge, b.Dx(), b.Dy())
+	if err := checkDimensions(w, h, opts); err != nil {
+		return nil, err
 	}
-	s := newScanner(toRaster(img))
-	budget := opts.budget()
-	start := time.Now()
+	need := int64(w)*int64(h) + workingBytes(w, h)
+	if need > opts.maxMemory() {
+		return nil, opts.tooLarge("MaxMemory", "%dx%d pixels need about %s to scan, more than the limit of %s",
+			w, h, mib(need), mib(opts.maxMemory()))
+	}
+	release, err := reserve(ctx, opts, need)
+	if err != nil {
+		return nil, fmt.Errorf("qr: scan not started: %w", err)
+	}
+	defer release()
+	return scanRaster(ctx, toRaster(img), opts)
+}
+
+// scanRaster runs the ladder of attempts on r within the bounds of opts.
+func scanRaster(ctx context.Context, r raster, opts *Options) (*Result, error) {
+	s := newScanner(r)
+	maxAttempts, maxWork := opts.maxAttempts(), opts.maxWork()
+	skipped, capped := 0, false
 	for _, a := range s.attempts() {
-		if s.tried > 0 && budget < 0 {
-			return nil, fmt.Errorf("%w (retries off)", ErrNoQRCode)
+		if s.tried >= maxAttempts {
+			capped = true
+			break
 		}
-		if s.tried > 0 && time.Since(start) > budget {
-			return nil, fmt.Errorf("%w (retry budget of %v spent after %d attempts)", ErrNoQRCode, budget, s.tried)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("qr: scan stopped after %s: %w", attempts(s.tried), err)
 		}
 		src, ok := a.src()
 		if !ok {
 			continue
 		}
+		px := int64(src.w) * int64(src.h)
+		if s.tried > 0 && s.work+px > maxWork {
+			skipped++
+			continue
+		}
 		s.tried++
+		s.work += px
 		// Why an attempt failed (no finder pattern, too many errors to
 		// correct) is not kept: the next attempt looks at another image.
 		if payload, err := decodeRaster(src, a); err == nil {
-			return &Result{Payload: payload, Strategy: a.name, Attempts: s.tried}, nil
+			return &Result{Payload: payload, Strategy: a.name, Attempts: s.tried, Work: s.work}, nil
 		}
 	}
-	return nil, fmt.Errorf("%w (%d attempts)", ErrNoQRCode, s.tried)
+	switch {
+	case capped && maxAttempts == 1:
+		return nil, fmt.Errorf("%w (retries off)", ErrNoQRCode)
+	case capped:
+		return nil, fmt.Errorf("%w (%s, the most allowed)", ErrNoQRCode, attempts(s.tried))
+	case skipped > 0:
+		return nil, fmt.Errorf("%w (%s; %d more skipped to keep within %d pixels of work)", ErrNoQRCode, attempts(s.tried), skipped, maxWork)
+	}
+	return nil, fmt.Errorf("%w (%s)", ErrNoQRCode, attempts(s.tried))
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
+
+// mib formats a byte count for messages.
+func mib(n int64) string {
+	if n < 10<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d MiB", (n+1<<19)>>20)
 }
 
 // attempt is one way of looking at the image.
@@ -101,6 +167,7 @@ type attempt struct {
 	global    bool                  // GlobalHistogramBinarizer instead of HybridBinarizer
 	tryHarder bool
 	pure      bool
+	grid      bool // every trio of finder patterns, size from the timing pattern (finder.go)
 }
 
 // scanner builds the variants of one image lazily and keeps them for the
@@ -109,7 +176,9 @@ type scanner struct {
 	full   raster
 	shrink int // factor from full to base; 1 when the image is not large
 	cache  map[string]raster
+	built  int64 // bytes of the variants in cache, for the memory estimate's tests
 	tried  int
+	work   int64 // pixels looked at by the attempts so far
 }
 
 // Sizes steering the scale attempts, in pixels of the longest side.
@@ -121,11 +190,61 @@ const (
 )
 
 func newScanner(full raster) *scanner {
-	s := &scanner{full: full, shrink: 1, cache: map[string]raster{}}
-	if side := full.maxSide(); side > largeSide {
-		s.shrink = (side + workingSide - 1) / workingSide
+	return &scanner{full: full, shrink: shrinkFor(full.w, full.h), cache: map[string]raster{}}
+}
+
+// shrinkFor is the factor by which an image is reduced for the first
+// attempts: 1, or enough to bring a large image near workingSide.
+func shrinkFor(w, h int) int {
+	if side := max(w, h); side > largeSide {
+		return (side + workingSide - 1) / workingSide
 	}
-	return s
+	return 1
+}
+
+// quietZoneFor is the border added around a raster whose longest side is
+// side.
+func quietZoneFor(side int) int { return max(16, side/8) }
+
+// enlarges reports whether a base of longest side side is enlarged k times.
+func enlarges(side, k int) bool { return side < smallSide && side*k <= 2*smallSide }
+
+// reduces reports whether a base of longest side side is reduced k times.
+func reduces(side, k int) bool { return side/k >= minSide }
+
+// workingBytes bounds the memory the scanner takes beyond the w×h
+// luminance copy it starts from: every variant the ladder may build and
+// keep (sizes as the attempts build them), the blur's sums, and the
+// decoder's bitmaps for the largest raster one attempt looks at (a bit
+// matrix and block thresholds, a quarter of a byte a pixel), plus a
+// mebibyte of small buffers.
+func workingBytes(w, h int) int64 {
+	k := shrinkFor(w, h)
+	bw, bh := w/k, h/k
+	side := max(bw, bh)
+	q := quietZoneFor(side)
+	pw, ph := int64(bw+2*q), int64(bh+2*q)
+	base, padded := int64(bw)*int64(bh), pw*ph
+	turned45 := int64(rotate45Side(bw, bh))
+	turned45 *= turned45
+	n := 2*base + // base (when reduced), inverted
+		2*padded + // padded, inverted and padded
+		2*padded + // quarter turn, blur
+		2*padded + // the blur's sums
+		turned45
+	largest := max(int64(w)*int64(h), padded, turned45)
+	for _, f := range []int{2, 3, 4} {
+		if reduces(side, f) {
+			n += int64(bw/f) * int64(bh/f)
+		}
+	}
+	for _, f := range []int64{2, 3} {
+		if enlarges(side, int(f)) {
+			n += padded * f * f
+			largest = max(largest, padded*f*f)
+		}
+	}
+	return n + largest/4 + 1<<20
 }
 
 func (s *scanner) variant(name string, build func() raster) raster {
@@ -134,6 +253,7 @@ func (s *scanner) variant(name string, build func() raster) raster {
 	}
 	r := build()
 	s.cache[name] = r
+	s.built += int64(len(r.pix))
 	return r
 }
 
@@ -147,7 +267,7 @@ func (s *scanner) base() raster {
 func (s *scanner) padded() raster {
 	return s.variant("padded", func() raster {
 		b := s.base()
-		return b.pad(max(16, b.maxSide()/8), 255)
+		return b.pad(quietZoneFor(b.maxSide()), 255)
 	})
 }
 
@@ -162,7 +282,7 @@ func (s *scanner) attempts() []attempt {
 	smaller := func(k int) func() (raster, bool) {
 		return func() (raster, bool) {
 			b := s.base()
-			if b.maxSide()/k < minSide {
+			if !reduces(b.maxSide(), k) {
 				return raster{}, false
 			}
 			return s.variant(fmt.Sprint("down", k), func() raster { return b.downscale(k) }), true
@@ -171,7 +291,7 @@ func (s *scanner) attempts() []attempt {
 	larger := func(k int) func() (raster, bool) {
 		return func() (raster, bool) {
 			b := s.base()
-			if b.maxSide()*k > 2*smallSide || b.maxSide() >= smallSide {
+			if !enlarges(b.maxSide(), k) {
 				return raster{}, false
 			}
 			return s.variant(fmt.Sprint("up", k), func() raster { return s.padded().upscale(k) }), true
@@ -179,6 +299,7 @@ func (s *scanner) attempts() []attempt {
 	}
 	ladder := []attempt{
 		{name: "plain", src: always(s.base)},
+		{name: "finder-grid", src: always(s.base), grid: true},
 		{name: "try-harder", src: always(s.base), tryHarder: true},
 		{name: "quiet-zone", src: always(s.padded), tryHarder: true},
 		{name: "pure", src: always(s.base), pure: true},
@@ -201,7 +322,7 @@ func (s *scanner) attempts() []attempt {
 		{name: "inverted-quiet-zone", tryHarder: true, src: always(func() raster {
 			return s.variant("inverted-padded", func() raster {
 				b := s.inverted()
-				return b.pad(max(16, b.maxSide()/8), 255)
+				return b.pad(quietZoneFor(b.maxSide()), 255)
 			})
 		})},
 		{name: "inverted-pure", src: always(s.inverted), pure: true},
@@ -230,6 +351,9 @@ func decodeRaster(r raster, a attempt) (payload []byte, err error) {
 	}()
 	if r.w == 0 || r.h == 0 {
 		return nil, errors.New("empty image")
+	}
+	if a.grid {
+		return decodeGrid(r)
 	}
 	src, err := gozxing.NewPlanarYUVLuminanceSource(r.pix, r.w, r.h, 0, 0, r.w, r.h, false)
 	if err != nil {

@@ -22,22 +22,62 @@
 // # Robustness
 //
 // A plain attempt decodes clean images in a millisecond or two. When it
-// fails, [Scan] retries with transformations that rescue real photos:
-// exhaustive search, an added quiet zone, inverted colours, pure-barcode
-// mode, other scales, blur, quarter and eighth turns, until one works or
-// Options.Budget (default 2 s) is spent. [Result] tells which one worked.
+// fails, [Scan] retries along a fixed ladder of transformations that rescue
+// real photos and issuer images: every trio of finder patterns with the
+// symbol's size counted on its timing pattern (large versions at a
+// fractional module pitch, finder-like patterns in the data), exhaustive
+// search, an added quiet zone, pure-barcode mode, other scales, inverted
+// colours, blur, quarter and eighth turns, until one works. [Result] tells
+// which one worked, after how many attempts and how many pixels.
+//
+// The ladder is bounded by work, never by time: Options.MaxAttempts bounds
+// the attempts and Options.MaxWork the pixels they look at together
+// (100 million by default, more than the whole ladder takes on the largest
+// image admitted). The same image therefore gives the same result on a
+// fast machine, a busy one and a slow phone. A caller that needs a deadline
+// passes a context to [ScanContext], [ScanFileContext], [ReadPayloadContext]
+// and the like: it is checked between attempts, and a scan it stops returns
+// an error wrapping ctx.Err(), never [ErrNoQRCode].
+//
 // Gozxing panics on some odd input; a panic is recovered into an error.
 //
 // # Bounds
 //
-// Image files are bounded before any pixel is decoded: the file size
-// (Options.MaxFileSize, default 20 MiB), then the dimensions the header
-// declares (Options.MaxSide 12000, Options.MaxPixels 40 megapixels).
-// Decoding allocates about width×height×(bytes per pixel + 2): some 240 MB
-// for a 40 megapixel RGBA PNG, more for a progressive JPEG, so devices
-// short of memory should lower MaxPixels. Failures wrap the sentinels
-// [ErrTooLarge], [ErrUnsupportedImage], [ErrCorruptImage] and
-// [ErrNoQRCode].
+// Image files are bounded before any pixel is decoded, in this order:
+//
+//  1. the file size (Options.MaxFileSize, default 20 MiB);
+//  2. the dimensions the header declares (Options.MaxSide 12000,
+//     Options.MaxPixels 40 megapixels);
+//  3. the memory decoding and scanning will take (Options.MaxMemory,
+//     default 256 MiB), estimated from the header.
+//
+// The estimate follows what Go's decoders allocate for each kind of image:
+// bytes a pixel of the decoded image (PNG: 1 for 8-bit grey or paletted,
+// 2 for 16-bit grey, 4 for 8-bit RGB, RGBA or anything with transparency,
+// 8 for 16-bit colour; twice that when interlaced. JPEG: each component
+// plane at its sampling, 1.5 bytes a pixel for common 4:2:0 colour, plus 4
+// bytes a sample of coefficients when progressive, plus 4 bytes a pixel for
+// RGB and CMYK. GIF: 2), plus 128 KiB of decoder state; then the 8-bit
+// luminance copy the scanner works on (1 byte a pixel), to which the
+// decoded image is converted and dropped; then the scanner's working
+// copies, which depend on the reduced size of large images and stay under
+// about 60 MiB. A 12000×3333 16-bit RGBA PNG, some 300 KB on disk, is
+// estimated at 343 MiB and refused by default; the same pixels as 8-bit
+// RGBA take 191 MiB, as 8-bit grey 76 MiB. An image already in memory
+// ([Scan]) is bounded by its luminance copy and working copies.
+//
+// Scans running side by side share a budget through Options.Pool (a
+// [MemoryPool]): each takes its estimate from the pool before decoding and
+// waits while others hold it, so the memory of a batch stays within the
+// pool whatever the number of workers, and an image needing more than the
+// whole pool is refused at once. Go's collector lets a heap grow to about
+// twice what is live unless a soft memory limit is set (GOMEMLIMIT,
+// [runtime/debug.SetMemoryLimit]); crlverify scan sets one from its
+// budget.
+//
+// Failures wrap the sentinels [ErrTooLarge] (naming the Options field that
+// refused the image, or what Options.LimitHelp says), [ErrEmpty],
+// [ErrUnsupportedImage], [ErrCorruptImage] and [ErrNoQRCode].
 //
 // # Payload instead of image
 //

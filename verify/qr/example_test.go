@@ -2,6 +2,7 @@ package qr_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -50,4 +51,18 @@ func ExampleReadPayload() {
 	}
 	fmt.Printf("%q from image: %v\n", bytes.TrimSpace(payload), fromImage)
 	// Output: "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6" from image: false
+}
+
+// A scan bounded by a context: the caller's deadline or cancellation stops
+// it between attempts; otherwise the result is the same as ScanFile's on
+// any machine.
+func ExampleScanFileContext() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // e.g. when the user closes the camera view
+	res, err := qr.ScanFileContext(ctx, "testdata/v40-fractional-pitch.png", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(res.Payload), res.Strategy, res.Attempts)
+	// Output: 2200 finder-grid 2
 }

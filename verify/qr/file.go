@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -15,7 +16,7 @@ import (
 // DecodeFile reads the PNG, JPEG or GIF image at path and decodes the QR
 // code in it (see [Decode] and [DecodeBytes] for the bounds and errors).
 func DecodeFile(path string, opts *Options) ([]byte, error) {
-	res, err := ScanFile(path, opts)
+	res, err := ScanFileContext(context.Background(), path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -24,12 +25,18 @@ func DecodeFile(path string, opts *Options) ([]byte, error) {
 
 // ScanFile is [DecodeFile] that also reports which attempt succeeded.
 func ScanFile(path string, opts *Options) (*Result, error) {
+	return ScanFileContext(context.Background(), path, opts)
+}
+
+// ScanFileContext is [ScanFile] that gives up when ctx is done (see
+// [ScanContext]).
+func ScanFileContext(ctx context.Context, path string, opts *Options) (*Result, error) {
 	f, err := openBounded(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	res, err := ScanReader(f, opts)
+	res, err := ScanReaderContext(ctx, f, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -39,7 +46,7 @@ func ScanFile(path string, opts *Options) (*Result, error) {
 // DecodeReader reads an image from r, at most Options.MaxFileSize bytes,
 // and decodes the QR code in it.
 func DecodeReader(r io.Reader, opts *Options) ([]byte, error) {
-	res, err := ScanReader(r, opts)
+	res, err := ScanReaderContext(context.Background(), r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -48,29 +55,37 @@ func DecodeReader(r io.Reader, opts *Options) ([]byte, error) {
 
 // ScanReader is [DecodeReader] that also reports which attempt succeeded.
 func ScanReader(r io.Reader, opts *Options) (*Result, error) {
+	return ScanReaderContext(context.Background(), r, opts)
+}
+
+// ScanReaderContext is [ScanReader] that gives up when ctx is done (see
+// [ScanContext]).
+func ScanReaderContext(ctx context.Context, r io.Reader, opts *Options) (*Result, error) {
 	limit := opts.maxFileSize()
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("qr: reading image: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		return nil, opts.tooLarge("MaxFileSize", "more than %d bytes", limit)
 	}
-	return ScanBytes(b, opts)
+	return ScanBytesContext(ctx, b, opts)
 }
 
 // DecodeBytes decodes the QR code in an image file held in memory.
 //
 // Bounds are checked before any pixel is decoded: the file size against
-// Options.MaxFileSize, then the dimensions declared in the image header
-// against Options.MaxSide and Options.MaxPixels; both fail with
-// [ErrTooLarge]. Bytes that are not PNG, JPEG or GIF fail with
-// [ErrUnsupportedImage] (WebP, HEIC, TIFF and BMP are recognised so the
-// message can name them); a truncated or damaged file fails with
+// Options.MaxFileSize, the dimensions declared in the image header
+// against Options.MaxSide and Options.MaxPixels, then the memory decoding
+// and scanning will take, estimated from the header, against
+// Options.MaxMemory and Options.Pool; each fails with [ErrTooLarge]. No
+// bytes at all fail with [ErrEmpty]. Bytes that are not PNG, JPEG or GIF
+// fail with [ErrUnsupportedImage] (WebP, HEIC, TIFF and BMP are recognised
+// so the message can name them); a truncated or damaged file fails with
 // [ErrCorruptImage]; an image without a readable code fails with
 // [ErrNoQRCode]. A GIF's first frame is used.
 func DecodeBytes(b []byte, opts *Options) ([]byte, error) {
-	res, err := ScanBytes(b, opts)
+	res, err := ScanBytesContext(context.Background(), b, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +94,36 @@ func DecodeBytes(b []byte, opts *Options) ([]byte, error) {
 
 // ScanBytes is [DecodeBytes] that also reports which attempt succeeded.
 func ScanBytes(b []byte, opts *Options) (*Result, error) {
-	img, err := decodeImage(b, opts)
+	return ScanBytesContext(context.Background(), b, opts)
+}
+
+// ScanBytesContext is [ScanBytes] that gives up when ctx is done (see
+// [ScanContext]).
+func ScanBytesContext(ctx context.Context, b []byte, opts *Options) (*Result, error) {
+	codec, c, err := readHeader(b, opts)
 	if err != nil {
 		return nil, err
 	}
-	return Scan(img, opts)
+	need := c.bytes()
+	if limit := opts.maxMemory(); need > limit {
+		return nil, opts.tooLarge("MaxMemory", "%s of %dx%d pixels needs about %s to decode and scan, more than the limit of %s",
+			c.what, c.w, c.h, mib(need), mib(limit))
+	}
+	release, err := reserve(ctx, opts, need)
+	if err != nil {
+		return nil, fmt.Errorf("qr: scan not started: %w", err)
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("qr: scan not started: %w", err)
+	}
+	lum, err := decodeLuminance(codec, b, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The decoded image is unreachable from here: the scan holds only its
+	// luminance copy, as the memory estimate counts.
+	return scanRaster(ctx, lum, opts)
 }
 
 type imageCodec struct {
@@ -99,31 +139,42 @@ var codecs = map[string]imageCodec{
 	"gif":  {gif.DecodeConfig, gif.Decode},
 }
 
-func decodeImage(b []byte, opts *Options) (image.Image, error) {
+// readHeader checks b against the bounds that need no decoding (size,
+// format, the dimensions its header declares) and estimates what decoding
+// it will cost.
+func readHeader(b []byte, opts *Options) (imageCodec, cost, error) {
+	if len(b) == 0 {
+		return imageCodec{}, cost{}, ErrEmpty
+	}
 	if int64(len(b)) > opts.maxFileSize() {
-		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(b), opts.maxFileSize())
+		return imageCodec{}, cost{}, opts.tooLarge("MaxFileSize", "%d bytes, more than %d", len(b), opts.maxFileSize())
 	}
 	format := sniff(b)
 	codec, ok := codecs[format]
 	if !ok {
 		if format == "" {
-			return nil, fmt.Errorf("%w: not a PNG, JPEG or GIF image", ErrUnsupportedImage)
+			return imageCodec{}, cost{}, fmt.Errorf("%w: not a PNG, JPEG or GIF image", ErrUnsupportedImage)
 		}
-		return nil, fmt.Errorf("%w: %s (use PNG, JPEG or GIF)", ErrUnsupportedImage, format)
+		return imageCodec{}, cost{}, fmt.Errorf("%w: %s (use PNG, JPEG or GIF)", ErrUnsupportedImage, format)
 	}
 	cfg, err := codec.decodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrCorruptImage, explainEOF(err))
+		return imageCodec{}, cost{}, fmt.Errorf("%w: header: %v", ErrCorruptImage, explainEOF(err))
 	}
 	if err := checkDimensions(cfg.Width, cfg.Height, opts); err != nil {
-		return nil, err
+		return imageCodec{}, cost{}, err
 	}
+	return codec, estimate(format, b, cfg), nil
+}
+
+// decodePixels decodes b, whose header readHeader accepted.
+func decodePixels(codec imageCodec, b []byte, c cost, opts *Options) (image.Image, error) {
 	img, err := codec.decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptImage, explainEOF(err))
 	}
 	// A decoder could in principle return more than its header declared.
-	if bb := img.Bounds(); bb.Dx() != cfg.Width || bb.Dy() != cfg.Height {
+	if bb := img.Bounds(); bb.Dx() != c.w || bb.Dy() != c.h {
 		if err := checkDimensions(bb.Dx(), bb.Dy(), opts); err != nil {
 			return nil, err
 		}
@@ -131,15 +182,34 @@ func decodeImage(b []byte, opts *Options) (image.Image, error) {
 	return img, nil
 }
 
+// decodeLuminance decodes b and returns its luminance copy; the decoded
+// image does not outlive the call.
+func decodeLuminance(codec imageCodec, b []byte, c cost, opts *Options) (raster, error) {
+	img, err := decodePixels(codec, b, c, opts)
+	if err != nil {
+		return raster{}, err
+	}
+	return toRaster(img), nil
+}
+
+// decodeImage decodes the image file b within the bounds of opts.
+func decodeImage(b []byte, opts *Options) (image.Image, error) {
+	codec, c, err := readHeader(b, opts)
+	if err != nil {
+		return nil, err
+	}
+	return decodePixels(codec, b, c, opts)
+}
+
 func checkDimensions(w, h int, opts *Options) error {
 	if w <= 0 || h <= 0 {
 		return fmt.Errorf("%w: %dx%d image", ErrCorruptImage, w, h)
 	}
 	if w > opts.maxSide() || h > opts.maxSide() {
-		return fmt.Errorf("%w: %dx%d pixels, a side over %d", ErrTooLarge, w, h, opts.maxSide())
+		return opts.tooLarge("MaxSide", "%dx%d pixels, a side over %d", w, h, opts.maxSide())
 	}
 	if int64(w)*int64(h) > int64(opts.maxPixels()) {
-		return fmt.Errorf("%w: %dx%d pixels, more than %d", ErrTooLarge, w, h, opts.maxPixels())
+		return opts.tooLarge("MaxPixels", "%dx%d pixels, more than %d", w, h, opts.maxPixels())
 	}
 	return nil
 }
@@ -194,32 +264,51 @@ func isHEIFBrand(brand string) bool {
 // bytes: if it is an image (see [IsImage]), the QR code in it is decoded;
 // otherwise the bytes are the payload itself, returned unchanged (a DIVOC
 // ZIP or JSON file, an "HC1:" or "shc:/" string piped on standard input).
-// fromImage tells which. Trimming a trailing newline from a typed text
-// payload is left to the caller, which knows the payload format.
+// fromImage tells which. No bytes at all fail with [ErrEmpty]. Trimming a
+// trailing newline from a typed text payload is left to the caller, which
+// knows the payload format.
 func ReadPayload(r io.Reader, opts *Options) (payload []byte, fromImage bool, err error) {
+	return ReadPayloadContext(context.Background(), r, opts)
+}
+
+// ReadPayloadContext is [ReadPayload] that gives up when ctx is done (see
+// [ScanContext]).
+func ReadPayloadContext(ctx context.Context, r io.Reader, opts *Options) (payload []byte, fromImage bool, err error) {
 	limit := opts.maxFileSize()
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, false, fmt.Errorf("qr: reading input: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, false, fmt.Errorf("%w: input of more than %d bytes", ErrTooLarge, limit)
+		return nil, false, opts.tooLarge("MaxFileSize", "input of more than %d bytes", limit)
+	}
+	if len(b) == 0 {
+		return nil, false, ErrEmpty
 	}
 	if !IsImage(b) {
 		return b, false, nil
 	}
-	payload, err = DecodeBytes(b, opts)
-	return payload, true, err
+	res, err := ScanBytesContext(ctx, b, opts)
+	if err != nil {
+		return nil, true, err
+	}
+	return res.Payload, true, nil
 }
 
 // ReadPayloadFile is [ReadPayload] on the file at path.
 func ReadPayloadFile(path string, opts *Options) (payload []byte, fromImage bool, err error) {
+	return ReadPayloadFileContext(context.Background(), path, opts)
+}
+
+// ReadPayloadFileContext is [ReadPayloadFile] that gives up when ctx is
+// done (see [ScanContext]).
+func ReadPayloadFileContext(ctx context.Context, path string, opts *Options) (payload []byte, fromImage bool, err error) {
 	f, err := openBounded(path, opts)
 	if err != nil {
 		return nil, false, err
 	}
 	defer f.Close()
-	payload, fromImage, err = ReadPayload(f, opts)
+	payload, fromImage, err = ReadPayloadContext(ctx, f, opts)
 	if err != nil {
 		return nil, fromImage, fmt.Errorf("%s: %w", path, err)
 	}
@@ -236,7 +325,7 @@ func openBounded(path string, opts *Options) (*os.File, error) {
 	}
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > opts.maxFileSize() {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, path, fi.Size(), opts.maxFileSize())
+		return nil, opts.tooLarge("MaxFileSize", "%s is %d bytes, more than %d", path, fi.Size(), opts.maxFileSize())
 	}
 	return f, nil
 }

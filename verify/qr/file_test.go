@@ -15,11 +15,14 @@ import (
 // pngHeader returns a PNG signature and IHDR chunk declaring w×h 8-bit
 // grey pixels, and nothing else: decoding its pixels would fail, so
 // ErrTooLarge proves the bound was checked first.
-func pngHeader(w, h uint32) []byte {
+func pngHeader(w, h uint32) []byte { return pngHeaderOf(w, h, 8, 0) }
+
+// pngHeaderOf is pngHeader for any bit depth and colour type.
+func pngHeaderOf(w, h uint32, depth, colour byte) []byte {
 	var ihdr [13]byte
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8] = 8 // bit depth; colour type 0 (grey), no interlace
+	ihdr[8], ihdr[9] = depth, colour // no interlace
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
@@ -143,7 +146,6 @@ func TestTruncatedFiles(t *testing.T) {
 
 func TestUnsupportedInputs(t *testing.T) {
 	cases := map[string][]byte{
-		"empty":     nil,
 		"text":      []byte("HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6"),
 		"zip":       []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00"),
 		"json":      []byte(`{"@context":["https://www.w3.org/2018/credentials/v1"]}`),
@@ -162,6 +164,27 @@ func TestUnsupportedInputs(t *testing.T) {
 	_, err := DecodeBytes(cases["webp"], nil)
 	if err == nil || !strings.Contains(err.Error(), "webp") {
 		t.Errorf("webp: error %v does not name the format", err)
+	}
+}
+
+// An empty file or stream says so, whichever way it is read.
+func TestEmptyInput(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.png")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DecodeFile(path, nil)
+	if !errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), "empty.png: qr: empty file") {
+		t.Errorf("DecodeFile: got %v, want the path and ErrEmpty", err)
+	}
+	if _, _, err := ReadPayloadFile(path, nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("ReadPayloadFile: got %v, want ErrEmpty", err)
+	}
+	if _, _, err := ReadPayload(strings.NewReader(""), nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("ReadPayload: got %v, want ErrEmpty", err)
+	}
+	if _, err := DecodeBytes(nil, nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("DecodeBytes: got %v, want ErrEmpty", err)
 	}
 }
 
@@ -215,7 +238,7 @@ func TestReadPayload(t *testing.T) {
 	if err != nil || fromImage || !bytes.Equal(got, zipBytes) {
 		t.Errorf("zip file: got %q, fromImage %v, err %v", got, fromImage, err)
 	}
-	_, fromImage, err = ReadPayloadFile(filepath.Join("testdata", "not-qr.png"), patient)
+	_, fromImage, err = ReadPayloadFile(filepath.Join("testdata", "not-qr.png"), nil)
 	if !fromImage || !errors.Is(err, ErrNoQRCode) {
 		t.Errorf("image without a code: fromImage %v, err %v; want true, ErrNoQRCode", fromImage, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
@@ -58,18 +57,18 @@ func FuzzDecodeImage(f *testing.F) {
 	f.Add(pngHeader(64, 64))
 	f.Add(gifHeader(65535, 65535))
 	f.Add(jpegHeader(300, 300))
-	// Small bounds and budget keep each run short: the fuzzing engine
+	// Small bounds and one attempt keep each run short: the fuzzing engine
 	// minimises interesting inputs by running them again many times.
 	opts := &Options{
 		MaxFileSize: 1 << 20,
 		MaxPixels:   512 * 512,
 		MaxSide:     2048,
-		Budget:      -1,
+		MaxAttempts: 1,
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, err := ScanBytes(b, opts)
 		if err != nil {
-			for _, s := range []error{ErrNoQRCode, ErrTooLarge, ErrUnsupportedImage, ErrCorruptImage} {
+			for _, s := range []error{ErrNoQRCode, ErrTooLarge, ErrUnsupportedImage, ErrCorruptImage, ErrEmpty} {
 				if errors.Is(err, s) {
 					return
 				}
@@ -91,7 +90,7 @@ func FuzzScanPixels(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(append([]byte{byte(tiny.Rect.Dx())}, tiny.Pix...))
+	f.Add(append([]byte{byte(tiny.Rect.Dx() - 1)}, tiny.Pix...)) // the first byte is the width less one
 	f.Add(append([]byte{40}, bytes.Repeat([]byte{0, 255, 0, 0, 0, 255, 255}, 40*6)...))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -105,7 +104,7 @@ func FuzzScanPixels(f *testing.F) {
 			return
 		}
 		img := &image.Gray{Pix: pix[:w*h], Stride: w, Rect: image.Rect(0, 0, w, h)}
-		res, err := Scan(img, &Options{Budget: time.Minute})
+		res, err := Scan(img, nil)
 		if err != nil && !errors.Is(err, ErrNoQRCode) {
 			t.Fatalf("error without ErrNoQRCode: %v", err)
 		}
@@ -131,6 +130,39 @@ func FuzzReadSegments(f *testing.F) {
 		out, err := readSegments(codewords, version)
 		if err == nil && len(out) > 3*len(codewords) {
 			t.Fatalf("%d bytes out of %d codewords", len(out), len(codewords))
+		}
+	})
+}
+
+// FuzzEstimate runs the header readers behind the memory estimate (PNG
+// chunks, JPEG markers up to the frame header) over arbitrary bytes and
+// dimensions: no panic, no endless loop, and never less than the
+// luminance copy and the decoded pixels at one byte each.
+func FuzzEstimate(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil || !IsImage(b) {
+			continue
+		}
+		f.Add(b[:min(len(b), 4096)], uint16(300), uint16(200))
+	}
+	f.Add(pngHeaderOf(12000, 3333, 16, 6), uint16(12000), uint16(3333))
+	f.Add(pngHeaderOf(640, 480, 8, 3), uint16(640), uint16(480))
+	f.Add(jpegHeader(300, 300), uint16(300), uint16(300))
+	f.Add(gifHeader(64, 64), uint16(64), uint16(64))
+	f.Add([]byte{0xff, 0xd8, 0xff, 0xff, 0xff, 0xc2, 0, 17, 8, 0, 1, 0, 1, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1}, uint16(1), uint16(1))
+	f.Fuzz(func(t *testing.T, b []byte, w, h uint16) {
+		width, height := 1+int(w)%12000, 1+int(h)%12000
+		px := int64(width) * int64(height)
+		for _, format := range []string{sniff(b), "png", "jpeg", "gif"} {
+			c := estimate(format, b, image.Config{Width: width, Height: height})
+			if c.decode < px || c.bytes() < 2*px || c.what == "" {
+				t.Fatalf("%s: %+v for %dx%d", format, c, width, height)
+			}
 		}
 	})
 }

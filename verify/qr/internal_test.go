@@ -28,6 +28,7 @@ func TestToRasterFastPathsMatchGeneric(t *testing.T) {
 	nrgba := image.NewNRGBA(r)
 	gray := image.NewGray(r)
 	gray16 := image.NewGray16(r)
+	rgba64, nrgba64, cmyk := image.NewRGBA64(r), image.NewNRGBA64(r), image.NewCMYK(r)
 	pal := image.NewPaletted(r, color.Palette{color.White, color.Black, color.NRGBA{200, 10, 10, 128}, color.Transparent})
 	ycc := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
 	fill(func(x, y int) {
@@ -36,6 +37,10 @@ func TestToRasterFastPathsMatchGeneric(t *testing.T) {
 		nrgba.Set(x, y, color.NRGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), a})
 		gray.Set(x, y, color.Gray{uint8(rng.IntN(256))})
 		gray16.Set(x, y, color.Gray16{uint16(rng.IntN(65536))})
+		a16 := uint16(rng.IntN(65536))
+		rgba64.Set(x, y, color.NRGBA64{uint16(rng.IntN(65536)), uint16(rng.IntN(65536)), uint16(rng.IntN(65536)), a16})
+		nrgba64.Set(x, y, color.NRGBA64{uint16(rng.IntN(65536)), uint16(rng.IntN(65536)), uint16(rng.IntN(65536)), a16})
+		cmyk.Set(x, y, color.CMYK{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))})
 		pal.SetColorIndex(x, y, uint8(rng.IntN(4)))
 		ycc.Y[ycc.YOffset(x, y)] = uint8(rng.IntN(256))
 	})
@@ -46,8 +51,10 @@ func TestToRasterFastPathsMatchGeneric(t *testing.T) {
 	}
 	for name, img := range map[string]image.Image{
 		"RGBA": rgba, "NRGBA": nrgba, "Gray": gray, "Gray16": gray16, "Paletted": pal, "YCbCr": ycc,
+		"RGBA64": rgba64, "NRGBA64": nrgba64, "CMYK": cmyk,
 		"RGBA sub-image": sub(rgba), "NRGBA sub-image": sub(nrgba), "Gray sub-image": sub(gray),
-		"Paletted sub-image": sub(pal), "YCbCr sub-image": sub(ycc),
+		"Paletted sub-image": sub(pal), "YCbCr sub-image": sub(ycc), "Gray16 sub-image": sub(gray16),
+		"RGBA64 sub-image": sub(rgba64), "NRGBA64 sub-image": sub(nrgba64), "CMYK sub-image": sub(cmyk),
 	} {
 		got := toRaster(img)
 		b := img.Bounds()

@@ -18,8 +18,10 @@ func (r raster) maxSide() int { return max(r.w, r.h) }
 
 // toRaster converts img to luminance, compositing transparent pixels on
 // white (a QR code drawn on a transparent background reads as black on
-// white). Common concrete types are converted without going through
-// color.Color for each pixel.
+// white). Every type the PNG, JPEG and GIF decoders return is converted
+// without going through color.Color for each pixel, which would allocate
+// once a pixel: the luminance copy is then the only allocation, whatever
+// the image's size.
 func toRaster(img image.Image) raster {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -59,6 +61,48 @@ func toRaster(img image.Image) raster {
 				dst[x] = byte((lum*a + 255*(255-a)) / 255)
 			}
 		}
+	case *image.Gray16:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := out.pix[y*w : (y+1)*w]
+			for x := range dst {
+				dst[x] = row[2*x] // high byte
+			}
+		}
+	case *image.RGBA64:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := out.pix[y*w : (y+1)*w]
+			for x := range dst {
+				p := row[8*x : 8*x+8 : 8*x+8]
+				r, g, bl, a := be16(p[0:]), be16(p[2:]), be16(p[4:]), be16(p[6:])
+				dst[x] = byte(((r+2*g+bl)/4 + 0xffff - a) >> 8)
+			}
+		}
+	case *image.NRGBA64:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := out.pix[y*w : (y+1)*w]
+			for x := range dst {
+				p := row[8*x : 8*x+8 : 8*x+8]
+				r, g, bl, a := be16(p[0:]), be16(p[2:]), be16(p[4:]), be16(p[6:])
+				lum := (r + 2*g + bl) / 4
+				dst[x] = byte((lum*a/0xffff + 0xffff - a) >> 8)
+			}
+		}
+	case *image.CMYK:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := out.pix[y*w : (y+1)*w]
+			for x := range dst {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				k := 255 - uint(p[3])
+				r := (255 - uint(p[0])) * k / 255
+				g := (255 - uint(p[1])) * k / 255
+				bl := (255 - uint(p[2])) * k / 255
+				dst[x] = byte((r + 2*g + bl) / 4)
+			}
+		}
 	case *image.Paletted:
 		var table [256]byte
 		for i, c := range m.Palette {
@@ -82,6 +126,8 @@ func toRaster(img image.Image) raster {
 	}
 	return out
 }
+
+func be16(b []byte) uint { return uint(b[0])<<8 | uint(b[1]) }
 
 // lumaOf is the luminance of c composited on white, on the same
 // green-weighted scale as the fast paths of toRaster.
@@ -229,7 +275,7 @@ func (r raster) rotate90() raster {
 // is weakest for codes near 45°; turned, they become upright.
 func (r raster) rotate45() raster {
 	const c = math.Sqrt2 / 2 // cos 45° = sin 45°
-	side := int(math.Ceil(float64(r.w+r.h) * c))
+	side := rotate45Side(r.w, r.h)
 	out := raster{pix: make([]byte, side*side), w: side, h: side}
 	cx, cy := float64(r.w)/2, float64(r.h)/2
 	half := float64(side) / 2
@@ -244,6 +290,12 @@ func (r raster) rotate45() raster {
 		}
 	}
 	return out
+}
+
+// rotate45Side is the side of the square canvas that holds a w×h raster
+// turned 45°.
+func rotate45Side(w, h int) int {
+	return int(math.Ceil(float64(w+h) * math.Sqrt2 / 2))
 }
 
 // bilinear samples at (x, y), pixel centres at integers; white off the

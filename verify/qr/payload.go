@@ -20,8 +20,11 @@ import (
 // segment) would lose its other segments. So the corrected data codewords
 // are read again here, keeping every segment in order.
 func payloadOf(res *gozxing.Result) ([]byte, error) {
-	codewords := res.GetRawBytes()
 	ecName, _ := res.GetResultMetadata()[gozxing.ResultMetadataType_ERROR_CORRECTION_LEVEL].(string)
+	return payloadFrom(res.GetRawBytes(), ecName)
+}
+
+func payloadFrom(codewords []byte, ecName string) ([]byte, error) {
 	ecLevel, err := decoder.ErrorCorrectionLevel_ValueOf(ecName)
 	if err != nil {
 		return nil, fmt.Errorf("qr: error correction level %q: %v", ecName, err)

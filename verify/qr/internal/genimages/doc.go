@@ -7,5 +7,5 @@
 // The payload is 480 pseudo-random bytes from a fixed seed that include
 // every value 0x00-0xFF, so a decoder that guesses a character set or
 // stops at a zero byte fails on it. It is written next to the images as
-// payload.bin.
+// payload.bin. The version-40 image holds 2200 such bytes, payload-v40.bin.
 package main

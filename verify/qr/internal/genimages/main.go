@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/png"
 	"log"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -62,10 +63,45 @@ var fixtures = []fixture{
 	{"no-quiet-zone.png", func(p []byte) ([]byte, error) {
 		return encodePNG(mustEncode(p, &qr.EncodeOptions{QuietZone: qr.NoQuietZone}))
 	}},
+	// An issuer's large code: version 40 (177 modules a side) drawn at
+	// 3.05 pixels a module, crisp, dark blue on white, on a 562×568
+	// canvas. Modules are 3 or 4 pixels wide as their edges fall, which
+	// throws the detector's estimate of the symbol's size. It holds
+	// payload-v40.bin.
+	{"v40-fractional-pitch.png", func([]byte) ([]byte, error) {
+		code := mustEncode(Payload(v40PayloadSize), &qr.EncodeOptions{Version: 40, ModuleSize: 1, QuietZone: qr.NoQuietZone})
+		return encodePNG(atPitch(code, 3.05, 11.6, 14.6, 562, 568, color.RGBA{0x1f, 0x3c, 0x88, 0xff}))
+	}},
 	// A cluttered picture without any QR code.
 	{"not-qr.png", func([]byte) ([]byte, error) {
 		return encodePNG(qrtest.Gray(qrtest.Place(nil, 320, 240, 0, 0, 4)))
 	}},
+}
+
+// v40PayloadSize is the size of the version-40 fixture's payload, about a
+// DIVOC certificate ZIP's.
+const v40PayloadSize = 2200
+
+// atPitch draws code (one pixel a module, no quiet zone) at pitch pixels a
+// module with its top-left corner at (ox, oy), on a white w×h canvas, in
+// ink: each pixel takes the colour of the module under its centre, as a
+// renderer drawing modules as rectangles at fractional coordinates without
+// anti-aliasing does.
+func atPitch(code *image.Gray, pitch, ox, oy float64, w, h int, ink color.RGBA) *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	n := code.Rect.Dx()
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{0xff, 0xff, 0xff, 0xff}
+			mx := int(math.Floor((float64(x) + 0.5 - ox) / pitch))
+			my := int(math.Floor((float64(y) + 0.5 - oy) / pitch))
+			if mx >= 0 && my >= 0 && mx < n && my < n && code.GrayAt(mx, my).Y < 128 {
+				c = ink
+			}
+			out.SetRGBA(x, y, c)
+		}
+	}
+	return out
 }
 
 // Payload returns the fixture payload: the 256 byte values in a shuffled
@@ -92,6 +128,7 @@ func main() {
 	}
 	payload := Payload(480)
 	write(*out, "payload.bin", payload)
+	write(*out, "payload-v40.bin", Payload(v40PayloadSize))
 	for _, f := range fixtures {
 		b, err := f.make(payload)
 		if err != nil {
