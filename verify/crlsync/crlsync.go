@@ -305,7 +305,9 @@ func (s *Syncer) Sync(ctx context.Context) (Summary, error) {
 		err = s.syncFile(ctx, src, &sum)
 	}
 	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+		if cause := context.Cause(ctx); !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
 	}
 	stored := false
 	if sum.Publisher != "" {

@@ -535,7 +535,7 @@ func assertNoParts(t *testing.T, st *store.Store) {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		if strings.Contains(e.Name(), "-part-") || strings.Contains(e.Name(), "-new-") {
+		if strings.Contains(e.Name(), "part") || strings.Contains(e.Name(), "-new-") {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
 	}

@@ -145,6 +145,8 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		if s.stalled.Load() {
 			err = fmt.Errorf("%w: no data for %v", ErrSource, s.d)
+		} else {
+			err = fmt.Errorf("%w: %w", ErrSource, err)
 		}
 		err = temporary{err}
 	}

@@ -151,10 +151,8 @@ func (b *build) finish() (*storeFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	size := tx.Size()
 	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	if err := b.db.Sync(); err != nil {
 		return nil, err
 	}
 	err = b.db.Close()
@@ -162,9 +160,17 @@ func (b *build) finish() (*storeFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// bbolt grows a file ahead of its pages (by up to 16 MiB); the file
+	// will not grow again. Then sync it once, all of it.
+	if err := b.truncateAndSync(size); err != nil {
+		return nil, err
+	}
 	if b.srcTx != nil {
 		b.srcTx.Rollback()
 		b.srcTx = nil
+	}
+	if renameNeedsClose {
+		b.src.f.close() // checks that find it closed wait for the new file
 	}
 	if err := os.Rename(b.tmp, b.s.path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -177,6 +183,23 @@ func (b *build) finish() (*storeFile, error) {
 
 // self describes the file being built, for reading back what it holds.
 func (b *build) self() *storeFile { return &storeFile{path: b.tmp, sums: true} }
+
+// truncateAndSync cuts the closed temporary file to size bytes and
+// syncs it.
+func (b *build) truncateAndSync(size int64) error {
+	f, err := os.OpenFile(b.tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // keep copies every list of the source but drop's, as it is.
 func (b *build) keep(drop string) error {

@@ -219,8 +219,8 @@ func (s *Store) confirm(r *Result, v *view, il *issuerList, k crl.Key) error {
 		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 			// The file was replaced, and closed, after v was taken: answer
 			// from the current lists instead.
-			nv := s.view.Load()
-			if nv == v {
+			nv, ok := s.current(v)
+			if !ok {
 				return fmt.Errorf("store: check: %w", err)
 			}
 			v = nv

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,8 +26,14 @@ type storeFile struct {
 	info os.FileInfo
 	// sums: the file is of schema 2, its values carry checksums and its
 	// lists block indexes.
-	sums bool
+	sums   bool
+	closed atomic.Bool
 }
+
+// renameNeedsClose: Windows does not rename over a file that is open, so
+// a write closes the store's own handle first (and fails while another
+// process has the file open).
+const renameNeedsClose = runtime.GOOS == "windows"
 
 // minFileSize is the smallest file bbolt can map without reading past its
 // end: two meta pages.
@@ -110,7 +118,7 @@ func openFile(path string, timeout time.Duration) (f *storeFile, err error) {
 
 // close closes the file once the reads in progress have ended.
 func (f *storeFile) close() error {
-	if f == nil {
+	if f == nil || f.closed.Swap(true) {
 		return nil
 	}
 	return f.db.Close()

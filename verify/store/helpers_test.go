@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -190,3 +191,10 @@ func certID(i int) string { return fmt.Sprintf("cert-%08d", i) }
 
 // testDB returns the bbolt handle of the file s reads.
 func testDB(s *Store) *bolt.DB { return s.view.Load().f.db }
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

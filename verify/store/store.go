@@ -414,11 +414,29 @@ func (s *Store) write(fn func(v *view) (*view, error)) error {
 		return err
 	}
 	nv, err := fn(v)
+	if err != nil && v.f != nil && v.f.closed.Load() {
+		// Closed for a rename that failed (Windows): read it again.
+		if nv, lerr := s.load(); lerr == nil {
+			s.view.Store(nv)
+		}
+	}
 	if err != nil || nv == nil {
 		return err
 	}
 	s.swap(nv)
 	return nil
+}
+
+// current returns the view that replaced v, once v's file is found
+// closed: waiting, if need be, for the write that closed it to end.
+func (s *Store) current(v *view) (*view, bool) {
+	nv := s.view.Load()
+	if nv == v {
+		s.mu.Lock()
+		nv = s.view.Load()
+		s.mu.Unlock()
+	}
+	return nv, nv != v
 }
 
 // rewrite builds the next file from v: fn adds what changes to b (after
@@ -559,8 +577,10 @@ func (s *Store) Entries(publisher string, fn func(crl.Entry) error) error {
 			return forEachEntry(v.f, tx, lv, fn)
 		})
 		s.res.release(v.f.db)
-		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) && s.view.Load() != v {
-			continue // replaced meanwhile: read the current list
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			if _, ok := s.current(v); ok {
+				continue // replaced meanwhile: read the current list
+			}
 		}
 		return err
 	}
