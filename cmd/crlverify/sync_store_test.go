@@ -22,6 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/snapshot"
 	"github.com/crlverify/crlverify/verify/store"
 )
@@ -510,4 +511,91 @@ func agesAside(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestSyncForkedHistory: after the publisher's registry is restored from a
+// backup and publishes the stored serial again with other entries, sync
+// replaces the list from the full snapshot and says so, and check answers
+// from the list the publisher publishes now.
+func TestSyncForkedHistory(t *testing.T) {
+	key := newKey(t)
+	jwks := writeJWKS(t, key)
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Second)
+	open := func(path string) *registry.Registry {
+		r, err := registry.Open(path, nil)
+		must(t, err)
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	publish := func(r *registry.Registry, pub string, at time.Time, ids ...string) {
+		for _, id := range ids {
+			_, err := r.Revoke(registry.Revocation{Issuer: testIssuer, ID: id, Reason: crl.ReasonDataError, RevokedAt: at.Add(-time.Hour)})
+			must(t, err)
+		}
+		_, err := r.Publish(pub, key, &registry.PublishOptions{Publisher: "ministry", Now: at})
+		must(t, err)
+	}
+	orig, restored := filepath.Join(dir, "pub"), filepath.Join(dir, "pub-restored")
+	must(t, os.Mkdir(orig, 0o755))
+	regPath := filepath.Join(dir, "registry.db")
+	r := open(regPath)
+	publish(r, orig, now.Add(-3*time.Hour), ids("base", 300)...)
+	r.Close()
+	b, err := os.ReadFile(regPath)
+	must(t, err)
+	backup := filepath.Join(dir, "backup.db")
+	must(t, os.WriteFile(backup, b, 0o600))
+	must(t, os.CopyFS(restored, os.DirFS(orig)))
+	publish(open(regPath), orig, now.Add(-2*time.Hour), "y")
+	st := filepath.Join(t.TempDir(), "store.db")
+	if code, out, errs := runCLI(t, "sync", "--from", orig, "--jwks", jwks, "--store", st); code != ExitOK || !strings.Contains(out, "serial 2") {
+		t.Fatalf("original history: %d %q %q", code, out, errs)
+	}
+	publish(open(backup), restored, now.Add(-time.Hour), "z")
+	code, out, errs := runCLI(t, "sync", "--from", restored, "--jwks", jwks, "--store", st)
+	if code != ExitOK || !strings.Contains(out, "ministry: serial 2 -> 2 (full)") || !strings.Contains(out, "the publisher's history forked at serial 2") {
+		t.Fatalf("forked history: %d %q %q", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "check", "--store", st, "z", "y")
+	if code != ExitInvalid || !strings.Contains(out, "z: REVOKED") || !strings.Contains(out, "y: NOT REVOKED") {
+		t.Fatalf("check after the fork: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, "sync", "--from", restored, "--jwks", jwks, "--store", st, "--json")
+	var sum map[string]any
+	must(t, json.Unmarshal([]byte(out), &sum))
+	if code != ExitOK || sum["up_to_date"] != true || sum["forked"] != nil {
+		t.Fatalf("again: %d %v", code, sum)
+	}
+}
+
+// TestConcurrentSyncs: two sync processes on one store at once both end
+// well, and the store holds the new list.
+func TestConcurrentSyncs(t *testing.T) {
+	key := newKey(t)
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Second)
+	jwks := publishList(t, dir, 1, key, ids("a", 1000), now.Add(-time.Hour), now.Add(23*time.Hour))
+	st := filepath.Join(t.TempDir(), "store.db")
+	if code, _, errs := runCLI(t, "sync", "--from", dir, "--jwks", jwks, "--store", st); code != ExitOK {
+		t.Fatalf("first sync: %d %q", code, errs)
+	}
+	publishList(t, dir, 2, key, ids("a", 30000), now.Add(-time.Minute), now.Add(23*time.Hour))
+	var wg sync.WaitGroup
+	results := make([]string, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, out, errs := runProcess(t, "sync", "--from", dir, "--jwks", jwks, "--store", st)
+			results[i] = fmt.Sprintf("%d %q %q", code, out, errs)
+			if code != ExitOK {
+				t.Errorf("sync %d: %s", i, results[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if code, out, _ := runCLI(t, "check", "--store", st, "a-29999"); code != ExitInvalid || !strings.Contains(out, "serial 2") {
+		t.Fatalf("after two syncs (%v): %d %q", results, code, out)
+	}
 }

@@ -608,7 +608,14 @@ func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot
 	if _, err := file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	return s.apply(ctx, file, f.Name, sum, fork)
+	err = s.apply(ctx, file, f.Name, sum, fork)
+	if errors.Is(err, snapshot.ErrRollback) {
+		// Another sync (another process) applied this very list meanwhile.
+		if l, ok := s.st.List(h.Publisher); ok && l.Serial == h.Serial && l.ListDigest == h.ListDigest {
+			return nil
+		}
+	}
+	return err
 }
 
 func (s *Syncer) apply(ctx context.Context, r io.Reader, name string, sum *Summary, fork bool) error {

@@ -474,7 +474,7 @@ func (st *stager) applyChanges(changes []change) (added, removed uint64, err err
 	b := st.bk
 	var (
 		old, merged []crl.Entry
-		builder     = block.Builder{Emit: st.put}
+		builder     = block.Builder{Max: maxBlock, Emit: st.put}
 	)
 	for i := 0; i < len(changes); {
 		k := changes[i].e.Key

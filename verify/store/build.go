@@ -175,9 +175,9 @@ func (b *build) finish() (*storeFile, error) {
 	if err := os.Rename(b.tmp, b.s.path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := syncDir(filepath.Dir(b.s.path)); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
+	// Best effort: should the rename be lost in a power cut, the old
+	// file, complete, is the store.
+	_ = syncDir(filepath.Dir(b.s.path))
 	return openFile(b.s.path, b.s.opts.LockTimeout)
 }
 
@@ -289,9 +289,13 @@ func (b *build) stager(gen uint64) (*stager, error) {
 	}
 	bk.FillPercent = 1.0
 	st := &stager{b: b, gen: gen, bk: bk}
-	st.builder.Emit = st.put
+	st.builder = block.Builder{Max: maxBlock, Emit: st.put}
 	return st, nil
 }
+
+// maxBlock is the largest block the store writes: with its checksum, two
+// still fit a 4 KiB page (see block.DefaultMax).
+const maxBlock = block.DefaultMax - sumLen
 
 func (st *stager) put(first crl.Key, blk []byte) error {
 	kv := st.b.alloc(8 + len(blk) + sumLen)
@@ -313,6 +317,24 @@ func (st *stager) putRaw(f *storeFile, k, v []byte) error {
 	n, err := block.Count(blk)
 	if err != nil {
 		return f.corrupt("block %x: %v", k, err)
+	}
+	if len(blk) > maxBlock {
+		// A block of a schema 1 file, too large to take its checksum and
+		// stay two to a page: encoded again.
+		es, err := f.decodeBlock(nil, k, v)
+		if err != nil {
+			return err
+		}
+		if err := st.flush(); err != nil {
+			return err
+		}
+		st.any = false
+		for _, e := range es {
+			if err := st.add(e); err != nil {
+				return err
+			}
+		}
+		return st.flush()
 	}
 	if err := st.put(crl.KeyFromBytes(k), blk); err != nil {
 		return err

@@ -175,7 +175,7 @@ func (s *Store) lockWriter() (unlock func(), err error) {
 		}
 		if time.Now().After(deadline) {
 			lf.Close()
-			return nil, fmt.Errorf("%w: %s is being written by another process", ErrLocked, s.path)
+			return nil, fmt.Errorf("%w: another process has been writing %s for over %v", ErrLocked, s.path, s.opts.LockTimeout)
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 200*time.Millisecond)
