@@ -114,6 +114,9 @@ func (h *httpSource) get(parent context.Context, name string, header http.Header
 		if parent.Err() != nil {
 			return nil, fmt.Errorf("%w: GET %s: %w", ErrSource, name, context.Cause(parent))
 		}
+		if sr.stalled.Load() {
+			return nil, temporary{fmt.Errorf("%w: GET %s: no response for %v", ErrSource, name, stall)}
+		}
 		return nil, temporary{fmt.Errorf("%w: GET %s: %v", ErrSource, name, err)}
 	}
 	sr.r = resp.Body

@@ -336,7 +336,16 @@ func (st *stager) putRaw(f *storeFile, k, v []byte) error {
 		}
 		return st.flush()
 	}
-	if err := st.put(crl.KeyFromBytes(k), blk); err != nil {
+	if f.sums {
+		// Checked: stored as it is, sum included.
+		kv := st.b.alloc(len(k) + len(v))
+		copy(kv, k)
+		copy(kv[len(k):], v)
+		err = st.bk.Put(kv[:len(k)], kv[len(k):])
+	} else {
+		err = st.put(crl.KeyFromBytes(k), blk)
+	}
+	if err != nil {
 		return err
 	}
 	st.any = false

@@ -124,7 +124,7 @@ func (r *Result) Reason() string {
 	case r.Freshness == Stale:
 		return fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
 	case r.Freshness == ClockBehind:
-		return fmt.Sprintf("device clock (%s) is earlier than a signed time already seen (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
+		return fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
 	}
 	return "revocation status not conclusive"
 }

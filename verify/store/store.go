@@ -296,9 +296,6 @@ func Open(path string, opts *Options) (*Store, error) {
 func (s *Store) load() (*view, error) {
 	f, err := openFile(s.path, s.opts.LockTimeout)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
 		return nil, err
 	}
 	v, err := loadView(f)
