@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -272,6 +273,7 @@ type Store struct {
 // by the first write (an error when opts.ReadOnly).
 func Open(path string, opts *Options) (*Store, error) {
 	o := opts.withDefaults()
+	path = followLinks(path)
 	s := &Store{path: path, opts: o, smallDelta: smallDelta, res: newResident(o.ResidentLimit)}
 	v, err := s.load()
 	if err != nil {
@@ -290,6 +292,27 @@ func Open(path string, opts *Options) (*Store, error) {
 		s.res.release(v.f.db)
 	}
 	return s, nil
+}
+
+// followLinks returns the file path names through symbolic links (which
+// may not exist yet): a write renames a new file over the store, and so
+// over the file a link points to, not over the link.
+func followLinks(path string) string {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return path
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
 }
 
 // load opens the file at s.path and reads its lists.

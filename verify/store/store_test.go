@@ -684,3 +684,28 @@ func TestCheckOnReplacedFile(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreBehindALink: a store opened through a symbolic link is written
+// where the link points; the link stays.
+func TestStoreBehindALink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "data", "store.db")
+	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "store.db")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	s := mustOpen(t, link, nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("link replaced: %v", err)
+	}
+	r := mustOpen(t, link, &Options{ReadOnly: true})
+	defer r.Close()
+	assertList(t, r, p)
+}
