@@ -1,7 +1,8 @@
 // Package store is the verifier's offline copy of certificate revocation
 // lists: one bbolt file per device holding, for each publisher (an issuing
-// authority), the verified header of its current list, the list's entries,
-// a Bloom filter over their keys, and the bookkeeping of past syncs.
+// authority), the verified header of its current list, the list's entries
+// and a Bloom filter over their keys; the bookkeeping of past syncs is
+// kept beside it.
 //
 // # Checking
 //
@@ -41,7 +42,7 @@
 // A publisher's signed times count for its own list only: a check is
 // judged against the list's this-update, and nothing one publisher signs
 // (a this-update in the future, say) moves the time by which another's
-// lists are judged. Nothing is kept from a sync that fails.
+// lists are judged. An apply that fails leaves nothing behind.
 //
 // A publisher's history can fork: its registry restored from a backup
 // publishes a serial the store already holds, with other entries. With
@@ -76,16 +77,18 @@
 // for a writer, and then a check would have to wait for a whole apply
 // (seconds for millions of entries), while a long-running reader would
 // keep a sync from ever applying. Copying costs the apply of a delta a
-// pass over the stored list: blocks no change falls in are copied as
-// they are, so a delta of 10k changes to a list of 1M entries (about 11
-// MB) takes about as long as the former in-place merge, which rewrote
-// most blocks anyway; a full apply writes a new list either way. Checks
-// are untouched: an absent key is answered from the Bloom filter in
-// memory, a present one from the current file. The files of deltas are
-// kept small by the publisher; the cost grows with the stored list, and
-// the disk must hold two copies of the store during a write. On Windows
-// a file open elsewhere cannot be renamed over, so a write fails while
-// another process reads the store.
+// pass over the stored list: blocks no change falls in are copied as they
+// are (their checksums checked), the others merged, and the new file is
+// synced whole. A delta of 10k changes to a list of 1M entries (an 11 MB
+// file) takes as long as the former in-place merge, which rewrote most
+// blocks anyway (about 0.2 s on a busy two-core machine, both ways); on
+// 10M entries it takes about 1.5 times as long (1.1 s against 0.7 s), the
+// copy and sync of 110 MB. A full apply writes a new list either way, and
+// is no slower. Checks are untouched: an absent key is answered from the
+// Bloom filter in memory, a present one from the current file. The disk
+// must hold two copies of the store during a write. On Windows a file
+// open elsewhere cannot be renamed over, so a write fails while another
+// process reads the store.
 //
 // The bookkeeping of syncs ([SyncRecord]) is kept in "<store>-syncs", a
 // small JSON file replaced whole by each write under the same lock, so
