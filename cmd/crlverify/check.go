@@ -106,7 +106,7 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	for _, id := range ids {
 		r, err := st.Check(issuer, id, at)
 		if err != nil {
-			return withCode(ExitError, err)
+			return withCode(ExitError, storeHint(err, path))
 		}
 		switch {
 		case r.Status == store.Revoked || r.Status == store.Suspended:

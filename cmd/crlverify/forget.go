@@ -14,11 +14,14 @@ import (
 func newForgetCommand() *cobra.Command {
 	var storePath string
 	cmd := &cobra.Command{
-		Use:   "forget PUBLISHER...",
-		Short: "Remove publishers' revocation lists from the local store",
-		Long: `forget removes the stored revocation list of each PUBLISHER (the name
-status prints). Checks for the publisher's issuers answer "unknown" (exit 3)
-until a sync stores a full snapshot again; the record of past syncs is kept.
+		Use:   "forget PUBLISHER|SOURCE...",
+		Short: "Remove publishers' revocation lists, or sources' sync records, from the local store",
+		Long: `forget removes from the local store, for each PUBLISHER (the name status
+prints), its revocation list and the records of the syncs that fetched it.
+Checks for the publisher's issuers answer "unknown" (exit 3) until a sync
+stores a full snapshot again. Given a SOURCE (a URL or path, as status
+prints it), it removes the record of syncs from that source only, such as
+a "source ... no list" line of status.
 
 Use it when a publisher has changed its signing keys and sync refuses its
 snapshots as "signed by a key its publisher's list was never signed by". A
@@ -31,9 +34,10 @@ publisher first.
 
 ` + exitCodeHelp,
 		Example: `  crlverify forget ministry
-  crlverify sync --from https://crl.example.org/ministry/ --jwks ministry-2027.jwks`,
+  crlverify sync --from https://crl.example.org/ministry/ --jwks ministry-2027.jwks
+  crlverify forget https://old-mirror.example.org/ministry/`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, publishers []string) error {
+		RunE: func(cmd *cobra.Command, names []string) error {
 			path, err := resolveStore(storePath, false)
 			if err != nil {
 				return withCode(ExitError, err)
@@ -43,21 +47,45 @@ publisher first.
 			}
 			st, err := store.Open(path, nil)
 			if err != nil {
-				return withCode(ExitError, err)
+				return withCode(ExitError, storeHint(err, path))
 			}
 			defer st.Close()
-			// Every name is checked before anything is removed.
-			for _, p := range publishers {
-				if _, ok := st.List(p); !ok {
-					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q (crlverify status lists them)", path, p))
-				}
+			recs, err := st.SyncRecords()
+			if err != nil {
+				return withCode(ExitError, storeHint(err, path))
 			}
-			for _, p := range publishers {
-				l, _ := st.List(p)
-				if err := st.Remove(p); err != nil {
-					return withCode(ExitError, err)
+			// Every name is checked before anything is removed.
+			publisher := map[string]bool{}
+			for _, name := range names {
+				_, isList := st.List(name)
+				isPub, isSource := isList, false
+				for _, r := range recs {
+					isPub = isPub || r.Publisher == name && name != ""
+					isSource = isSource || r.Source == name
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "forgot %s: serial %d, %d entries\n", p, l.Serial, l.Count)
+				if !isPub && !isSource {
+					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q, nor a record of syncs from a source of that name (crlverify status lists them)", path, name))
+				}
+				publisher[name] = isPub
+			}
+			out := cmd.OutOrStdout()
+			for _, name := range names {
+				if !publisher[name] {
+					if _, err := st.RemoveSyncRecord(name); err != nil {
+						return withCode(ExitError, storeHint(err, path))
+					}
+					fmt.Fprintf(out, "forgot source %s\n", name)
+					continue
+				}
+				l, hadList := st.List(name)
+				if err := st.Remove(name); err != nil {
+					return withCode(ExitError, storeHint(err, path))
+				}
+				if hadList {
+					fmt.Fprintf(out, "forgot %s: serial %d, %d entries\n", name, l.Serial, l.Count)
+				} else {
+					fmt.Fprintf(out, "forgot %s: no list, its sync records\n", name)
+				}
 			}
 			return nil
 		},

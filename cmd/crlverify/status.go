@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -62,7 +63,16 @@ func openReadOnly(flag string, opts *store.Options) (st *store.Store, path strin
 	}
 	o.ReadOnly = true
 	st, err = store.Open(path, &o)
-	return st, path, false, err
+	return st, path, false, storeHint(err, path)
+}
+
+// storeHint adds the way out to an error that says the store at path is
+// damaged.
+func storeHint(err error, path string) error {
+	if !errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w\nThe store %s is damaged and cannot be used. Delete it (or move it aside) and run crlverify sync to fetch the lists again into a new store", err, path)
 }
 
 type statusOptions struct {
@@ -97,8 +107,12 @@ when it was made and when the next one is due, its age, the number of
 entries, whether it is fresh or stale, and the last sync attempt and error.
 
 It exits 3 when the store holds no list, or when some list is stale (past
-its next update) or the clock is behind a list already seen: checks against
-it would not be conclusive.
+its next update) or the clock is behind a list's time of making: checks
+against it would not be conclusive. A list whose last sync found nothing
+newer says so: the publisher's feed is stale.
+
+A source that never delivered a list is listed as "source ... no list";
+crlverify forget SOURCE removes its record.
 
 ` + exitCodeHelp,
 		Example: `  crlverify status
@@ -123,21 +137,21 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	defer st.Close()
 	recs, err := st.SyncRecords()
 	if err != nil {
-		return withCode(ExitError, err)
+		return withCode(ExitError, storeHint(err, path))
 	}
 	lists := st.Lists()
+	code := ExitOK
 	if len(lists) == 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s holds no revocation list; run crlverify sync\n", path)
-		return withCode(ExitUnknown, nil)
+		code = ExitUnknown
 	}
 	now := time.Now().UTC()
 	grace := st.Options().Grace
-	code := ExitOK
 	out := cmd.OutOrStdout()
 	for _, l := range lists {
 		fresh := "fresh"
 		switch {
-		case now.Before(st.NewestSeen()) || now.Before(l.ThisUpdate):
+		case now.Before(l.ThisUpdate):
 			fresh = "clock_behind"
 		case l.Stale(now, grace):
 			fresh = "stale"
@@ -166,7 +180,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		}
 		fmt.Fprintf(out, "%s  serial %d  %s  %d entries\n", l.Publisher, l.Serial, strings.ToUpper(fresh), l.Count)
 		fmt.Fprintf(out, "  issuers:     %s\n", strings.Join(l.Issuers, ", "))
-		fmt.Fprintf(out, "  made:        %s (%s ago)\n", l.ThisUpdate.Format(time.RFC3339), roundAge(now.Sub(l.ThisUpdate)))
+		fmt.Fprintf(out, "  made:        %s (%s)\n", l.ThisUpdate.Format(time.RFC3339), ago(now.Sub(l.ThisUpdate)))
 		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.Format(time.RFC3339))
 		if line.LastAttempt != nil {
 			res := "ok"
@@ -178,7 +192,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	}
 	// Sources that never delivered a stored list.
 	for _, r := range recs {
-		if _, ok := st.List(r.Publisher); ok {
+		if _, ok := st.List(r.Publisher); ok && r.Publisher != "" {
 			continue
 		}
 		line := statusLine{Publisher: r.Publisher, Source: r.Source, LastError: r.LastError}
@@ -194,7 +208,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		if r.LastError != "" {
 			res = "error: " + r.LastError
 		}
-		fmt.Fprintf(out, "source %s  no list\n  last sync:   %s: %s\n", r.Source, la.Format(time.RFC3339), res)
+		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", r.Source, r.Source, la.Format(time.RFC3339), res)
 	}
 	if code != ExitOK {
 		return withCode(code, nil)
@@ -202,8 +216,28 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	return nil
 }
 
+// ago says how long ago a time d before now was ("in ..." for a time
+// to come).
+func ago(d time.Duration) string {
+	switch {
+	case d == math.MinInt64:
+		return "in over 290 years"
+	case d < 0:
+		return "in " + roundAge(-d)
+	}
+	return roundAge(d) + " ago"
+}
+
+// roundAge writes d for a person: seconds, minutes or days as it grows.
+// A negative d (a time in the future) gets a minus sign; the extremes
+// (time.Sub saturates about 292 years away) are said as such.
 func roundAge(d time.Duration) string {
 	switch {
+	case d == math.MinInt64 || d == math.MaxInt64:
+		if d < 0 {
+			return "-over 290 years"
+		}
+		return "over 290 years"
 	case d < 0:
 		return "-" + roundAge(-d)
 	case d < time.Minute:

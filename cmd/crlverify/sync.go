@@ -26,6 +26,7 @@ type syncOptions struct {
 	jwks         string
 	storePath    string
 	every        time.Duration
+	timeout      time.Duration
 	allowExpired bool
 	json         bool
 }
@@ -44,9 +45,19 @@ keys (--jwks), and downloads the cheapest way to the newest list: a delta
 from the stored serial, or the full snapshot. Nothing is stored until the
 signature, length, digest, serial and dates check out; a refused download
 leaves the store as it was. Over HTTP it uses conditional requests,
-retries with backoff, and resumes a cut download.
+retries with backoff, and resumes a cut download. A sync ends within
+--timeout, however slowly a server sends.
+
+check, status and scan keep answering from the stored lists while a sync
+runs, also in other processes: the store is replaced whole, once the new
+list is complete.
 
 It prints one line: publisher, old -> new serial, entries, bytes fetched.
+It exits 3 when the publisher's feed is stale: it offers nothing newer
+than a list already past its next update (checks against it are not
+conclusive). When the publisher's history has forked (say, its registry
+was restored from a backup and published again), sync replaces the stored
+list from the full snapshot and says so.
 With --every it keeps running and syncs at that interval (with jitter).
 
 ` + exitCodeHelp,
@@ -67,6 +78,7 @@ With --every it keeps running and syncs at that interval (with jitter).
 	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required)")
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
 	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval (e.g. 6h)")
+	f.DurationVar(&o.timeout, "timeout", crlsync.DefaultTimeout, "give up a sync that takes longer than this (0: no limit)")
 	f.BoolVar(&o.allowExpired, "allow-expired", false, "apply a newer list even if it is already past its next update")
 	f.BoolVar(&o.json, "json", false, "print the summary as a JSON object")
 	_ = cmd.MarkFlagRequired("from")
@@ -114,40 +126,59 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 	}
 	st, err := store.Open(path, nil)
 	if err != nil {
-		return withCode(ExitError, err)
+		return withCode(ExitError, storeHint(err, path))
 	}
 	defer st.Close()
 	bar := newProgress(cmd.ErrOrStderr())
-	s, err := crlsync.New(st, o.from, keys, &crlsync.Options{AllowExpired: o.allowExpired, Progress: bar.update})
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = -1
+	}
+	s, err := crlsync.New(st, o.from, keys, &crlsync.Options{AllowExpired: o.allowExpired, Progress: bar.update, Timeout: timeout})
 	if err != nil {
 		return withCode(ExitError, err)
 	}
 	sum, err := s.Sync(ctx)
 	bar.finish()
-	if err != nil {
+	if err != nil && !errors.Is(err, crlsync.ErrStale) {
 		code := syncExitCode(err)
-		err = fmt.Errorf("sync from %s: %w", o.from, err)
-		if errors.Is(err, store.ErrKeyChange) {
-			err = fmt.Errorf("%w\nIf the publisher has changed its keys, check the new key set with it, then run crlverify forget PUBLISHER and sync again", err)
+		err = fmt.Errorf("sync from %s: %w", o.from, storeHint(err, path))
+		if errors.Is(err, store.ErrKeyChange) || errors.Is(err, crlsync.ErrFork) {
+			err = fmt.Errorf("%w\nIf the publisher has changed its keys or restarted its history, check with it, then run crlverify forget PUBLISHER and sync again", err)
 		}
 		return withCode(code, err)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(sum)
+		if jerr := json.NewEncoder(out).Encode(sum); jerr != nil {
+			return withCode(ExitError, jerr)
+		}
+	} else if _, perr := fmt.Fprintln(out, sum.String()); perr != nil {
+		return withCode(ExitError, perr)
 	}
-	_, err = fmt.Fprintln(out, sum.String())
-	return err
+	if err != nil {
+		// The feed is stale: the store holds its newest list, which is
+		// too old for a conclusive check.
+		return withCode(ExitUnknown, fmt.Errorf("sync from %s: %w", o.from, err))
+	}
+	return nil
 }
 
-// syncExitCode: a list that was refused is ExitInvalid; anything else
-// (network, disk) ExitError.
+// syncExitCode: a list that was refused is ExitInvalid; a feed that
+// offers nothing newer than a stale list ExitUnknown; anything else
+// (network, disk, time limit) ExitError.
 func syncExitCode(err error) int {
+	if errors.Is(err, crlsync.ErrStale) {
+		return ExitUnknown
+	}
+	if errors.Is(err, store.ErrCorrupt) || errors.Is(err, crlsync.ErrTimeout) {
+		return ExitError
+	}
 	for _, refused := range []error{
 		snapshot.ErrBadSignature, snapshot.ErrUnknownKey, snapshot.ErrDigestMismatch,
 		snapshot.ErrUnsupportedVersion, snapshot.ErrTooLarge, snapshot.ErrMalformed,
 		snapshot.ErrRollback, snapshot.ErrExpired, snapshot.ErrWrongBase, snapshot.ErrFastForward,
-		store.ErrIssuerConflict, store.ErrKeyChange, crlsync.ErrIndex,
+		store.ErrIssuerConflict, store.ErrKeyChange, crlsync.ErrIndex, crlsync.ErrFork,
 	} {
 		if errors.Is(err, refused) {
 			return ExitInvalid

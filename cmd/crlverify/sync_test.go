@@ -172,14 +172,15 @@ func TestSyncCheckStatus(t *testing.T) {
 	if code != ExitOK || sl["serial"] != 1.0 || !strings.Contains(sl["last_error"].(string), "unknown signing key") {
 		t.Fatalf("status after refusal: %v", sl)
 	}
-	// A source that never delivered a list shows up with its error.
+	// A source that never delivered a list leaves nothing behind: sync
+	// said why it failed.
 	empty := t.TempDir()
-	if code, _, _ = runCLI(t, "sync", "--from", empty, "--jwks", jwks, "--store", st); code != ExitError {
-		t.Fatalf("sync from an empty directory: %d", code)
+	if code, _, errs = runCLI(t, "sync", "--from", empty, "--jwks", jwks, "--store", st); code != ExitError || !strings.Contains(errs, "no such file") {
+		t.Fatalf("sync from an empty directory: %d %q", code, errs)
 	}
 	code, out, _ = runCLI(t, "status", "--store", st)
-	if !strings.Contains(out, "source "+empty) || !strings.Contains(out, "no such file") {
-		t.Fatalf("status with a failing source: %d %q", code, out)
+	if code != ExitOK || strings.Contains(out, empty) || strings.Contains(out, "no list") {
+		t.Fatalf("status after a failing source: %d %q", code, out)
 	}
 }
 

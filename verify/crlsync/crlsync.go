@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,18 @@ var (
 	// ErrIndex: the index does not offer what it should (a file it names
 	// differs from what the index says, or no path to the newest serial).
 	ErrIndex = errors.New("crlsync: index inconsistent")
+	// ErrTimeout: the sync did not end within [Options.Timeout]; the store
+	// is as it was.
+	ErrTimeout = errors.New("crlsync: sync did not finish within its time limit")
+	// ErrStale: the sync found nothing newer than a list already past its
+	// next-update (plus grace): the publisher's feed is frozen, or the
+	// source serves an old copy of it. The store keeps the list, and
+	// checks against it are not conclusive.
+	ErrStale = errors.New("crlsync: the publisher's feed is stale")
+	// ErrFork: the publisher's history forked (a list of the serial the
+	// store holds, or the base of a delta from it, is not the stored list)
+	// and the index offers no full snapshot to recover with.
+	ErrFork = errors.New("crlsync: the publisher's history forked")
 )
 
 // Defaults for [Options].
@@ -35,6 +48,9 @@ const (
 	DefaultBackoff      = 500 * time.Millisecond
 	DefaultMaxBackoff   = 30 * time.Second
 	DefaultStallTimeout = 60 * time.Second
+	// DefaultTimeout bounds a whole sync: a full snapshot of 10M entries
+	// (about 100 MB) takes about 14 minutes at 1 Mbit/s.
+	DefaultTimeout = 30 * time.Minute
 )
 
 // Phase names a step of a sync in [Progress].
@@ -68,12 +84,21 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// StallTimeout abandons a download when no byte arrives for this long.
 	StallTimeout time.Duration
+	// Timeout bounds a whole sync, downloads, retries and applies
+	// included; a sync that does not end in time fails with ErrTimeout and
+	// leaves the store as it was. A server that sends a byte now and then
+	// keeps the stall timer from firing, but not this one. Zero means
+	// DefaultTimeout; negative, no bound (a deadline of the context given
+	// to Sync still holds).
+	Timeout time.Duration
 	// Limits bound the snapshots accepted. Nil: the store's.
 	Limits *snapshot.Limits
 	// AllowExpired applies a newer list even when it is already past its
 	// next-update (see store.ApplyOptions).
 	AllowExpired bool
-	// TempDir receives partial downloads. Default: the store file's directory.
+	// TempDir receives partial downloads, named after the store file (so
+	// two stores in one directory do not share them). Default: the store
+	// file's directory.
 	TempDir string
 	// Progress, if set, is called as the sync advances.
 	Progress func(Progress)
@@ -101,6 +126,12 @@ type Summary struct {
 	UpToDate bool `json:"up_to_date"`
 	// Stale: the list is past its next-update (plus grace) after the sync.
 	Stale bool `json:"stale"`
+	// Forked: the publisher's history forked (the list of the stored
+	// serial, or the base of the delta from it, was another list), and
+	// the sync replaced the stored list from the full snapshot.
+	Forked bool `json:"forked,omitempty"`
+	// ForkedAt is the stored serial at which the histories differ.
+	ForkedAt uint64 `json:"forked_at,omitempty"`
 }
 
 // String is the one-line summary the CLI prints.
@@ -123,6 +154,9 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "+"))
 	}
 	fmt.Fprintf(&b, ", %d entries, %s fetched", s.Entries, byteCount(s.BytesFetched))
+	if s.Forked {
+		fmt.Fprintf(&b, "; the publisher's history forked at serial %d (its list is not the one stored): replaced from its full snapshot", s.ForkedAt)
+	}
 	if s.Stale {
 		b.WriteString(", STALE: past next update")
 	}
@@ -173,6 +207,9 @@ func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Sync
 	}
 	if o.StallTimeout <= 0 {
 		o.StallTimeout = DefaultStallTimeout
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
 	}
 	if o.Limits == nil {
 		o.Limits = st.Options().Limits
@@ -241,27 +278,54 @@ func (s *Syncer) progress(p Progress) {
 }
 
 // Sync brings the store up to date once, and records the attempt in the
-// store's bookkeeping.
+// store's bookkeeping. A sync that fails leaves the store's lists as they
+// were; its error is recorded for a source that has delivered a list
+// before, and nothing at all is recorded for one that never has.
 func (s *Syncer) Sync(ctx context.Context) (Summary, error) {
-	rec, _, err := s.st.SyncRecord(s.src.String())
-	if err != nil {
-		return Summary{}, err
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.opts.Timeout, fmt.Errorf("%w of %v", ErrTimeout, s.opts.Timeout))
+		defer cancel()
 	}
-	rec.Source = s.src.String()
 	attempt := s.opts.Now()
-	sum := Summary{Source: rec.Source}
+	sum := Summary{Source: s.src.String()}
+	// Another process may have synced meanwhile.
+	if _, err := s.st.Reload(); err != nil {
+		return sum, err
+	}
+	rec, known, err := s.st.SyncRecord(sum.Source)
+	if err != nil && !errors.Is(err, store.ErrCorrupt) {
+		return sum, err
+	}
+	rec.Source = sum.Source
 	switch src := s.src.(type) {
 	case indexSource:
 		err = s.syncIndex(ctx, src, &rec, &sum)
 	case *fileSource:
-		err = s.syncFile(src, &sum)
+		err = s.syncFile(ctx, src, &sum)
 	}
-	if sum.Publisher != "" {
-		rec.Publisher = sum.Publisher
-		if l, ok := s.st.List(sum.Publisher); ok {
-			sum.NewSerial, sum.Entries = l.Serial, l.Count
-			sum.Stale = l.Stale(s.opts.Now(), s.st.Options().Grace)
+	if err != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%v)", cause, err)
 		}
+	}
+	stored := false
+	if sum.Publisher != "" {
+		if l, ok := s.st.List(sum.Publisher); ok {
+			stored = true
+			rec.Publisher = sum.Publisher
+			sum.NewSerial, sum.Entries = l.Serial, l.Count
+			now := s.opts.Now()
+			if sum.Stale = l.Stale(now, s.st.Options().Grace); sum.Stale && err == nil {
+				err = fmt.Errorf("%w: %q offers nothing newer than serial %d, which was due to be replaced at %s (now %s); checks against it are not conclusive",
+					ErrStale, sum.Publisher, l.Serial, l.NextUpdate.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	// The bookkeeping serves status and conditional requests: a source
+	// that has never delivered a list leaves none.
+	if !known && !stored {
+		return sum, err
 	}
 	rec.LastAttempt, rec.LastError, rec.BytesFetched = attempt, "", sum.BytesFetched
 	if err != nil {
@@ -317,7 +381,10 @@ func (s *Syncer) syncIndex(ctx context.Context, src indexSource, rec *store.Sync
 	}
 	sum.BytesFetched += int64(len(raw))
 	if notModified {
-		l, _ := s.st.List(rec.Publisher)
+		l, ok := s.st.List(rec.Publisher)
+		if etag == "" || !ok {
+			return fmt.Errorf("%w: %s answered 304 Not Modified to a request for the index it had not served", ErrSource, src)
+		}
 		sum.Publisher, sum.OldSerial, sum.UpToDate = rec.Publisher, l.Serial, true
 		return nil
 	}
@@ -326,53 +393,162 @@ func (s *Syncer) syncIndex(ctx context.Context, src indexSource, rec *store.Sync
 		return fmt.Errorf("index: %w", err)
 	}
 	sum.Publisher = ix.Publisher
-	if err := s.st.NoteSeen(ix.ThisUpdate); err != nil {
-		return err
-	}
 	cur, have := s.st.List(ix.Publisher)
+	s.removeParts(ix, cur, have)
 	if have {
 		sum.OldSerial = cur.Serial
 		switch {
-		case ix.Serial == cur.Serial:
+		case ix.Serial < cur.Serial:
+			return fmt.Errorf("index: %w: source offers serial %d, store holds %d", snapshot.ErrRollback, ix.Serial, cur.Serial)
+		case ix.Serial == cur.Serial && ix.ThisUpdate.Equal(cur.ThisUpdate) && ix.NextUpdate.Equal(cur.NextUpdate):
 			sum.UpToDate = true
 			rec.ETag, rec.ETagSerial = newETag, cur.Serial
 			return nil
-		case ix.Serial < cur.Serial:
-			return fmt.Errorf("index: %w: source offers serial %d, store holds %d", snapshot.ErrRollback, ix.Serial, cur.Serial)
+		case ix.Serial == cur.Serial:
+			// The index describes another list of the stored serial.
+			if err := s.forkAtSerial(ctx, src, ix, cur, sum); err != nil {
+				return err
+			}
+			s.noteETag(rec, ix, newETag)
+			return nil
 		}
 	}
 	path, err := choosePath(ix, cur, have)
 	if err != nil {
 		return err
 	}
-	for _, f := range path {
-		if err := s.applyIndexed(ctx, src, ix, f, sum); err != nil {
+	for i, f := range path {
+		err := s.applyIndexed(ctx, src, ix, f, sum, nil)
+		if errors.Is(err, errForked) && i == 0 {
+			// The delta's base is not the stored list: the publisher's
+			// history forked at or before the stored serial.
+			err = s.recoverFork(ctx, src, ix, cur, sum)
+		}
+		if err != nil {
 			return err
 		}
+		if sum.Forked {
+			break
+		}
 	}
+	s.noteETag(rec, ix, newETag)
+	s.removePartsExcept(nil)
+	return nil
+}
+
+// noteETag remembers the index's ETag once the store holds its serial.
+func (s *Syncer) noteETag(rec *store.SyncRecord, ix *snapshot.Index, etag string) {
 	if l, ok := s.st.List(ix.Publisher); ok && l.Serial == ix.Serial {
-		rec.ETag, rec.ETagSerial = newETag, l.Serial
+		rec.ETag, rec.ETagSerial = etag, l.Serial
 	}
-	// Partial downloads of files the store no longer needs.
-	if parts, err := filepath.Glob(filepath.Join(s.opts.TempDir, ".crlverify-*.part")); err == nil {
-		for _, p := range parts {
-			os.Remove(p)
+}
+
+// errForked: a delta's base is not the stored list.
+var errForked = errors.New("crlsync: delta base is not the stored list")
+
+// forkAtSerial handles an index of the stored serial whose times are not
+// the stored list's: the full snapshot of that serial tells whether its
+// list is another one, and if it is, replaces the stored list.
+func (s *Syncer) forkAtSerial(ctx context.Context, src indexSource, ix *snapshot.Index, cur store.List, sum *Summary) error {
+	if ix.Full.Name == "" || ix.Full.Serial != ix.Serial {
+		return fmt.Errorf("%w: the index describes serial %d made %s, the stored serial %d was made %s, and it names no full snapshot of that serial",
+			ErrIndex, ix.Serial, ix.ThisUpdate.Format(time.RFC3339), cur.Serial, cur.ThisUpdate.Format(time.RFC3339))
+	}
+	same := false
+	err := s.applyIndexed(ctx, src, ix, ix.Full, sum, func(h *snapshot.Header) bool {
+		same = h.ListDigest == cur.ListDigest
+		return !same
+	})
+	if err != nil || same {
+		sum.UpToDate = same
+		return err
+	}
+	sum.Forked, sum.ForkedAt = true, cur.Serial
+	return nil
+}
+
+// recoverFork replaces the stored list from the index's full snapshot
+// after a delta from the stored serial turned out to start from another
+// list.
+func (s *Syncer) recoverFork(ctx context.Context, src indexSource, ix *snapshot.Index, cur store.List, sum *Summary) error {
+	full := ix.Full
+	if full.Name == "" || full.Serial < cur.Serial {
+		return fmt.Errorf("%w: a delta from serial %d starts from another list than the stored one, and the index names no full snapshot from serial %d on; "+
+			"forget the publisher and sync again when it publishes one", ErrFork, cur.Serial, cur.Serial)
+	}
+	files := []snapshot.IndexFile{full}
+	if full.Serial != ix.Serial {
+		d, ok := deltaTo(ix, full.Serial)
+		if !ok {
+			return fmt.Errorf("%w: no delta leads from the full snapshot's serial %d to serial %d", ErrIndex, full.Serial, ix.Serial)
+		}
+		files = append(files, d)
+	}
+	sum.Forked, sum.ForkedAt = true, cur.Serial
+	for i, f := range files {
+		var admit func(*snapshot.Header) bool
+		if i == 0 && f.Serial == cur.Serial {
+			// The full snapshot of the stored serial, in the other history.
+			admit = func(h *snapshot.Header) bool { return h.ListDigest != cur.ListDigest }
+		}
+		if err := s.applyIndexed(ctx, src, ix, f, sum, admit); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// removeParts deletes partial downloads of this store that the sync will
+// not resume: those of files the index does not name as the way from the
+// stored serial. Partial files that cannot grow (a full disk) would
+// otherwise stay.
+func (s *Syncer) removeParts(ix *snapshot.Index, cur store.List, have bool) {
+	keep := map[string]bool{}
+	if path, err := choosePath(ix, cur, have); err == nil {
+		for _, f := range path {
+			keep[s.partPath(f)] = true
+		}
+	}
+	s.removePartsExcept(keep)
+}
+
+func (s *Syncer) removePartsExcept(keep map[string]bool) {
+	prefix := s.partPrefix()
+	ents, err := os.ReadDir(s.opts.TempDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		p := filepath.Join(s.opts.TempDir, e.Name())
+		if strings.HasPrefix(e.Name(), prefix) && !keep[p] {
+			os.Remove(p)
+		}
+	}
+}
+
+// partPrefix starts the names of this store's partial downloads.
+func (s *Syncer) partPrefix() string { return filepath.Base(s.st.Path()) + "-part-" }
+
+// partPath names the partial download of f by the store and the file's
+// digest, so that a later sync resumes only the very same file, into the
+// same store.
+func (s *Syncer) partPath(f snapshot.IndexFile) string {
+	return filepath.Join(s.opts.TempDir, s.partPrefix()+hex.EncodeToString(f.Digest[:12]))
+}
+
+func deltaTo(ix *snapshot.Index, base uint64) (snapshot.IndexFile, bool) {
+	for _, d := range ix.Deltas {
+		if d.BaseSerial == base && d.Serial == ix.Serial {
+			return d, true
+		}
+	}
+	return snapshot.IndexFile{}, false
+}
+
 // choosePath picks the files that lead from the stored list to the index's
 // serial with the fewest bytes.
 func choosePath(ix *snapshot.Index, cur store.List, have bool) ([]snapshot.IndexFile, error) {
-	deltaFrom := func(base uint64) (snapshot.IndexFile, bool) {
-		for _, d := range ix.Deltas {
-			if d.BaseSerial == base && d.Serial == ix.Serial {
-				return d, true
-			}
-		}
-		return snapshot.IndexFile{}, false
-	}
+	deltaFrom := func(base uint64) (snapshot.IndexFile, bool) { return deltaTo(ix, base) }
 	var best []snapshot.IndexFile
 	var bestCost int64 = -1
 	consider := func(cost int64, files ...snapshot.IndexFile) {
@@ -398,7 +574,10 @@ func choosePath(ix *snapshot.Index, cur store.List, have bool) ([]snapshot.Index
 	return best, nil
 }
 
-func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot.Index, f snapshot.IndexFile, sum *Summary) error {
+// applyIndexed fetches f and applies it. If admit is not nil, it is
+// called with the verified header first and the file is applied only if
+// it returns true (then as a fork of the stored list).
+func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot.Index, f snapshot.IndexFile, sum *Summary, admit func(*snapshot.Header) bool) error {
 	path, done, err := src.fetch(ctx, f, sum)
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name, err)
@@ -416,20 +595,39 @@ func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot
 	if h.Publisher != ix.Publisher || h.Serial != f.Serial || h.Kind != f.Kind || (f.Kind == snapshot.KindDelta && h.BaseSerial != f.BaseSerial) {
 		return fmt.Errorf("%w: %s holds %s serial %d of %q", ErrIndex, f.Name, h.Kind, h.Serial, h.Publisher)
 	}
+	if cur, ok := s.st.List(h.Publisher); ok && h.Kind == snapshot.KindDelta && h.BaseSerial == cur.Serial && h.BaseDigest != cur.ListDigest {
+		return fmt.Errorf("%s: %w", f.Name, errForked)
+	}
+	fork := false
+	if admit != nil {
+		if !admit(h) {
+			return nil
+		}
+		fork = true
+	}
 	if _, err := file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	return s.apply(file, f.Name, sum)
+	err = s.apply(ctx, file, f.Name, sum, fork)
+	if errors.Is(err, snapshot.ErrRollback) {
+		// Another sync (another process) applied this very list meanwhile.
+		if l, ok := s.st.List(h.Publisher); ok && l.Serial == h.Serial && l.ListDigest == h.ListDigest {
+			return nil
+		}
+	}
+	return err
 }
 
-func (s *Syncer) apply(r io.Reader, name string, sum *Summary) error {
-	ao := &store.ApplyOptions{AllowExpired: s.opts.AllowExpired}
+func (s *Syncer) apply(ctx context.Context, r io.Reader, name string, sum *Summary, fork bool) error {
+	ao := &store.ApplyOptions{AllowExpired: s.opts.AllowExpired, Fork: fork}
 	if s.opts.Progress != nil {
 		ao.Progress = func(done, total uint64) {
 			s.progress(Progress{Phase: PhaseApply, File: name, Done: int64(done), Total: int64(total)})
 		}
 	}
-	res, err := s.st.ApplySnapshot(r, s.keys, s.opts.Now(), ao)
+	// The time limit holds while the body is applied too: the apply
+	// fails, and the store stays as it was.
+	res, err := s.st.ApplySnapshot(&ctxReader{ctx: ctx, r: r}, s.keys, s.opts.Now(), ao)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -437,8 +635,21 @@ func (s *Syncer) apply(r io.Reader, name string, sum *Summary) error {
 	return nil
 }
 
+// ctxReader fails once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
+
 // syncFile applies a single snapshot file.
-func (s *Syncer) syncFile(src *fileSource, sum *Summary) error {
+func (s *Syncer) syncFile(ctx context.Context, src *fileSource, sum *Summary) error {
 	f, err := os.Open(src.path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSource, err)
@@ -462,7 +673,7 @@ func (s *Syncer) syncFile(src *fileSource, sum *Summary) error {
 		return err
 	}
 	cr.n = 0
-	err = s.apply(cr, filepath.Base(src.path), sum)
+	err = s.apply(ctx, cr, filepath.Base(src.path), sum, false)
 	sum.BytesFetched = cr.n
 	return err
 }

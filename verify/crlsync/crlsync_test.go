@@ -418,9 +418,7 @@ func TestResumeCutDownload(t *testing.T) {
 	if sum.BytesFetched != int64(len(full))+idx {
 		t.Errorf("fetched %d bytes, file is %d + index %d", sum.BytesFetched, len(full), idx)
 	}
-	if ents, _ := os.ReadDir(filepath.Dir(st.Path())); len(ents) != 1 {
-		t.Errorf("temporary files left: %v", ents)
-	}
+	assertNoParts(t, st)
 }
 
 // TestStalledDownload: a server that sends headers and then nothing is
@@ -458,8 +456,11 @@ func TestFrozenFeed(t *testing.T) {
 	}
 	now = t0.Add(48 * time.Hour)
 	sum, err := s.Sync(context.Background())
-	if err != nil || !sum.UpToDate || !sum.Stale || !strings.Contains(sum.String(), "STALE") {
+	if !errors.Is(err, ErrStale) || !sum.UpToDate || !sum.Stale || !strings.Contains(sum.String(), "STALE") {
 		t.Fatalf("frozen: %+v %v", sum, err)
+	}
+	if rec, _, _ := st.SyncRecord(s.Source()); !strings.Contains(rec.LastError, "feed is stale") || !rec.LastSuccess.Equal(t0) {
+		t.Fatalf("frozen feed recorded as %+v", rec)
 	}
 	if r, _ := st.Check(issuer, "zzz", now); r.Conclusive() || r.Freshness != store.Stale {
 		t.Fatalf("check on a frozen feed: %+v", r)
@@ -523,6 +524,20 @@ func TestRunStopsWithContext(t *testing.T) {
 	}})
 	if err := s.Run(ctx, time.Millisecond); !errors.Is(err, context.Canceled) || runs != 3 {
 		t.Fatalf("run: %v after %d syncs", err, runs)
+	}
+}
+
+// assertNoParts: no partial download of st's is left.
+func assertNoParts(t *testing.T, st *store.Store) {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Dir(st.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "part") || strings.Contains(e.Name(), "-new-") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
 	}
 }
 

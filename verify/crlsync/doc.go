@@ -12,9 +12,45 @@
 // verifies the snapshot's own signature, digest, serial and dates before
 // anything persists.
 //
+// # Bounds
+//
 // Downloads are bounded (the index by snapshot.MaxIndexBytes, a snapshot by
 // the length the index gives), retried with exponential backoff and
-// jitter, abandoned when no byte arrives for [Options.StallTimeout], and
-// resumed with an HTTP Range request where the server allows it. They go
-// to a temporary file next to the store, removed once applied.
+// jitter (a server error, a rate limit, a refused connection, a failed
+// name lookup or a cut body; at most [Options.Attempts] times), abandoned
+// when no byte arrives for [Options.StallTimeout], and resumed with an
+// HTTP Range request where the server allows it. A whole sync ends within
+// [Options.Timeout] ([ErrTimeout]), however slowly a server sends: the
+// stall timer alone restarts with every byte. Errors from the source wrap
+// [ErrSource]; a server that answers 304 Not Modified to a request that
+// named no version is one.
+//
+// Downloads go to a temporary file next to the store, named after the
+// store file and the snapshot's digest ("<store>-part-<digest>"), kept for
+// a later sync to resume when the network failed, removed when the disk
+// did (a file that cannot grow helps no later sync), once applied, and
+// when the index no longer leads through them.
+//
+// # What a sync concludes
+//
+// Nothing is kept from a sync that fails: the store applies a snapshot
+// whole or not at all, and nothing of an index is stored. The sync's
+// bookkeeping (store.SyncRecord: last attempt, error, ETag) is kept for a
+// source that has delivered a list; a source that never has leaves none.
+//
+// A sync that finds nothing newer than a list already past its next-update
+// (plus grace) fails with [ErrStale]: the publisher's feed is frozen, or
+// the source serves an old copy, and checks against the list are not
+// conclusive.
+//
+// A publisher's history forks when its registry, restored from a backup,
+// publishes serials the store already holds with other entries. A sync
+// notices it when the index of the stored serial gives other times than
+// the stored list's and its full snapshot holds another list, or when a
+// delta from the stored serial starts from another list than the stored
+// one; it then replaces the stored list from the full snapshot
+// (store.ApplyOptions.Fork for one of the stored serial) and reports it in
+// [Summary.Forked]. Without a full snapshot to recover with, it fails with
+// [ErrFork]. A fork published with the very times of the stored list is
+// noticed at the next serial's delta.
 package crlsync

@@ -2,7 +2,6 @@ package crlsync
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -94,8 +92,8 @@ func (r *response) close() {
 	r.cancel()
 }
 
-func (h *httpSource) get(ctx context.Context, name string, header http.Header) (*response, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func (h *httpSource) get(parent context.Context, name string, header http.Header) (*response, error) {
+	ctx, cancel := context.WithCancel(parent)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.url(name), nil)
 	if err != nil {
 		cancel()
@@ -111,10 +109,15 @@ func (h *httpSource) get(ctx context.Context, name string, header http.Header) (
 	if err != nil {
 		sr.timer.Stop()
 		cancel()
-		if ctx.Err() != nil && !sr.stalled.Load() {
-			return nil, err
+		// The caller's context, not the one just cancelled: a refused
+		// connection or a failed name lookup is worth another attempt.
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("%w: GET %s: %w", ErrSource, name, context.Cause(parent))
 		}
-		return nil, temporary{fmt.Errorf("%w: %v", ErrSource, err)}
+		if sr.stalled.Load() {
+			return nil, temporary{fmt.Errorf("%w: GET %s: no response for %v", ErrSource, name, stall)}
+		}
+		return nil, temporary{fmt.Errorf("%w: GET %s: %v", ErrSource, name, err)}
 	}
 	sr.r = resp.Body
 	return &response{Response: resp, body: sr, cancel: cancel}, nil
@@ -145,6 +148,8 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		if s.stalled.Load() {
 			err = fmt.Errorf("%w: no data for %v", ErrSource, s.d)
+		} else {
+			err = fmt.Errorf("%w: %w", ErrSource, err)
 		}
 		err = temporary{err}
 	}
@@ -164,6 +169,9 @@ func (h *httpSource) index(ctx context.Context, etag string) (out []byte, newETa
 		defer resp.close()
 		switch resp.StatusCode {
 		case http.StatusNotModified:
+			if etag == "" {
+				return fmt.Errorf("%w: GET %s: 304 Not Modified to a request that named no version", ErrSource, snapshot.IndexName)
+			}
 			notModified = true
 			return nil
 		case http.StatusOK:
@@ -186,14 +194,8 @@ func (h *httpSource) index(ctx context.Context, etag string) (out []byte, newETa
 	return out, newETag, notModified, err
 }
 
-// partPath names the partial download of f by its digest, so a later sync
-// resumes only the very same file.
-func (h *httpSource) partPath(f snapshot.IndexFile) string {
-	return filepath.Join(h.s.opts.TempDir, ".crlverify-"+hex.EncodeToString(f.Digest[:12])+".part")
-}
-
 func (h *httpSource) fetch(ctx context.Context, f snapshot.IndexFile, sum *Summary) (string, func(), error) {
-	part := h.partPath(f)
+	part := h.s.partPath(f)
 	for try := 0; ; try++ {
 		resumed, err := h.download(ctx, f, part, sum)
 		if err != nil {
@@ -262,13 +264,19 @@ func (h *httpSource) download(ctx context.Context, f snapshot.IndexFile, part st
 		}
 		w, err := os.OpenFile(part, flags, 0o600)
 		if err != nil {
-			return err
+			return fmt.Errorf("partial download: %w", err)
 		}
 		pw := &progressWriter{w: w, s: h.s, name: f.Name, done: have, total: f.Length}
 		n, cerr := io.Copy(pw, io.LimitReader(resp.body, remaining+1))
 		sum.BytesFetched += n
-		if err := w.Close(); err != nil && cerr == nil {
-			cerr = err
+		if err := w.Close(); err != nil && pw.err == nil {
+			pw.err = err
+		}
+		if pw.err != nil {
+			// The disk, not the network: a partial file that cannot grow
+			// is of no use to a later sync, and takes room it may need.
+			os.Remove(part)
+			return fmt.Errorf("partial download: %w", pw.err)
 		}
 		switch {
 		case n > remaining:
@@ -307,10 +315,14 @@ type progressWriter struct {
 	name        string
 	done, total int64
 	last        int64
+	err         error // the first write error
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
 	p.done += int64(n)
 	if p.done-p.last >= 256<<10 || p.done == p.total {
 		p.last = p.done

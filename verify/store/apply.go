@@ -3,8 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -27,6 +26,15 @@ type ApplyOptions struct {
 	// [Stale]. By default such a snapshot is refused with
 	// [snapshot.ErrExpired].
 	AllowExpired bool
+	// Fork accepts a full snapshot at the stored serial whose list is not
+	// the stored one, when it was made after the stored list: the
+	// publisher's history has forked (its registry restored from a backup
+	// and published again), and the snapshot is the list it publishes now.
+	// By default such a snapshot is refused with [snapshot.ErrRollback].
+	// It must be signed as any other: only the publisher can fork its own
+	// history, and not back and forth, since each fork moves forward in
+	// time.
+	Fork bool
 	// Progress, if set, is called as the body is read with the items read
 	// so far and the items in the body.
 	Progress func(done, total uint64)
@@ -44,6 +52,9 @@ type ApplyResult struct {
 	// Upserts and Removals count the items of the snapshot body.
 	Upserts  uint64 `json:"upserts"`
 	Removals uint64 `json:"removals"`
+	// Forked: the snapshot replaced a list of the same serial (see
+	// [ApplyOptions.Fork]).
+	Forked bool `json:"forked,omitempty"`
 }
 
 // itemReader is what a snapshot body yields: [snapshot.BodyReader].
@@ -87,20 +98,25 @@ func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, keys snapshot.
 			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.lv.rec.List.Publisher, h.Publisher)
 		}
 	}
+	// A clock set back must not make a replayed list look current: a
+	// publisher's lists are judged no earlier than the newest it has
+	// signed (and only its own: another publisher's times, right or
+	// wrong, do not count).
+	now := at
 	if cur != nil {
 		l := &cur.rec.List
-		if h.Serial <= l.Serial {
+		switch {
+		case h.Serial == l.Serial && forks(l, h, ao):
+		case h.Serial <= l.Serial:
 			return fmt.Errorf("%w: snapshot serial %d, store holds serial %d of %q", snapshot.ErrRollback, h.Serial, l.Serial, h.Publisher)
 		}
 		if h.ThisUpdate.Before(l.ThisUpdate) {
 			return fmt.Errorf("%w: snapshot serial %d made %s, before stored serial %d made %s", snapshot.ErrRollback,
 				h.Serial, h.ThisUpdate.Format(time.RFC3339), l.Serial, l.ThisUpdate.Format(time.RFC3339))
 		}
-	}
-	// A clock set back must not make a replayed list look current.
-	now := at
-	if v.newest.After(now) {
-		now = v.newest
+		if l.ThisUpdate.After(now) {
+			now = l.ThisUpdate
+		}
 	}
 	if now.After(h.NextUpdate.Add(s.opts.Grace)) && (ao == nil || !ao.AllowExpired) {
 		return fmt.Errorf("%w: snapshot serial %d of %q was due to be replaced at %s (now %s)", snapshot.ErrExpired,
@@ -125,6 +141,13 @@ func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, keys snapshot.
 			h.Serial, h.Serial-cur.rec.List.Serial, cur.rec.List.Serial, s.opts.MaxSerialJump)
 	}
 	return nil
+}
+
+// forks reports whether h is a fork of the stored list l that ao accepts:
+// a full snapshot at l's serial, of another list, made after l.
+func forks(l *List, h *snapshot.Header, ao *ApplyOptions) bool {
+	return ao != nil && ao.Fork && h.Kind == snapshot.KindFull && h.Serial == l.Serial &&
+		h.ListDigest != l.ListDigest && h.ThisUpdate.After(l.ThisUpdate)
 }
 
 // maxSigners bounds List.Signers.
@@ -181,58 +204,46 @@ func listFromHeader(h *snapshot.Header, at time.Time, prev *List) List {
 // apply applies a snapshot whose header h has been verified; body yields
 // its items and verifies the digest at the end.
 func (s *Store) apply(h *snapshot.Header, keys snapshot.Keys, body itemReader, at time.Time, ao *ApplyOptions) (*ApplyResult, error) {
-	if s.opts.ReadOnly {
-		return nil, ErrReadOnly
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.view.Load()
-	cur := v.pubs[h.Publisher]
-	if err := s.admit(v, cur, h, keys, at, ao); err != nil {
-		return nil, err
-	}
-	var prev *List
-	if cur != nil {
-		prev = &cur.rec.List
-	}
-	l := listFromHeader(h, at, prev)
-	res := &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals}
-	if cur != nil {
-		res.OldSerial = cur.rec.List.Serial
-	}
-	p := progress{total: h.Upserts + h.Removals}
-	if ao != nil {
-		p.fn = ao.Progress
-	}
-	var (
-		lv  *listView
-		err error
-	)
-	if h.Kind == snapshot.KindFull || h.Upserts+h.Removals > s.smallDelta {
-		pf := newPrefetch(body)
-		defer pf.stop()
-		body = pf
-	}
-	switch {
-	case h.Kind == snapshot.KindFull:
-		lv, err = s.applyFull(h, l, body, &p)
-	case h.Upserts+h.Removals <= s.smallDelta:
-		lv, err = s.applySmallDelta(cur, h, l, body, &p)
-	default:
-		lv, err = s.applyBigDelta(cur, h, l, body, &p)
-	}
+	var res *ApplyResult
+	err := s.write(func(v *view) (*view, error) {
+		cur := v.pubs[h.Publisher]
+		if err := s.admit(v, cur, h, keys, at, ao); err != nil {
+			return nil, err
+		}
+		var prev *List
+		if cur != nil {
+			prev = &cur.rec.List
+		}
+		l := listFromHeader(h, at, prev)
+		res = &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals}
+		if cur != nil {
+			res.OldSerial = cur.rec.List.Serial
+			res.Forked = h.Serial == cur.rec.List.Serial
+		}
+		p := progress{total: h.Upserts + h.Removals}
+		if ao != nil {
+			p.fn = ao.Progress
+		}
+		small := h.Kind == snapshot.KindDelta && h.Upserts+h.Removals <= s.smallDelta
+		if !small {
+			pf := newPrefetch(body)
+			defer pf.stop()
+			body = pf
+		}
+		return s.rewrite(v, h.Publisher, int64(h.ListCount)*12, func(b *build) (*listView, error) {
+			switch {
+			case h.Kind == snapshot.KindFull:
+				return b.applyFull(h, l, body, &p)
+			case small:
+				return b.applySmallDelta(cur, h, l, body, &p)
+			default:
+				return b.applyBigDelta(cur, h, l, body, &p)
+			}
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.view.Store(v.with(lv, h.ThisUpdate))
-	if cur != nil && cur.rec.Gen != lv.rec.Gen {
-		// The old generation is unreachable now; if this fails, the next
-		// Open deletes it.
-		_ = s.db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bktLists).DeleteBucket(u64(cur.rec.Gen))
-		})
-	}
-	s.res.release(s.db)
 	return res, nil
 }
 
@@ -258,168 +269,24 @@ func countMismatch(h *snapshot.Header, got uint64) error {
 	return fmt.Errorf("%w: applying serial %d gives %d entries, its header says %d", snapshot.ErrWrongBase, h.Serial, got, h.ListCount)
 }
 
-// commitList makes rec (with filter bf) the publisher's current list in tx.
-func commitList(tx *bolt.Tx, rec *pubRecord, bf *bloom.BloomFilter) error {
-	pb, err := tx.Bucket(bktPubs).CreateBucketIfNotExists([]byte(rec.List.Publisher))
-	if err != nil {
-		return err
-	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := pb.Put(keyState, raw); err != nil {
-		return err
-	}
-	if err := pb.Put(keyCurrent, currentMarker(rec)); err != nil {
-		return err
-	}
-	if err := pb.Put(keyBloom, encodeBloom(bf, rec.Gen)); err != nil {
-		return err
-	}
-	return putNewest(tx, rec.List.ThisUpdate)
-}
-
-// newGen creates an empty generation bucket and returns its number.
-func (s *Store) newGen() (uint64, error) {
-	var gen uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bktMeta)
-		gen = 1
-		if v := meta.Get(keyNextGen); len(v) == 8 {
-			gen = binary.BigEndian.Uint64(v)
-		}
-		if err := meta.Put(keyNextGen, u64(gen+1)); err != nil {
-			return err
-		}
-		_, err := tx.Bucket(bktLists).CreateBucket(u64(gen))
-		return err
-	})
-	return gen, err
-}
-
-// stager writes sorted entries into a generation bucket in batches of
-// write transactions.
-type stager struct {
-	s       *Store
-	gen     uint64
-	tx      *bolt.Tx
-	b       *bolt.Bucket
-	arena   []byte
-	pending int
-	last    crl.Key
-	any     bool
-	builder block.Builder
-}
-
-func (s *Store) newStager(gen uint64) (*stager, error) {
-	st := &stager{s: s, gen: gen}
-	st.builder.Emit = st.put
-	return st, st.begin()
-}
-
-func (st *stager) begin() error {
-	tx, err := st.s.db.Begin(true)
-	if err != nil {
-		return err
-	}
-	st.tx = tx
-	st.b = genBucket(tx, st.gen)
-	if st.b == nil {
-		tx.Rollback()
-		st.tx = nil
-		return fmt.Errorf("%w: staging bucket missing", ErrCorrupt)
-	}
-	st.b.FillPercent = 1.0
-	return nil
-}
-
-// alloc returns n bytes that stay valid until the transaction ends, as
-// bbolt requires of keys and values.
-func (st *stager) alloc(n int) []byte {
-	if cap(st.arena)-len(st.arena) < n {
-		st.arena = make([]byte, 0, max(1<<20, n))
-	}
-	start := len(st.arena)
-	st.arena = st.arena[:start+n]
-	return st.arena[start : start+n : start+n]
-}
-
-func (st *stager) put(first crl.Key, blk []byte) error {
-	kv := st.alloc(8 + len(blk))
-	binary.BigEndian.PutUint64(kv, uint64(first))
-	copy(kv[8:], blk)
-	return st.b.Put(kv[:8], kv[8:])
-}
-
-// add appends e; keys must strictly increase.
-func (st *stager) add(e crl.Entry) error {
-	if st.any && e.Key <= st.last {
-		return fmt.Errorf("%w: keys out of order", snapshot.ErrMalformed)
-	}
-	st.any, st.last = true, e.Key
-	if err := st.builder.Add(e); err != nil {
-		return err
-	}
-	st.pending++
-	if st.pending >= st.s.opts.BatchEntries {
-		return st.commit()
-	}
-	return nil
-}
-
-// commit ends the current batch durably and starts the next.
-func (st *stager) commit() error {
-	st.pending = 0
-	err := st.tx.Commit()
-	st.tx, st.arena = nil, nil
-	if err != nil {
-		return err
-	}
-	return st.begin()
-}
-
-// finish flushes the last block, runs final in the last transaction and
-// commits it.
-func (st *stager) finish(final func(tx *bolt.Tx) error) error {
-	if err := st.builder.Flush(); err != nil {
-		return err
-	}
-	if err := final(st.tx); err != nil {
-		return err
-	}
-	err := st.tx.Commit()
-	st.tx = nil
-	return err
-}
-
-// abort drops the open transaction and the staging bucket.
-func (st *stager) abort() {
-	if st.tx != nil {
-		st.tx.Rollback()
-		st.tx = nil
-	}
-	_ = st.s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktLists).DeleteBucket(u64(st.gen))
-	})
-}
-
-func (s *Store) applyFull(h *snapshot.Header, l List, body itemReader, p *progress) (lv *listView, err error) {
-	gen, err := s.newGen()
+// list makes rec (with filter bf) its publisher's list in the new file
+// and returns its view.
+func (b *build) list(rec *pubRecord, bf *bloom.BloomFilter) (*listView, error) {
+	fences, err := b.putList(rec, bf)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.newStager(gen)
+	return newListView(rec, bf, fences), nil
+}
+
+func (b *build) applyFull(h *snapshot.Header, l List, body itemReader, p *progress) (*listView, error) {
+	gen := b.gen()
+	st, err := b.stager(gen)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			st.abort()
-		}
-	}()
 	capacity := bloomCapacity(h.ListCount)
-	bf := newBloom(capacity, s.opts.BloomFPRate)
+	bf := newBloom(capacity, b.s.opts.BloomFPRate)
 	var count uint64
 	for {
 		e, removed, err := body.Next()
@@ -445,11 +312,10 @@ func (s *Store) applyFull(h *snapshot.Header, l List, body itemReader, p *progre
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: count}
-	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
+	if err := st.flush(); err != nil {
 		return nil, err
 	}
-	return newListView(rec, bf), nil
+	return b.list(&pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: count}, bf)
 }
 
 // change is one item of a delta.
@@ -475,7 +341,10 @@ func mergeChanges(ups []crl.Entry, rems []crl.Key) []change {
 	return out
 }
 
-func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (*listView, error) {
+// applySmallDelta reads the delta into memory and writes the stored list
+// into the new file block by block: a block no change falls in is copied
+// as it is, the others are decoded, merged and encoded again.
+func (b *build) applySmallDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (*listView, error) {
 	ups := make([]crl.Entry, 0, h.Upserts)
 	rems := make([]crl.Key, 0, h.Removals)
 	for {
@@ -503,19 +372,12 @@ func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, l List, body 
 		p.step()
 	}
 	p.end()
-	// Everything below happens in one transaction: all or nothing.
-	tx, err := s.db.Begin(true)
+	gen := b.gen()
+	st, err := b.stager(gen)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	b := genBucket(tx, cur.rec.Gen)
-	if b == nil {
-		return nil, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
-	}
-	b.FillPercent = 1.0
-	st := &stager{s: s, b: b}
-	added, removed, err := st.applyChanges(mergeChanges(ups, rems))
+	added, removed, err := st.merge(cur, mergeChanges(ups, rems))
 	if err != nil {
 		return nil, err
 	}
@@ -523,10 +385,10 @@ func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, l List, body 
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: l, Gen: cur.rec.Gen, BloomCap: cur.rec.BloomCap, BloomLoad: cur.rec.BloomLoad + added}
+	rec := &pubRecord{List: l, Gen: gen, BloomCap: cur.rec.BloomCap, BloomLoad: cur.rec.BloomLoad + added}
 	var bf *bloom.BloomFilter
 	if rec.BloomLoad > rec.BloomCap {
-		bf, rec.BloomCap, err = buildBloom(tx, rec, s.opts.BloomFPRate)
+		bf, rec.BloomCap, err = buildBloom(b.self(), b.tx, rec, b.s.opts.BloomFPRate)
 		if err != nil {
 			return nil, err
 		}
@@ -537,22 +399,82 @@ func (s *Store) applySmallDelta(cur *listView, h *snapshot.Header, l List, body 
 			addKey(bf, e.Key)
 		}
 	}
-	if err := commitList(tx, rec, bf); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	return newListView(rec, bf), nil
+	return b.list(rec, bf)
 }
 
-// applyChanges merges sorted changes into the blocks of st.b in place,
-// within st's transaction. It returns how many keys were added and removed.
+// merge writes cur's entries with the sorted changes applied, and returns
+// how many keys were added and removed.
+func (st *stager) merge(cur *listView, changes []change) (added, removed uint64, err error) {
+	f := st.b.src.f
+	src, err := st.b.srcBucket(cur)
+	if err != nil {
+		return 0, 0, err
+	}
+	var old, merged []crl.Entry
+	add := func(es []crl.Entry) error {
+		for _, e := range es {
+			if err := st.add(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	i, n := 0, 0
+	c := src.Cursor()
+	k, v := c.First()
+	if k == nil {
+		merged, added, removed = mergeBlock(merged, nil, changes)
+		return added, removed, errors.Join(add(merged), st.flush())
+	}
+	for k != nil {
+		if cur.fences != nil && (n >= len(cur.fences) || crl.KeyFromBytes(k) != cur.fences[n]) {
+			return 0, 0, f.corrupt("blocks of %q differ from their index", cur.rec.List.Publisher)
+		}
+		n++
+		nk, nv := c.Next()
+		// The changes that fall in this block: below the next block's
+		// first key (and, for the first block, also below its own).
+		j := i
+		for j < len(changes) && (nk == nil || changes[j].e.Key < crl.KeyFromBytes(nk)) {
+			j++
+		}
+		if j == i {
+			if err := st.flush(); err != nil {
+				return 0, 0, err
+			}
+			if err := st.putRaw(f, k, v); err != nil {
+				return 0, 0, err
+			}
+		} else {
+			if old, err = f.decodeBlock(old[:0], k, v); err != nil {
+				return 0, 0, err
+			}
+			var a, r uint64
+			merged, a, r = mergeBlock(merged[:0], old, changes[i:j])
+			added += a
+			removed += r
+			if err := add(merged); err != nil {
+				return 0, 0, err
+			}
+		}
+		i = j
+		k, v = nk, nv
+	}
+	if cur.fences != nil && n != len(cur.fences) {
+		return 0, 0, f.corrupt("blocks of %q differ from their index", cur.rec.List.Publisher)
+	}
+	return added, removed, st.flush()
+}
+
+// applyChanges merges sorted changes into the blocks of st's bucket in
+// place, within the build's transaction. It returns how many keys were
+// added and removed.
 func (st *stager) applyChanges(changes []change) (added, removed uint64, err error) {
-	b := st.b
+	self := st.b.self()
+	b := st.bk
 	var (
 		old, merged []crl.Entry
-		builder     = block.Builder{Emit: st.put}
+		builder     = block.Builder{Max: maxBlock, Emit: st.put}
 	)
 	for i := 0; i < len(changes); {
 		k := changes[i].e.Key
@@ -572,10 +494,7 @@ func (st *stager) applyChanges(changes []change) (added, removed uint64, err err
 		var upper crl.Key
 		var oldKey []byte
 		if bk != nil {
-			if len(bk) != 8 {
-				return 0, 0, fmt.Errorf("%w: bad block key", ErrCorrupt)
-			}
-			if old, err = block.Decode(old, crl.KeyFromBytes(bk), bv); err != nil {
+			if old, err = self.decodeBlock(old, bk, bv); err != nil {
 				return 0, 0, err
 			}
 			oldKey = bytes.Clone(bk)
@@ -642,15 +561,15 @@ func mergeBlock(dst, old []crl.Entry, ch []change) (out []crl.Entry, added, remo
 	return dst, added, removed
 }
 
-// oldIter walks the entries of a generation from within a stager's
-// current transaction, surviving its commits.
+// oldIter walks the entries of a list of the live file.
 type oldIter struct {
-	st   *stager
-	gen  uint64
-	buf  []crl.Entry
-	i    int
-	last []byte
-	done bool
+	f      *storeFile
+	c      *bolt.Cursor
+	lv     *listView
+	buf    []crl.Entry
+	i, n   int
+	done   bool
+	primed bool
 }
 
 func (it *oldIter) peek() (crl.Entry, bool, error) {
@@ -658,54 +577,49 @@ func (it *oldIter) peek() (crl.Entry, bool, error) {
 		if it.done {
 			return crl.Entry{}, false, nil
 		}
-		b := genBucket(it.st.tx, it.gen)
-		if b == nil {
-			return crl.Entry{}, false, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
-		}
-		c := b.Cursor()
 		var k, v []byte
-		if it.last == nil {
-			k, v = c.First()
-		} else if k, v = c.Seek(it.last); k != nil && bytes.Equal(k, it.last) {
-			k, v = c.Next()
+		if !it.primed {
+			k, v = it.c.First()
+			it.primed = true
+		} else {
+			k, v = it.c.Next()
 		}
+		fences := it.lv.fences
 		if k == nil {
+			if fences != nil && it.n != len(fences) {
+				return crl.Entry{}, false, it.f.corrupt("blocks of %q differ from their index", it.lv.rec.List.Publisher)
+			}
 			it.done = true
 			continue
 		}
-		if len(k) != 8 {
-			return crl.Entry{}, false, fmt.Errorf("%w: bad block key", ErrCorrupt)
+		if fences != nil && (it.n >= len(fences) || crl.KeyFromBytes(k) != fences[it.n]) {
+			return crl.Entry{}, false, it.f.corrupt("blocks of %q differ from their index", it.lv.rec.List.Publisher)
 		}
+		it.n++
 		var err error
-		it.buf, err = block.Decode(it.buf[:0], crl.KeyFromBytes(k), v)
-		if err != nil {
+		if it.buf, err = it.f.decodeBlock(it.buf[:0], k, v); err != nil {
 			return crl.Entry{}, false, err
 		}
 		it.i = 0
-		it.last = bytes.Clone(k)
 	}
 	return it.buf[it.i], true, nil
 }
 
-// applyBigDelta builds a new generation: the stored list merged with the
+// applyBigDelta writes a new list: the stored list merged with the
 // upserts as they stream in, then the removals applied batch by batch.
-func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (lv *listView, err error) {
-	gen, err := s.newGen()
+func (b *build) applyBigDelta(cur *listView, h *snapshot.Header, l List, body itemReader, p *progress) (*listView, error) {
+	src, err := b.srcBucket(cur)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.newStager(gen)
+	gen := b.gen()
+	st, err := b.stager(gen)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			st.abort()
-		}
-	}()
 	capacity := bloomCapacity(h.ListCount + h.Removals)
-	bf := newBloom(capacity, s.opts.BloomFPRate)
-	old := &oldIter{st: st, gen: cur.rec.Gen}
+	bf := newBloom(capacity, b.s.opts.BloomFPRate)
+	old := &oldIter{f: b.src.f, c: src.Cursor(), lv: cur}
 	var merged, nups, removed uint64
 	emit := func(e crl.Entry) error {
 		merged++
@@ -775,7 +689,7 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body it
 			if err := drainBelow(0, true); err != nil {
 				return nil, err
 			}
-			if err := st.builder.Flush(); err != nil {
+			if err := st.flush(); err != nil {
 				return nil, err
 			}
 		} else if e.Key <= lastRem {
@@ -783,7 +697,7 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body it
 		}
 		lastRem = e.Key
 		rems = append(rems, change{e: e, remove: true})
-		if len(rems) >= s.opts.BatchEntries {
+		if len(rems) >= b.s.opts.BatchEntries {
 			if err := flushRemovals(); err != nil {
 				return nil, err
 			}
@@ -795,7 +709,7 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body it
 			return nil, err
 		}
 	}
-	if err := st.builder.Flush(); err != nil {
+	if err := st.flush(); err != nil {
 		return nil, err
 	}
 	if len(rems) > 0 {
@@ -809,9 +723,5 @@ func (s *Store) applyBigDelta(cur *listView, h *snapshot.Header, l List, body it
 	if count != h.ListCount {
 		return nil, countMismatch(h, count)
 	}
-	rec := &pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: merged}
-	if err := st.finish(func(tx *bolt.Tx) error { return commitList(tx, rec, bf) }); err != nil {
-		return nil, err
-	}
-	return newListView(rec, bf), nil
+	return b.list(&pubRecord{List: l, Gen: gen, BloomCap: capacity, BloomLoad: merged}, bf)
 }

@@ -284,7 +284,7 @@ func usedBytes(b *testing.B, path string) int64 {
 	s := mustOpen(b, path, &Options{ReadOnly: true})
 	defer s.Close()
 	var n int64
-	if err := s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil }); err != nil {
+	if err := testDB(s).View(func(tx *bolt.Tx) error { n = tx.Size(); return nil }); err != nil {
 		b.Fatal(err)
 	}
 	return n

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -100,18 +101,33 @@ func encodeBloom(bf *bloom.BloomFilter, gen uint64) []byte {
 	return out
 }
 
+// readBloom decodes the stored filter of generation gen.
+func (f *storeFile) readBloom(raw []byte, gen uint64) (*bloom.BloomFilter, error) {
+	if f.sums {
+		var ok bool
+		if raw, ok = unseal(raw); !ok {
+			return nil, f.corrupt("bloom filter: checksum mismatch")
+		}
+	}
+	bf, err := decodeBloom(raw, gen)
+	if err != nil {
+		return nil, f.corrupt("%v", err)
+	}
+	return bf, nil
+}
+
 func decodeBloom(raw []byte, gen uint64) (*bloom.BloomFilter, error) {
 	if len(raw) < 24 {
-		return nil, fmt.Errorf("%w: bloom filter missing", ErrCorrupt)
+		return nil, errors.New("bloom filter missing")
 	}
 	if g := binary.BigEndian.Uint64(raw); g != gen {
-		return nil, fmt.Errorf("%w: bloom filter of generation %d, list is %d", ErrCorrupt, g, gen)
+		return nil, fmt.Errorf("bloom filter of generation %d, list is %d", g, gen)
 	}
 	m := binary.BigEndian.Uint64(raw[8:])
 	k := binary.BigEndian.Uint64(raw[16:])
 	nw := (m + 63) / 64
 	if m == 0 || m%blockBits != 0 || k == 0 || k > 64 || uint64(len(raw)-24) != 8*nw {
-		return nil, fmt.Errorf("%w: bloom filter size", ErrCorrupt)
+		return nil, errors.New("bloom filter size")
 	}
 	words := make([]uint64, nw)
 	for i := range words {
@@ -120,17 +136,28 @@ func decodeBloom(raw []byte, gen uint64) (*bloom.BloomFilter, error) {
 	return bloom.FromWithM(words, uint(m), uint(k)), nil
 }
 
-// buildBloom makes a filter over the entries of rec's generation, sized for
-// at least want keys.
-func buildBloom(tx *bolt.Tx, rec *pubRecord, fp float64) (*bloom.BloomFilter, uint64, error) {
+// buildBloom makes a filter over the entries of rec's generation in f,
+// read in tx, sized for the list plus a quarter.
+func buildBloom(f *storeFile, tx *bolt.Tx, rec *pubRecord, fp float64) (*bloom.BloomFilter, uint64, error) {
 	if fp <= 0 {
 		fp = DefaultBloomFPRate
 	}
 	capacity := bloomCapacity(rec.List.Count)
 	bf := newBloom(capacity, fp)
-	err := forEachEntry(tx, rec.Gen, func(e crl.Entry) error {
-		addKey(bf, e.Key)
-		return nil
-	})
-	return bf, capacity, err
+	b := genBucket(tx, rec.Gen)
+	if b == nil {
+		return nil, 0, f.corrupt("entries of %q missing", rec.List.Publisher)
+	}
+	var buf []crl.Entry
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var err error
+		if buf, err = f.decodeBlock(buf[:0], k, v); err != nil {
+			return nil, 0, err
+		}
+		for _, e := range buf {
+			addKey(bf, e.Key)
+		}
+	}
+	return bf, capacity, nil
 }

@@ -1,12 +1,15 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime/debug"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/verify/store/internal/block"
@@ -45,15 +48,15 @@ type Freshness int
 const (
 	// NoList: there is no list to be fresh or stale.
 	NoList Freshness = iota
-	// Fresh: the time asked is between the newest signed time the store
-	// has seen and the list's next-update plus grace.
+	// Fresh: the time asked is between the list's this-update and its
+	// next-update plus grace.
 	Fresh
 	// Stale: the list is past its next-update plus grace; it still answers,
 	// but a newer list may revoke what this one does not.
 	Stale
-	// ClockBehind: the time asked is earlier than a signed this-update the
-	// store has already seen, so the device clock is wrong and freshness
-	// cannot be judged.
+	// ClockBehind: the time asked is earlier than the list's this-update,
+	// a time its publisher has signed, so the device clock is wrong (or
+	// the publisher's) and freshness cannot be judged.
 	ClockBehind
 )
 
@@ -88,7 +91,10 @@ type Result struct {
 	Age time.Duration
 	// Freshness of the list at At.
 	Freshness Freshness
-	// NewestSeen is the latest signed this-update the store has seen.
+	// NewestSeen is the newest time the list's publisher has signed that
+	// the store holds: the list's this-update. A store judges a publisher's
+	// lists by its own times only, so a publisher whose clock is wrong
+	// affects nothing but its own list.
 	NewestSeen time.Time
 }
 
@@ -118,7 +124,7 @@ func (r *Result) Reason() string {
 	case r.Freshness == Stale:
 		return fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
 	case r.Freshness == ClockBehind:
-		return fmt.Sprintf("device clock (%s) is earlier than a signed time already seen (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
+		return fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
 	}
 	return "revocation status not conclusive"
 }
@@ -172,7 +178,7 @@ func (s *Store) Check(issuer, certificateID string, at time.Time) (r Result, err
 	v := s.view.Load()
 	il := v.list(issuer)
 	if il == nil {
-		r.Issuer, r.Key, r.At, r.NewestSeen = issuer, crl.KeyOf(issuer, certificateID), at, v.newest
+		r.Issuer, r.Key, r.At = issuer, crl.KeyOf(issuer, certificateID), at
 		return r, nil
 	}
 	err = s.check(&r, v, il, il.keyer.Key(certificateID), at)
@@ -184,7 +190,7 @@ func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (r Result, err 
 	v := s.view.Load()
 	il := v.list(issuer)
 	if il == nil {
-		r.Issuer, r.Key, r.At, r.NewestSeen = issuer, k, at, v.newest
+		r.Issuer, r.Key, r.At = issuer, k, at
 		return r, nil
 	}
 	err = s.check(&r, v, il, k, at)
@@ -195,74 +201,118 @@ func (s *Store) CheckKey(issuer string, k crl.Key, at time.Time) (r Result, err 
 // covers the issuer. The Check methods pass their own result so that it
 // is written once, in place.
 func (s *Store) check(r *Result, v *view, il *issuerList, k crl.Key, at time.Time) error {
-	r.Issuer, r.Key, r.At, r.NewestSeen = il.issuer, k, at, v.newest
+	r.Issuer, r.Key, r.At = il.issuer, k, at
 	lv := il.lv
 	if !lv.filter.has(k) {
 		// The answer for most keys: the list does not hold them.
 		s.judge(r, &lv.rec.List, lv.period, nil)
 		return nil
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bktPubs).Bucket([]byte(lv.rec.List.Publisher))
-		rec := &lv.rec
-		if pb == nil {
-			// Removed since the view was taken: answer from the view's
-			// list is no longer possible; say unknown.
-			rec = nil
-		} else if bytes.Equal(pb.Get(keyCurrent), currentMarker(rec)) {
-			// the list in memory is the one this transaction sees
-		} else if cur, err := readRecord(pb); err != nil {
-			return err
-		} else {
-			// A newer list was committed after the view was taken; answer
-			// from it entirely.
-			rec = cur
-			if !covers(&rec.List, il.issuer) {
-				rec = nil
-			}
-		}
-		if rec == nil {
-			return nil
-		}
-		e, found, err := lookup(tx, rec.Gen, k)
-		s.res.looked(s.db, tx)
-		if err != nil {
-			return err
-		}
-		period := rec.List.NextUpdate.Sub(rec.List.ThisUpdate)
-		if found {
-			s.judge(r, &rec.List, period, &e)
-		} else {
-			s.judge(r, &rec.List, period, nil)
-		}
-		return nil
-	})
-	if err != nil {
-		*r = Result{}
-		return fmt.Errorf("store: check: %w", err)
-	}
-	return nil
+	return s.confirm(r, v, il, k)
 }
 
-func covers(l *List, issuer string) bool {
-	for _, is := range l.Issuers {
-		if is == issuer {
-			return true
+// confirm looks k up in the list of il, which the Bloom filter says may
+// hold it.
+func (s *Store) confirm(r *Result, v *view, il *issuerList, k crl.Key) error {
+	for {
+		e, found, err := s.lookup(v.f, il.lv, k)
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			// The file was replaced, and closed, after v was taken: answer
+			// from the current lists instead.
+			nv, ok := s.current(v)
+			if !ok {
+				return fmt.Errorf("store: check: %w", err)
+			}
+			v = nv
+			if il = v.list(il.issuer); il == nil {
+				at := r.At
+				*r = Result{Issuer: r.Issuer, Key: k, At: at}
+				return nil
+			}
+			if !il.lv.filter.has(k) {
+				s.judge(r, &il.lv.rec.List, il.lv.period, nil)
+				return nil
+			}
+			continue
+		}
+		if err != nil {
+			*r = Result{}
+			return fmt.Errorf("store: check: %w", err)
+		}
+		if found {
+			s.judge(r, &il.lv.rec.List, il.lv.period, &e)
+		} else {
+			s.judge(r, &il.lv.rec.List, il.lv.period, nil)
+		}
+		return nil
+	}
+}
+
+// lookup finds k in lv, a list of file f.
+func (s *Store) lookup(f *storeFile, lv *listView, k crl.Key) (e crl.Entry, found bool, err error) {
+	defer guard(&err, f.path, debug.SetPanicOnFault(true))
+	err = f.db.View(func(tx *bolt.Tx) error {
+		b := genBucket(tx, lv.rec.Gen)
+		if b == nil {
+			return f.corrupt("entries of %q missing", lv.rec.List.Publisher)
+		}
+		e, found, err = f.find(b, lv, k)
+		s.res.looked(f.db, tx)
+		return err
+	})
+	return e, found, err
+}
+
+// find looks k up in b, the bucket of lv's blocks.
+func (f *storeFile) find(b *bolt.Bucket, lv *listView, k crl.Key) (crl.Entry, bool, error) {
+	var first, v []byte
+	if lv.fences != nil {
+		i := sort.Search(len(lv.fences), func(i int) bool { return lv.fences[i] > k }) - 1
+		if i < 0 {
+			return crl.Entry{}, false, nil
+		}
+		fb := lv.fences[i].Bytes()
+		first = fb[:]
+		if v = b.Get(first); v == nil {
+			return crl.Entry{}, false, f.corrupt("block %x of %q missing", first, lv.rec.List.Publisher)
+		}
+	} else {
+		kb := k.Bytes()
+		c := b.Cursor()
+		first, v = c.Seek(kb[:])
+		if first == nil {
+			first, v = c.Last()
+		} else if crl.KeyFromBytes(first) > k {
+			first, v = c.Prev()
+		}
+		if first == nil {
+			return crl.Entry{}, false, nil
+		}
+		if len(first) != 8 {
+			return crl.Entry{}, false, f.corrupt("block key of %d bytes", len(first))
 		}
 	}
-	return false
+	blk, err := f.openBlock(first, v)
+	if err != nil {
+		return crl.Entry{}, false, err
+	}
+	e, found, err := block.Lookup(crl.KeyFromBytes(first), blk, k)
+	if err != nil {
+		return crl.Entry{}, false, f.corrupt("block %x: %v", first, err)
+	}
+	return e, found, nil
 }
 
 // judge fills r from list l, whose next-update is period after its
 // this-update, and l's entry e for the key, if any.
 func (s *Store) judge(r *Result, l *List, period time.Duration, e *crl.Entry) {
 	r.Publisher, r.Serial = l.Publisher, l.Serial
-	r.ThisUpdate, r.NextUpdate = l.ThisUpdate, l.NextUpdate
+	r.ThisUpdate, r.NextUpdate, r.NewestSeen = l.ThisUpdate, l.NextUpdate, l.ThisUpdate
 	r.Age = since(r.At, l.ThisUpdate)
 	// Stale is l.Stale(r.At, grace), with one subtraction fewer: r.At is
 	// past NextUpdate + grace exactly when Age > period + grace.
 	switch {
-	case r.Age < 0 || r.At.Before(r.NewestSeen):
+	case r.Age < 0:
 		r.Freshness = ClockBehind
 	case r.Age > satAdd(period, s.opts.Grace) || r.Age == maxDuration && l.Stale(r.At, s.opts.Grace):
 		r.Freshness = Stale
@@ -279,25 +329,6 @@ func (s *Store) judge(r *Result, l *List, period time.Duration, e *crl.Entry) {
 			r.Status = Suspended
 		}
 	}
-}
-
-func lookup(tx *bolt.Tx, gen uint64, k crl.Key) (crl.Entry, bool, error) {
-	b := genBucket(tx, gen)
-	if b == nil {
-		return crl.Entry{}, false, fmt.Errorf("%w: list bucket missing", ErrCorrupt)
-	}
-	kb := k.Bytes()
-	c := b.Cursor()
-	bk, bv := c.Seek(kb[:])
-	if bk == nil {
-		bk, bv = c.Last()
-	} else if crl.KeyFromBytes(bk) > k {
-		bk, bv = c.Prev()
-	}
-	if bk == nil {
-		return crl.Entry{}, false, nil
-	}
-	return block.Lookup(crl.KeyFromBytes(bk), bv, k)
 }
 
 const maxDuration = time.Duration(1<<63 - 1)

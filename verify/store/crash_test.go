@@ -3,6 +3,7 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -85,13 +86,6 @@ func clone(m map[crl.Key]crl.Entry) map[crl.Key]crl.Entry {
 	return out
 }
 
-func writeFile(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // verify opens the store and checks it holds list 1 or list 2 exactly,
 // returning the serial.
 func (fx *crashFixture) verify(t *testing.T) uint64 {
@@ -164,6 +158,25 @@ func TestChildProcess(t *testing.T) {
 	}
 	keys := snapshot.KeysFromSet(set)
 	path := filepath.Join(dir, "store.db")
+	if mode == "check" {
+		// A reader in another process: it answers, from some list.
+		s, err := Open(path, &Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		l, _ := s.List("ministry")
+		r, err := s.Check(issuer, "x", t0.Add(time.Hour))
+		if err != nil || r.Serial != l.Serial {
+			t.Fatalf("check: %+v %v", r, err)
+		}
+		n := 0
+		if err := s.Entries("ministry", func(crl.Entry) error { n++; return nil }); err != nil || uint64(n) != l.Count {
+			t.Fatalf("entries: %d of %d: %v", n, l.Count, err)
+		}
+		fmt.Printf("serial=%d\n", l.Serial)
+		return
+	}
 	s, err := Open(path, &Options{BatchEntries: 5000})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +198,19 @@ func TestChildProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = s.ApplySnapshot(f, keys, t0.Add(time.Hour), nil)
+	var ao *ApplyOptions
+	if mode == "pause" {
+		// Stop in the middle of the apply until the parent closes stdin.
+		paused := false
+		ao = &ApplyOptions{Progress: func(done, total uint64) {
+			if !paused {
+				paused = true
+				fmt.Printf("paused at %d of %d\n", done, total)
+				io.Copy(io.Discard, os.Stdin)
+			}
+		}}
+	}
+	_, err = s.ApplySnapshot(f, keys, t0.Add(time.Hour), ao)
 	if mode == "fulldisk" {
 		if err == nil {
 			t.Fatal("apply succeeded on a full disk")
@@ -273,5 +298,64 @@ func TestFullDisk(t *testing.T) {
 	}
 	if _, err := s.ApplySnapshot(bytes.NewReader(f), fx.keys, t0.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadersInOtherProcessesDuringApply stops a child process in the
+// middle of an apply: meanwhile the store opens and answers, from the old
+// list, in this process and in another child; a store opened before the
+// apply goes on answering from the old list after it, and from the new
+// one once reloaded.
+func TestReadersInOtherProcessesDuringApply(t *testing.T) {
+	fx := newCrashFixture(t, 100_000)
+	path := filepath.Join(fx.dir, "store.db")
+	before := mustOpen(t, path, &Options{ReadOnly: true})
+	defer before.Close()
+	writer := fx.child("pause", "full-2.crl")
+	stdin, err := writer.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := writer.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer.Stderr = os.Stderr
+	if err := writer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "paused") {
+		t.Fatalf("writer: %q %v", line, err)
+	}
+	t.Logf("writer %s", strings.TrimSpace(line))
+	at := t0.Add(time.Hour)
+	for _, s := range []*Store{before, mustOpen(t, path, &Options{ReadOnly: true})} {
+		if r, err := s.Check(issuer, "x", at); err != nil || r.Serial != 1 || r.Freshness != Fresh {
+			t.Fatalf("check during the apply: %+v %v", r, err)
+		}
+	}
+	if out, err := fx.child("check", "").Output(); err != nil || !strings.Contains(string(out), "serial=1\n") {
+		t.Fatalf("check in another process during the apply: %v\n%s", err, out)
+	}
+	stdin.Close()
+	io.Copy(io.Discard, stdout)
+	if err := writer.Wait(); err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	if r, err := before.Check(issuer, "x", at); err != nil || r.Serial != 1 {
+		t.Fatalf("store opened before the apply: %+v %v", r, err)
+	}
+	if changed, err := before.Reload(); err != nil || !changed {
+		t.Fatalf("reload: %v %v", changed, err)
+	}
+	if r, err := before.Check(issuer, "x", at); err != nil || r.Serial != 2 {
+		t.Fatalf("after reload: %+v %v", r, err)
+	}
+	if out, err := fx.child("check", "").Output(); err != nil || !strings.Contains(string(out), "serial=2\n") {
+		t.Fatalf("check in another process after the apply: %v\n%s", err, out)
+	}
+	if fx.verify(t) != 2 {
+		t.Fatal("apply lost")
 	}
 }

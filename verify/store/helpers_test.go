@@ -5,11 +5,13 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
@@ -186,3 +188,13 @@ func mustOpen(tb testing.TB, path string, opts *Options) *Store {
 }
 
 func certID(i int) string { return fmt.Sprintf("cert-%08d", i) }
+
+// testDB returns the bbolt handle of the file s reads.
+func testDB(s *Store) *bolt.DB { return s.view.Load().f.db }
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -22,7 +22,8 @@ import (
 func mappedKB(t *testing.T, s *Store) int64 {
 	t.Helper()
 	var addr uintptr
-	if err := s.db.View(func(*bolt.Tx) error { addr = s.db.Info().Data; return nil }); err != nil {
+	db := testDB(s)
+	if err := db.View(func(*bolt.Tx) error { addr = db.Info().Data; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open("/proc/self/smaps")

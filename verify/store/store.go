@@ -2,10 +2,14 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +20,6 @@ import (
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
-	"github.com/crlverify/crlverify/verify/store/internal/block"
 )
 
 // Errors a caller can branch on with errors.Is.
@@ -24,12 +27,16 @@ var (
 	// ErrIssuerConflict: a list claims an issuer that another publisher's
 	// stored list already covers.
 	ErrIssuerConflict = errors.New("store: issuer already covered by another publisher")
-	// ErrLocked: another process has the store file open for writing.
+	// ErrLocked: another process is writing the store file and did not
+	// finish within [Options.LockTimeout]. Only writers wait for one
+	// another; reading never does.
 	ErrLocked = errors.New("store: in use by another process")
-	// ErrSchema: the file is not a store of this version.
+	// ErrSchema: the file is not a store of a version this one reads.
 	ErrSchema = errors.New("store: unsupported store file")
-	// ErrCorrupt: stored data does not decode.
-	ErrCorrupt = block.ErrCorrupt
+	// ErrCorrupt: the store file is damaged (truncated, or its bytes
+	// changed). The message names the file; the way out is to remove it
+	// and sync again into a new one.
+	ErrCorrupt = errors.New("store: damaged store file")
 	// ErrReadOnly: a write was attempted on a store opened read-only.
 	ErrReadOnly = errors.New("store: opened read-only")
 	// ErrKeyChange: a snapshot is signed by a key that has not signed its
@@ -44,7 +51,7 @@ const (
 	DefaultMaxSerialJump = 1 << 20
 	DefaultBatchEntries  = 100_000
 	DefaultBloomFPRate   = 0.005
-	DefaultLockTimeout   = 2 * time.Second
+	DefaultLockTimeout   = time.Minute
 	// DefaultResidentLimit keeps a process checking a store of 10M
 	// entries (a file of about 130 MB) within about 100 MB of resident
 	// memory, its Bloom filter included.
@@ -64,11 +71,13 @@ type Options struct {
 	MaxSerialJump uint64
 	// Limits bound snapshots read by ApplySnapshot. Nil: snapshot.DefaultLimits.
 	Limits *snapshot.Limits
-	// ReadOnly opens the file for reading only; several processes may then
-	// read it at once (but not while one writes).
+	// ReadOnly opens the file for reading only: writes return
+	// ErrReadOnly, and nothing is created next to the file. Any number of
+	// processes may read a store, also while another one writes it.
 	ReadOnly bool
-	// LockTimeout is how long Open waits for another process to release
-	// the file. Default: DefaultLockTimeout.
+	// LockTimeout is how long a write waits for another process's write
+	// to the same store to end before it fails with ErrLocked. Reads never
+	// wait. Default: DefaultLockTimeout.
 	LockTimeout time.Duration
 	// BloomFPRate is the false-positive rate the Bloom filter is sized for.
 	// Default: DefaultBloomFPRate.
@@ -156,17 +165,18 @@ var (
 	bktMeta    = []byte("meta")
 	bktPubs    = []byte("publishers")
 	bktLists   = []byte("lists")
-	bktSources = []byte("sources")
+	bktSources = []byte("sources") // schema 1 only
 
 	keySchema  = []byte("schema")
 	keyNextGen = []byte("next_gen")
-	keyNewest  = []byte("newest_seen")
 	keyState   = []byte("state")
-	keyCurrent = []byte("current")
 	keyBloom   = []byte("bloom")
+	keyFences  = []byte("fences")
 )
 
-const schemaVersion = 1
+// schemaVersion is the version of the files this package writes; it also
+// reads version 1 (see the package documentation).
+const schemaVersion = 2
 
 // listView is an immutable in-memory picture of one publisher's list.
 type listView struct {
@@ -176,23 +186,27 @@ type listView struct {
 	// words, blocks and probes, and the list's validity period.
 	filter filter
 	period time.Duration // NextUpdate - ThisUpdate
+	// fences are the first keys of the list's blocks (nil in a schema 1
+	// file, whose lookups seek in bbolt instead).
+	fences []crl.Key
 }
 
-func newListView(rec *pubRecord, bf *bloom.BloomFilter) *listView {
+func newListView(rec *pubRecord, bf *bloom.BloomFilter, fences []crl.Key) *listView {
 	return &listView{
-		rec: *rec, bloom: bf, filter: filterOf(bf),
+		rec: *rec, bloom: bf, filter: filterOf(bf), fences: fences,
 		period: rec.List.NextUpdate.Sub(rec.List.ThisUpdate),
 	}
 }
 
-// view is an immutable picture of all lists, swapped as a whole.
+// view is an immutable picture of all lists and the file they are read
+// from, swapped as a whole.
 type view struct {
+	f        *storeFile // nil: there is no store file yet
 	pubs     map[string]*listView
 	byIssuer map[string]*issuerList
 	// few is byIssuer as a slice when it has at most maxFew issuers, the
 	// usual case: comparing a few strings is quicker than hashing one.
-	few    []*issuerList
-	newest time.Time
+	few []*issuerList
 }
 
 // issuerList is the list that covers an issuer, with the issuer's part of
@@ -218,19 +232,9 @@ func (v *view) list(issuer string) *issuerList {
 	return nil
 }
 
-func (v *view) with(lv *listView, newest time.Time) *view {
-	nv := &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}, newest: v.newest}
-	if newest.After(nv.newest) {
-		nv.newest = newest
-	}
-	for p, l := range v.pubs {
-		if lv == nil || p != lv.rec.List.Publisher {
-			nv.pubs[p] = l
-		}
-	}
-	if lv != nil {
-		nv.pubs[lv.rec.List.Publisher] = lv
-	}
+// newView returns the view of the lists pubs in file f.
+func newView(f *storeFile, pubs map[string]*listView) *view {
+	nv := &view{f: f, pubs: pubs, byIssuer: map[string]*issuerList{}}
 	for _, l := range nv.pubs {
 		for _, is := range l.rec.List.Issuers {
 			nv.byIssuer[is] = &issuerList{is, crl.KeyerOf(is), l}
@@ -244,43 +248,99 @@ func (v *view) with(lv *listView, newest time.Time) *view {
 	return nv
 }
 
-// Store is an open store file. Its methods are safe for concurrent use;
-// applies are serialised, checks run alongside them.
+// Store is an open store. Its methods are safe for concurrent use; writes
+// are serialised, checks run alongside them.
+//
+// A store is a file that is never modified in place: a write builds the
+// next file beside it and renames it over the old one (see the package
+// documentation). Store follows the renames its own writes make; a store
+// open in a process that only reads sees another process's writes after
+// [Store.Reload].
 type Store struct {
-	db   *bolt.DB
-	opts Options
 	path string
+	opts Options
 
-	mu   sync.Mutex // serialises writers
-	view atomic.Pointer[view]
-	// smallDelta is the largest delta merged in place (see the constant).
+	mu     sync.Mutex // serialises writes and reloads
+	view   atomic.Pointer[view]
+	closed bool
+	// smallDelta is the largest delta merged block by block (see the
+	// constant).
 	smallDelta uint64
 	res        *resident
 }
 
-// Open opens or creates the store file at path.
+// Open opens the store at path. A missing file is an empty store, created
+// by the first write (an error when opts.ReadOnly).
 func Open(path string, opts *Options) (*Store, error) {
 	o := opts.withDefaults()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      o.LockTimeout,
-		ReadOnly:     o.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
-	})
+	path = followLinks(path)
+	s := &Store{path: path, opts: o, smallDelta: smallDelta, res: newResident(o.ResidentLimit)}
+	v, err := s.load()
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		if o.ReadOnly || !errors.Is(err, fs.ErrNotExist) {
+			s.res.close()
+			return nil, err
 		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		v = newView(nil, map[string]*listView{})
 	}
-	s := &Store{db: db, opts: o, path: path, smallDelta: smallDelta, res: newResident(o.ResidentLimit)}
-	if err := s.init(); err != nil {
-		s.res.close()
-		db.Close()
+	s.view.Store(v)
+	if !o.ReadOnly {
+		s.tidy()
+	}
+	if v.f != nil {
+		// Opening read the Bloom filters through the mapping.
+		s.res.release(v.f.db)
+	}
+	return s, nil
+}
+
+// followLinks returns the file path names through symbolic links (which
+// may not exist yet): a write renames a new file over the store, and so
+// over the file a link points to, not over the link.
+func followLinks(path string) string {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return path
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
+}
+
+// load opens the file at s.path and reads its lists.
+func (s *Store) load() (*view, error) {
+	f, err := openFile(s.path, s.opts.LockTimeout)
+	if err != nil {
 		return nil, err
 	}
-	// Opening read the Bloom filters through the mapping.
-	s.res.release(db)
-	return s, nil
+	v, err := loadView(f)
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// tidy removes files left by writes that did not finish, unless another
+// process is writing.
+func (s *Store) tidy() {
+	lf, err := os.OpenFile(lockPath(s.path), os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer lf.Close()
+	if ok, _ := tryLock(lf); ok {
+		s.removeTemps()
+		unlockFile(lf)
+	}
 }
 
 // Path returns the file the store was opened from.
@@ -289,60 +349,151 @@ func (s *Store) Path() string { return s.path }
 // Options returns the options in force, defaults filled in.
 func (s *Store) Options() Options { return s.opts }
 
-// Close closes the file. Checks and applies must have returned.
+// Close closes the store. Checks and applies must have returned.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
 	s.res.close()
-	return s.db.Close()
+	return s.view.Load().f.close()
 }
 
-func (s *Store) init() error {
-	if !s.opts.ReadOnly {
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			meta, err := tx.CreateBucketIfNotExists(bktMeta)
-			if err != nil {
-				return err
-			}
-			if v := meta.Get(keySchema); v == nil {
-				if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
-					return err
-				}
-			}
-			for _, name := range [][]byte{bktPubs, bktLists, bktSources} {
-				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("store: initialise: %w", err)
-		}
+// Reload makes the store answer from the file at its path, if another
+// process has written it since this store last read it, and reports
+// whether it did. Checks in progress finish on the lists they began with.
+func (s *Store) Reload() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refresh()
+}
+
+// refresh is Reload with s.mu held.
+func (s *Store) refresh() (bool, error) {
+	if s.closed {
+		return false, bolterrors.ErrDatabaseNotOpen
 	}
-	var v *view
-	err := s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bktMeta)
-		if meta == nil {
-			// A read-only open of a file never written: no lists.
-			v = &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}}
-			return nil
+	v := s.view.Load()
+	fi, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if v.f == nil {
+			return false, nil
 		}
-		if sv := meta.Get(keySchema); len(sv) != 8 || binary.BigEndian.Uint64(sv) != schemaVersion {
-			return ErrSchema
-		}
-		var err error
-		v, err = loadView(tx)
-		return err
-	})
+		// Removed: no lists.
+		s.swap(newView(nil, map[string]*listView{}))
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("store: %w", err)
+	case v.f != nil && os.SameFile(fi, v.f.info):
+		return false, nil
+	}
+	nv, err := s.load()
+	if err != nil {
+		return false, err
+	}
+	s.swap(nv)
+	return true, nil
+}
+
+// swap makes nv the current view and closes the file of the one it
+// replaces once the reads in progress on it have ended; a check that
+// finds that file closed starts again on the current view.
+func (s *Store) swap(nv *view) {
+	old := s.view.Swap(nv)
+	if old.f != nil && old.f != nv.f {
+		old.f.close()
+	}
+	if nv.f != nil {
+		s.res.release(nv.f.db)
+	}
+}
+
+// write runs fn with the writer lock held and the current lists read
+// from the live file; fn returns the view of the file it wrote, or nil if
+// it wrote none.
+func (s *Store) write(fn func(v *view) (*view, error)) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return bolterrors.ErrDatabaseNotOpen
+	}
+	unlock, err := s.lockWriter()
 	if err != nil {
 		return err
 	}
-	s.view.Store(v)
-	if !s.opts.ReadOnly {
-		if err := s.collect(); err != nil {
-			return fmt.Errorf("store: clean staging: %w", err)
+	defer unlock()
+	s.removeTemps()
+	if _, err := s.refresh(); err != nil {
+		return err
+	}
+	v := s.view.Load()
+	if err := s.migrateRecords(v); err != nil {
+		return err
+	}
+	nv, err := fn(v)
+	if err != nil && v.f != nil && v.f.closed.Load() {
+		// Closed for a rename that failed (Windows): read it again.
+		if nv, lerr := s.load(); lerr == nil {
+			s.view.Store(nv)
 		}
 	}
+	if err != nil || nv == nil {
+		return err
+	}
+	s.swap(nv)
 	return nil
+}
+
+// current returns the view that replaced v, once v's file is found
+// closed: waiting, if need be, for the write that closed it to end.
+func (s *Store) current(v *view) (*view, bool) {
+	nv := s.view.Load()
+	if nv == v {
+		s.mu.Lock()
+		nv = s.view.Load()
+		s.mu.Unlock()
+	}
+	return nv, nv != v
+}
+
+// rewrite builds the next file from v: fn adds what changes to b (after
+// the other lists are copied, except drop's), and returns the view of the
+// changed list, or nil.
+func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*listView, error)) (nv *view, err error) {
+	var b *build
+	defer func() {
+		if err != nil && b != nil {
+			b.abort()
+		}
+	}()
+	path := s.path
+	if v.f != nil {
+		path = v.f.path
+	}
+	defer guard(&err, path, debug.SetPanicOnFault(true))
+	if b, err = s.newBuild(v, extra); err != nil {
+		return nil, err
+	}
+	if err := b.keep(drop); err != nil {
+		return nil, err
+	}
+	var lv *listView
+	if fn != nil {
+		if lv, err = fn(b); err != nil {
+			return nil, err
+		}
+	}
+	nf, err := b.finish()
+	if err != nil {
+		return nil, err
+	}
+	if lv != nil {
+		b.kept[lv.rec.List.Publisher] = lv
+	}
+	return newView(nf, b.kept), nil
 }
 
 func u64(v uint64) []byte {
@@ -351,92 +502,47 @@ func u64(v uint64) []byte {
 	return b[:]
 }
 
-func loadView(tx *bolt.Tx) (*view, error) {
-	v := &view{pubs: map[string]*listView{}, byIssuer: map[string]*issuerList{}}
-	if nb := tx.Bucket(bktMeta).Get(keyNewest); nb != nil {
-		if err := v.newest.UnmarshalText(nb); err != nil {
-			return nil, fmt.Errorf("%w: newest time: %v", ErrCorrupt, err)
-		}
-	}
-	pubs := tx.Bucket(bktPubs)
-	if pubs == nil {
-		return v, nil
-	}
-	err := pubs.ForEachBucket(func(name []byte) error {
-		pb := pubs.Bucket(name)
-		rec, err := readRecord(pb)
-		if err != nil {
-			return err
-		}
-		bf, err := decodeBloom(pb.Get(keyBloom), rec.Gen)
-		if err != nil {
-			// The filter is written in the same transaction as the list,
-			// so this is damage: rebuild it from the entries.
-			bf, rec.BloomCap, err = buildBloom(tx, rec, 0)
+// loadView reads the lists of f.
+func loadView(f *storeFile) (*view, error) {
+	pubs := map[string]*listView{}
+	err := f.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktPubs).ForEachBucket(func(name []byte) error {
+			pb := tx.Bucket(bktPubs).Bucket(name)
+			rec, err := f.readRecord(name, pb)
 			if err != nil {
 				return err
 			}
-			rec.BloomLoad = rec.List.Count
-		}
-		v.pubs[rec.List.Publisher] = newListView(rec, bf)
-		return nil
+			if genBucket(tx, rec.Gen) == nil {
+				return f.corrupt("entries of %q missing", name)
+			}
+			var fences []crl.Key
+			if f.sums {
+				if fences, err = f.readFences(pb); err != nil {
+					return err
+				}
+			}
+			bf, err := f.readBloom(pb.Get(keyBloom), rec.Gen)
+			if err != nil {
+				if f.sums {
+					return err
+				}
+				// A schema 1 file stores the filter in the same
+				// transaction as the list, so this is damage: rebuild it
+				// from the entries.
+				bf, rec.BloomCap, err = buildBloom(f, tx, rec, 0)
+				if err != nil {
+					return err
+				}
+				rec.BloomLoad = rec.List.Count
+			}
+			pubs[rec.List.Publisher] = newListView(rec, bf, fences)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.with(nil, time.Time{}), nil
-}
-
-// currentMarker is the generation and serial of a publisher's list, kept
-// next to its state so that a check can tell cheaply whether the list it
-// read from memory is still the current one.
-func currentMarker(rec *pubRecord) []byte {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:], rec.Gen)
-	binary.BigEndian.PutUint64(b[8:], rec.List.Serial)
-	return b[:]
-}
-
-func readRecord(pb *bolt.Bucket) (*pubRecord, error) {
-	raw := pb.Get(keyState)
-	if raw == nil {
-		return nil, fmt.Errorf("%w: publisher without state", ErrCorrupt)
-	}
-	var rec pubRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, fmt.Errorf("%w: publisher state: %v", ErrCorrupt, err)
-	}
-	return &rec, nil
-}
-
-// collect deletes generation buckets that no publisher points at: staging
-// left by a crash or a failed apply, and replaced lists.
-func (s *Store) collect() error {
-	var garbage [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		live := map[uint64]bool{}
-		for _, lv := range s.view.Load().pubs {
-			live[lv.rec.Gen] = true
-		}
-		return tx.Bucket(bktLists).ForEachBucket(func(k []byte) error {
-			if len(k) != 8 || !live[binary.BigEndian.Uint64(k)] {
-				garbage = append(garbage, slices.Clone(k))
-			}
-			return nil
-		})
-	})
-	if err != nil || len(garbage) == 0 {
-		return err
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		lists := tx.Bucket(bktLists)
-		for _, k := range garbage {
-			if err := lists.DeleteBucket(k); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
-			}
-		}
-		return nil
-	})
+	return newView(f, pubs), nil
 }
 
 // Lists returns the stored lists, sorted by publisher.
@@ -448,15 +554,7 @@ func (s *Store) Lists() []List {
 		l.Issuers = slices.Clone(l.Issuers)
 		out = append(out, l)
 	}
-	slices.SortFunc(out, func(a, b List) int {
-		switch {
-		case a.Publisher < b.Publisher:
-			return -1
-		case a.Publisher > b.Publisher:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b List) int { return strings.Compare(a.Publisher, b.Publisher) })
 	return out
 }
 
@@ -471,92 +569,41 @@ func (s *Store) List(publisher string) (List, bool) {
 	return l, true
 }
 
-// NewestSeen returns the latest signed this-update the store has seen (in
-// a list or a publication index). A clock earlier than this is wrong.
-func (s *Store) NewestSeen() time.Time { return s.view.Load().newest }
-
-// NoteSeen records t, a this-update from a verified signed document, as
-// seen; later checks at an earlier time report [ClockBehind].
-func (s *Store) NoteSeen(t time.Time) error {
-	if s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.view.Load()
-	if !t.After(v.newest) {
-		return nil
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error { return putNewest(tx, t) })
-	if err != nil {
-		return err
-	}
-	s.view.Store(v.with(nil, t))
-	return nil
-}
-
-func putNewest(tx *bolt.Tx, t time.Time) error {
-	meta := tx.Bucket(bktMeta)
-	if old := meta.Get(keyNewest); old != nil {
-		var ot time.Time
-		if ot.UnmarshalText(old) == nil && !t.After(ot) {
-			return nil
-		}
-	}
-	b, err := t.UTC().MarshalText()
-	if err != nil {
-		return err
-	}
-	return meta.Put(keyNewest, b)
-}
-
-// Remove deletes publisher's list from the store (for instance to start
-// over from a full snapshot). The bookkeeping of syncs is kept.
+// Remove forgets publisher: its list, and the sync records of the sources
+// that served it. Its next full snapshot is then trusted on the keys given
+// alone, and judged against no earlier time.
 func (s *Store) Remove(publisher string) error {
-	if s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.view.Load()
-	lv := v.pubs[publisher]
-	if lv == nil {
-		return nil
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bktPubs).DeleteBucket([]byte(publisher)); err != nil {
-			return err
+	return s.write(func(v *view) (*view, error) {
+		if err := s.removeRecords(func(r *SyncRecord) bool { return r.Publisher == publisher }); err != nil {
+			return nil, err
 		}
-		return tx.Bucket(bktLists).DeleteBucket(u64(lv.rec.Gen))
+		if v.pubs[publisher] == nil {
+			return nil, nil
+		}
+		return s.rewrite(v, publisher, 0, nil)
 	})
-	if err != nil {
-		return err
-	}
-	nv := &view{pubs: map[string]*listView{}, newest: v.newest}
-	for p, l := range v.pubs {
-		if p != publisher {
-			nv.pubs[p] = l
-		}
-	}
-	s.view.Store(nv.with(nil, time.Time{}))
-	return nil
 }
 
 // Entries calls fn for every entry of publisher's list in key order, from
 // one consistent read; fn must not call methods that write to the store.
 func (s *Store) Entries(publisher string, fn func(crl.Entry) error) error {
-	defer s.res.release(s.db)
-	return s.db.View(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bktPubs).Bucket([]byte(publisher))
-		if pb == nil {
+	for {
+		v := s.view.Load()
+		lv := v.pubs[publisher]
+		if lv == nil {
 			return nil
 		}
-		rec, err := readRecord(pb)
-		if err != nil {
-			return err
+		err := v.f.view(func(tx *bolt.Tx) error {
+			return forEachEntry(v.f, tx, lv, fn)
+		})
+		s.res.release(v.f.db)
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			if _, ok := s.current(v); ok {
+				continue // replaced meanwhile: read the current list
+			}
 		}
-		return forEachEntry(tx, rec.Gen, fn)
-	})
+		return err
+	}
 }
 
 func genBucket(tx *bolt.Tx, gen uint64) *bolt.Bucket {
@@ -567,27 +614,35 @@ func genBucket(tx *bolt.Tx, gen uint64) *bolt.Bucket {
 	return lists.Bucket(u64(gen))
 }
 
-func forEachEntry(tx *bolt.Tx, gen uint64, fn func(crl.Entry) error) error {
-	b := genBucket(tx, gen)
+// forEachEntry calls fn for every entry of lv in f, checking the blocks
+// against lv's index.
+func forEachEntry(f *storeFile, tx *bolt.Tx, lv *listView, fn func(crl.Entry) error) error {
+	b := genBucket(tx, lv.rec.Gen)
 	if b == nil {
-		return fmt.Errorf("%w: list bucket missing", ErrCorrupt)
+		return f.corrupt("entries of %q missing", lv.rec.List.Publisher)
 	}
 	var buf []crl.Entry
+	n := 0
+	var count uint64
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != 8 {
-			return fmt.Errorf("%w: bad block key", ErrCorrupt)
+		if lv.fences != nil && (n >= len(lv.fences) || crl.KeyFromBytes(k) != lv.fences[n]) {
+			return f.corrupt("blocks of %q differ from their index", lv.rec.List.Publisher)
 		}
+		n++
 		var err error
-		buf, err = block.Decode(buf[:0], crl.KeyFromBytes(k), v)
-		if err != nil {
+		if buf, err = f.decodeBlock(buf[:0], k, v); err != nil {
 			return err
 		}
+		count += uint64(len(buf))
 		for _, e := range buf {
 			if err := fn(e); err != nil {
 				return err
 			}
 		}
+	}
+	if lv.fences != nil && n != len(lv.fences) || count != lv.rec.List.Count {
+		return f.corrupt("list of %q has %d entries in %d blocks, its state says %d", lv.rec.List.Publisher, count, n, lv.rec.List.Count)
 	}
 	return nil
 }

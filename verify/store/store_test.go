@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -241,7 +243,7 @@ func TestDeltas(t *testing.T) {
 func assertNoGarbage(tb testing.TB, s *Store) {
 	tb.Helper()
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := testDB(s).View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktLists).ForEachBucket(func([]byte) error { n++; return nil })
 	})
 	if err != nil {
@@ -249,6 +251,15 @@ func assertNoGarbage(tb testing.TB, s *Store) {
 	}
 	if want := len(s.Lists()); n != want {
 		tb.Fatalf("%d generation buckets for %d lists", n, want)
+	}
+	ents, err := os.ReadDir(filepath.Dir(s.Path()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix(s.Path())) {
+			tb.Fatalf("temporary file %s left", e.Name())
+		}
 	}
 }
 
@@ -373,7 +384,7 @@ func TestRefusedSnapshotsLeaveStoreUnchanged(t *testing.T) {
 	}
 }
 
-// TestClockSetBack: once a signed time has been seen, an earlier clock is
+// TestClockSetBack: a clock earlier than a list's this-update is
 // reported, and does not make a replayed old file acceptable.
 func TestClockSetBack(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
@@ -385,15 +396,10 @@ func TestClockSetBack(t *testing.T) {
 	apply(t, s, f2.Full, p.keys, t0.Add(48*time.Hour))
 	// the clock is set back to when f1 was current
 	back := t0.Add(time.Hour)
-	if r := check(t, s, "x", back); r.Freshness != ClockBehind || r.Conclusive() {
-		t.Fatalf("clock set back: %v", r.Freshness)
+	if r := check(t, s, "x", back); r.Freshness != ClockBehind || r.Conclusive() || !r.NewestSeen.Equal(t0.Add(48*time.Hour)) {
+		t.Fatalf("clock set back: %v, newest seen %v", r.Freshness, r.NewestSeen)
 	}
-	s2 := mustOpen(t, filepath.Join(t.TempDir(), "other.db"), nil)
-	defer s2.Close()
-	if err := s2.NoteSeen(t0.Add(48 * time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s2.ApplySnapshot(bytes.NewReader(f1.Full), p.keys, back, nil); !errors.Is(err, snapshot.ErrExpired) {
+	if _, err := s.ApplySnapshot(bytes.NewReader(f1.Full), p.keys, back, nil); !errors.Is(err, snapshot.ErrRollback) {
 		t.Fatalf("old file with clock set back: %v", err)
 	}
 }
@@ -558,33 +564,32 @@ func writeInt(n int, yield func(byte) bool) {
 	yield(byte('0' + n%10))
 }
 
-// TestStagingGarbageIsCleanedOnOpen: an apply interrupted after some
-// batches leaves a generation bucket that the next open deletes.
+// TestStagingGarbageIsCleanedOnOpen: a file left by a write that did not
+// finish (a crash, a full disk) is deleted when the store is next opened
+// for writing, and by the next write.
 func TestStagingGarbageIsCleanedOnOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "store.db")
-	s := mustOpen(t, path, &Options{BatchEntries: 10})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "store.db")
+	s := mustOpen(t, path, nil)
 	p := newTestPub(t, "ministry", issuer)
 	p.revoke(issuer, "a", t0, 0, time.Time{})
 	apply(t, s, p.publish(t0).Full, p.keys, t0)
-	gen, err := s.newGen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.newStager(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 100 {
-		if err := st.add(crl.Entry{Key: crl.Key(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.tx.Rollback() // as a crash would leave it: committed batches only
 	s.Close()
+	left := filepath.Join(dir, "store.db-new-123")
+	writeFile(t, left, []byte("half a store"))
+	other := filepath.Join(dir, "other.db-new-123") // another store's
+	writeFile(t, other, []byte("half a store"))
 	s = mustOpen(t, path, nil)
 	defer s.Close()
 	assertNoGarbage(t, s)
 	assertList(t, s, p)
+	writeFile(t, left, []byte("half a store"))
+	p.revoke(issuer, "b", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0.Add(time.Minute)).Delta, p.keys, t0)
+	assertNoGarbage(t, s)
+	if _, err := os.Stat(other); err != nil {
+		t.Fatalf("another store's file removed: %v", err)
+	}
 }
 
 // TestBloomFalsePositiveRate: the filter holds every key and errs on about
@@ -641,10 +646,10 @@ func TestEntryBound(t *testing.T) {
 	}
 }
 
-// TestCheckBetweenCommitAndSwap: a check that holds the previous list's
-// in-memory view while a newer list is already committed answers wholly
-// from one of the two lists.
-func TestCheckBetweenCommitAndSwap(t *testing.T) {
+// TestCheckOnReplacedFile: a check that took the lists before a write
+// replaced the file, and finds that file closed, answers wholly from the
+// current lists.
+func TestCheckOnReplacedFile(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "store.db"), nil)
 	defer s.Close()
 	p := newTestPub(t, "ministry", issuer)
@@ -654,15 +659,53 @@ func TestCheckBetweenCommitAndSwap(t *testing.T) {
 	p.unrevoke(issuer, "old")
 	p.revoke(issuer, "new", t0, 0, time.Time{})
 	apply(t, s, p.publish(t0.Add(time.Minute)).Delta, p.keys, t0)
-	s.view.Store(stale) // as if the swap had not happened yet
+	if s.view.Load().f == stale.f {
+		t.Fatal("the write did not replace the file")
+	}
 	at := t0.Add(time.Hour)
-	// "old" passes the old filter; the transaction sees serial 2, so the
-	// answer is serial 2's.
-	if r := check(t, s, "old", at); r.Status != NotRevoked || r.Serial != 2 {
-		t.Fatalf("old: %v on serial %d", r.Status, r.Serial)
+	for _, tc := range []struct {
+		id     string
+		status Status
+		serial uint64
+	}{
+		// "old" passes the old filter; its file is closed, so serial 2
+		// answers.
+		{"old", NotRevoked, 2},
+		// "new" is not in the old filter: serial 1's answer, from memory.
+		{"new", NotRevoked, 1},
+	} {
+		var r Result
+		il := stale.list(issuer)
+		if err := s.check(&r, stale, il, il.keyer.Key(tc.id), at); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != tc.status || r.Serial != tc.serial {
+			t.Fatalf("%s: %v on serial %d", tc.id, r.Status, r.Serial)
+		}
 	}
-	// "new" is not in the old filter: serial 1's answer.
-	if r := check(t, s, "new", at); r.Status != NotRevoked || r.Serial != 1 {
-		t.Fatalf("new: %v on serial %d", r.Status, r.Serial)
+}
+
+// TestStoreBehindALink: a store opened through a symbolic link is written
+// where the link points; the link stays.
+func TestStoreBehindALink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "data", "store.db")
+	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
+		t.Fatal(err)
 	}
+	link := filepath.Join(dir, "store.db")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	s := mustOpen(t, link, nil)
+	defer s.Close()
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", t0, 0, time.Time{})
+	apply(t, s, p.publish(t0).Full, p.keys, t0)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("link replaced: %v", err)
+	}
+	r := mustOpen(t, link, &Options{ReadOnly: true})
+	defer r.Close()
+	assertList(t, r, p)
 }
