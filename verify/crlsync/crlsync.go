@@ -190,7 +190,9 @@ type Syncer struct {
 
 // New returns a Syncer for st from the source from: an http:// or https://
 // URL of a publication directory, a local publication directory, or a
-// single snapshot file. keys are the publisher's trusted keys.
+// single snapshot file. A URL of any other scheme is refused
+// ([ErrSource]), never taken for a path. keys are the publisher's trusted
+// keys.
 func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Syncer, error) {
 	o := Options{}
 	if opts != nil {
@@ -225,6 +227,8 @@ func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Sync
 	}
 	s := &Syncer{st: st, keys: keys, opts: o}
 	switch {
+	case from == "":
+		return nil, fmt.Errorf("%w: no source given", ErrSource)
 	case strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://"):
 		u, err := url.Parse(from)
 		if err != nil {
@@ -234,6 +238,9 @@ func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Sync
 			u.Path += "/"
 		}
 		s.src = &httpSource{base: u, s: s}
+	case urlScheme(from) != "":
+		// Another URL scheme (ftp://, file://, HTTPS://) is not a path.
+		return nil, fmt.Errorf("%w: %q: unsupported URL scheme %q (want http:// or https://, or a local path)", ErrSource, from, urlScheme(from))
 	default:
 		abs, err := filepath.Abs(from)
 		if err != nil {
@@ -250,6 +257,22 @@ func New(st *store.Store, from string, keys snapshot.Keys, opts *Options) (*Sync
 		}
 	}
 	return s, nil
+}
+
+// urlScheme returns the scheme of from when it starts as a URL does
+// ("scheme://"), else "".
+func urlScheme(from string) string {
+	scheme, _, ok := strings.Cut(from, "://")
+	if !ok || scheme == "" {
+		return ""
+	}
+	for i, c := range scheme {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return ""
+		}
+	}
+	return scheme
 }
 
 // Source names the source as recorded in the store's bookkeeping.

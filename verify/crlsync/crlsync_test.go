@@ -555,3 +555,18 @@ func FuzzRangeStart(f *testing.F) {
 		}
 	})
 }
+
+// A URL of a scheme other than http or https is refused as a source,
+// never taken for a local path (which "ftp://host/pub" would also be).
+func TestNewRefusesOtherURLSchemes(t *testing.T) {
+	st := openStore(t)
+	for _, from := range []string{"ftp://crl.example.org/pub/", "file:///srv/pub", "HTTPS://crl.example.org/pub/", "s3+tls://bucket/pub", ""} {
+		if _, err := New(st, from, nil, nil); !errors.Is(err, ErrSource) {
+			t.Errorf("New(%q): %v, want ErrSource", from, err)
+		}
+	}
+	// A path that merely holds "://" further on is a path.
+	if got := urlScheme("./pub://x"); got != "" {
+		t.Errorf(`urlScheme("./pub://x") = %q`, got)
+	}
+}
