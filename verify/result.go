@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -45,7 +46,10 @@ const (
 const UnsignedHolderDetail = "the issuer signed this certificate, but not the holder's name: it cannot prove who it belongs to"
 
 // Result is a verdict and the facts behind it. Its JSON form (snake_case
-// fields) is what `crlverify scan --json` prints, one object per line.
+// fields, times in UTC to the second) is what `crlverify scan --json`
+// prints, one object per line: status and detail (prose) for the verdict;
+// under revocation, known, status, detail and reason (the revocation
+// reason's name) for the list's answer.
 type Result struct {
 	// Input names what was checked (a file name, "-"); set by the caller.
 	Input  string `json:"input,omitempty"`
@@ -108,13 +112,15 @@ type Revocation struct {
 	Status string `json:"status"`
 	// Freshness of the list: "fresh", "stale", "clock_behind", "no_list".
 	Freshness string `json:"freshness,omitempty"`
-	// Explanation says why Known is false.
-	Explanation string `json:"explanation,omitempty"`
+	// Explanation says why Known is false; its JSON name is "detail", the
+	// name of prose explaining a status in every output.
+	Explanation string `json:"detail,omitempty"`
 	// CRLIssuer is the issuer name the certificate was looked up under;
 	// MatchedID the id found in the list (normally the certificate id).
 	CRLIssuer string `json:"crl_issuer,omitempty"`
 	MatchedID string `json:"matched_id,omitempty"`
-	// The entry, for revoked and suspended certificates.
+	// The entry, for revoked and suspended certificates. Reason is the
+	// revocation reason's name ("dataError", "tampering").
 	RevokedAt      time.Time `json:"revoked_at,omitzero"`
 	Reason         string    `json:"reason,omitempty"`
 	SuspendedUntil time.Time `json:"suspended_until,omitzero"`
@@ -136,3 +142,27 @@ func (r *Result) Conclusive() bool {
 // OK reports whether the certificate may be accepted: VALID with a known
 // revocation status.
 func (r *Result) OK() bool { return r.Status == StatusValid && r.Revocation.Known }
+
+// MarshalJSON encodes r with its fields' JSON names and every time in UTC,
+// to the second, so that outputs compare and parse alike.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result // without this method
+	p := plain(r)
+	p.At = jsonTime(p.At)
+	if c := p.Certificate; c != nil {
+		cc := *c
+		cc.IssuedAt = jsonTime(cc.IssuedAt)
+		p.Certificate = &cc
+	}
+	rv := &p.Revocation
+	rv.RevokedAt, rv.SuspendedUntil = jsonTime(rv.RevokedAt), jsonTime(rv.SuspendedUntil)
+	rv.ThisUpdate, rv.NextUpdate = jsonTime(rv.ThisUpdate), jsonTime(rv.NextUpdate)
+	return json.Marshal(p)
+}
+
+func jsonTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
+}

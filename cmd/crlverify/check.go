@@ -50,7 +50,8 @@ from it is not conclusive: the exit code is then 3.
 	return cmd
 }
 
-// checkLine is the JSON form of one check.
+// checkLine is the JSON form of one check: the id, then the store's
+// answer (store.Result's JSON: status, known, detail, reason, the list).
 type checkLine struct {
 	ID string `json:"id"`
 	store.Result
@@ -76,6 +77,11 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	if o.grace < 0 {
 		return withCode(ExitError, errors.New("--grace must not be negative"))
 	}
+	for i, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return withCode(ExitError, fmt.Errorf("certificate id %d of %d is empty: give the id as the certificate states it", i+1, len(ids)))
+		}
+	}
 	st, path, missing, err := openReadOnly(o.storePath, &store.Options{Grace: o.grace})
 	if err != nil {
 		return withCode(ExitError, err)
@@ -98,6 +104,9 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 		case 1:
 			issuer = all[0]
 		default:
+			for i := range all {
+				all[i] = clean(all[i])
+			}
 			return withCode(ExitError, fmt.Errorf("the store covers %d issuers; pick one with --issuer (%s)", len(all), strings.Join(all, ", ")))
 		}
 	}
@@ -115,7 +124,7 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 			code = ExitUnknown
 		}
 		if o.json {
-			if err := json.NewEncoder(out).Encode(checkLine{ID: id, Result: r}); err != nil {
+			if err := writeJSON(out, checkLine{ID: id, Result: r}); err != nil {
 				return withCode(ExitError, err)
 			}
 			continue
@@ -128,13 +137,14 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	return nil
 }
 
-// describe is the one-line text form of a check.
+// describe is the one-line text form of a check; every value from
+// outside (the id, issuer and publisher names) is cleaned.
 func describe(id string, r *store.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: ", id)
+	fmt.Fprintf(&b, "%s: ", clean(id))
 	switch r.Status {
 	case store.Unknown:
-		fmt.Fprintf(&b, "UNKNOWN (%s)", r.Reason())
+		fmt.Fprintf(&b, "UNKNOWN (%s)", clean(r.Reason()))
 		return b.String()
 	case store.Revoked:
 		fmt.Fprintf(&b, "REVOKED (%s, %s)", r.Entry.Reason, r.Entry.Revoked().Format(time.RFC3339))
@@ -146,9 +156,9 @@ func describe(id string, r *store.Result) string {
 			fmt.Fprintf(&b, " (suspension ended %s)", r.Entry.Until().Format(time.RFC3339))
 		}
 	}
-	fmt.Fprintf(&b, "; list %s serial %d, %s old, %s", r.Publisher, r.Serial, roundAge(r.Age), r.Freshness)
+	fmt.Fprintf(&b, "; list %s serial %d, %s old, %s", clean(r.Publisher), r.Serial, roundAge(r.Age), r.Freshness)
 	if reason := r.Reason(); reason != "" {
-		fmt.Fprintf(&b, ": NOT CONCLUSIVE, %s", reason)
+		fmt.Fprintf(&b, ": NOT CONCLUSIVE, %s", clean(reason))
 	}
 	return b.String()
 }

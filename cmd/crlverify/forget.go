@@ -11,8 +11,25 @@ import (
 	"github.com/crlverify/crlverify/verify/store"
 )
 
+// forgetLine is the JSON form of one name forget removed.
+type forgetLine struct {
+	// Removed is "publisher" (its list and sync records) or "source"
+	// (the records of syncs from it).
+	Removed   string          `json:"removed"`
+	Publisher string          `json:"publisher,omitempty"`
+	Source    string          `json:"source,omitempty"`
+	List      *forgotListLine `json:"list,omitempty"`
+}
+
+// forgotListLine is the list forget removed with its publisher.
+type forgotListLine struct {
+	Serial  uint64 `json:"serial"`
+	Entries uint64 `json:"entries"`
+}
+
 func newForgetCommand() *cobra.Command {
 	var storePath string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "forget PUBLISHER|SOURCE...",
 		Short: "Remove publishers' revocation lists, or sources' sync records, from the local store",
@@ -34,6 +51,7 @@ publisher first.
 
 ` + exitCodeHelp,
 		Example: `  crlverify forget ministry
+  crlverify forget --json ministry
   crlverify sync --from https://crl.example.org/ministry/ --jwks ministry-2027.jwks
   crlverify forget https://old-mirror.example.org/ministry/`,
 		Args: cobra.MinimumNArgs(1),
@@ -43,7 +61,7 @@ publisher first.
 				return withCode(ExitError, err)
 			}
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-				return withCode(ExitError, fmt.Errorf("no store at %s", path))
+				return withCode(ExitError, fmt.Errorf("no store at %s", clean(path)))
 			}
 			st, err := store.Open(path, nil)
 			if err != nil {
@@ -64,7 +82,7 @@ publisher first.
 					isSource = isSource || r.Source == name
 				}
 				if !isPub && !isSource {
-					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q, nor a record of syncs from a source of that name (crlverify status lists them)", path, name))
+					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q, nor a record of syncs from a source of that name (crlverify status lists them)", clean(path), name))
 				}
 				publisher[name] = isPub
 			}
@@ -74,22 +92,39 @@ publisher first.
 					if _, err := st.RemoveSyncRecord(name); err != nil {
 						return withCode(ExitError, storeHint(err, path))
 					}
-					fmt.Fprintf(out, "forgot source %s\n", name)
+					if asJSON {
+						if err := writeJSON(out, forgetLine{Removed: "source", Source: name}); err != nil {
+							return withCode(ExitError, err)
+						}
+						continue
+					}
+					fmt.Fprintf(out, "forgot source %s\n", clean(name))
 					continue
 				}
 				l, hadList := st.List(name)
 				if err := st.Remove(name); err != nil {
 					return withCode(ExitError, storeHint(err, path))
 				}
+				if asJSON {
+					line := forgetLine{Removed: "publisher", Publisher: name}
+					if hadList {
+						line.List = &forgotListLine{Serial: l.Serial, Entries: l.Count}
+					}
+					if err := writeJSON(out, line); err != nil {
+						return withCode(ExitError, err)
+					}
+					continue
+				}
 				if hadList {
-					fmt.Fprintf(out, "forgot %s: serial %d, %d entries\n", name, l.Serial, l.Count)
+					fmt.Fprintf(out, "forgot %s: serial %d, %d entries\n", clean(name), l.Serial, l.Count)
 				} else {
-					fmt.Fprintf(out, "forgot %s: no list, its sync records\n", name)
+					fmt.Fprintf(out, "forgot %s: no list, its sync records\n", clean(name))
 				}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&storePath, "store", "", "store file (default "+describeDefaultStore()+")")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print one JSON object per name: {"removed": "publisher"|"source", ...}`)
 	return cmd
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,32 +47,47 @@ header is shown for information only and marked unverified.
 
 // inspection is what inspect reports, and its JSON form.
 type inspection struct {
-	File       string               `json:"file"`
-	Type       string               `json:"type"` // "snapshot" or "index"
-	Signature  string               `json:"signature"`
-	KeyID      string               `json:"key_id"`
-	Algorithm  string               `json:"algorithm"`
-	Kind       snapshot.Kind        `json:"kind,omitempty"`
-	Publisher  string               `json:"publisher"`
-	Issuers    []string             `json:"issuers"`
-	Serial     uint64               `json:"serial"`
-	ThisUpdate time.Time            `json:"this_update"`
-	NextUpdate time.Time            `json:"next_update"`
-	BaseSerial uint64               `json:"base_serial,omitempty"`
-	BaseDigest *snapshot.Digest     `json:"base_digest,omitempty"`
-	ListDigest *snapshot.Digest     `json:"list_digest,omitempty"`
-	ListCount  uint64               `json:"list_count,omitempty"`
-	Upserts    uint64               `json:"upserts"`
-	Removals   uint64               `json:"removals"`
-	Suspension uint64               `json:"suspensions"`
-	Reasons    map[string]uint64    `json:"reasons,omitempty"`
-	BodyLength int64                `json:"body_length,omitempty"`
-	BodyDigest *snapshot.Digest     `json:"body_digest,omitempty"`
-	Body       string               `json:"body,omitempty"`
-	Full       *snapshot.IndexFile  `json:"full,omitempty"`
-	Deltas     []snapshot.IndexFile `json:"deltas,omitempty"`
+	File       string            `json:"file"`
+	Type       string            `json:"type"` // "snapshot" or "index"
+	Signature  string            `json:"signature"`
+	KeyID      string            `json:"key_id"`
+	Algorithm  string            `json:"algorithm"`
+	Kind       snapshot.Kind     `json:"kind,omitempty"`
+	Publisher  string            `json:"publisher"`
+	Issuers    []string          `json:"issuers"`
+	Serial     uint64            `json:"serial"`
+	ThisUpdate time.Time         `json:"this_update"`
+	NextUpdate time.Time         `json:"next_update"`
+	BaseSerial uint64            `json:"base_serial,omitempty"`
+	BaseDigest *snapshot.Digest  `json:"base_digest,omitempty"`
+	ListDigest *snapshot.Digest  `json:"list_digest,omitempty"`
+	Entries    uint64            `json:"entries,omitempty"`
+	Upserts    uint64            `json:"upserts"`
+	Removals   uint64            `json:"removals"`
+	Suspension uint64            `json:"suspensions"`
+	Reasons    map[string]uint64 `json:"reasons,omitempty"`
+	BodyLength int64             `json:"body_length,omitempty"`
+	BodyDigest *snapshot.Digest  `json:"body_digest,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	Full       *indexFileLine    `json:"full,omitempty"`
+	Deltas     []indexFileLine   `json:"deltas,omitempty"`
 
 	byReason [crl.MaxReason + 1]uint64
+}
+
+// indexFileLine is the JSON form of a file an index lists, with the names
+// the index itself gives them.
+type indexFileLine struct {
+	Name       string          `json:"name"`
+	Kind       snapshot.Kind   `json:"kind"`
+	Serial     uint64          `json:"serial"`
+	BaseSerial uint64          `json:"base_serial,omitempty"`
+	Length     int64           `json:"length"`
+	Digest     snapshot.Digest `json:"digest"`
+}
+
+func toIndexFileLine(f snapshot.IndexFile) indexFileLine {
+	return indexFileLine{Name: f.Name, Kind: f.Kind, Serial: f.Serial, BaseSerial: f.BaseSerial, Length: f.Length, Digest: f.Digest}
 }
 
 func (o *inspectOptions) run(cmd *cobra.Command, path string) error {
@@ -102,8 +116,9 @@ func (o *inspectOptions) run(cmd *cobra.Command, path string) error {
 		return withCode(refusedCode(err), fmt.Errorf("%s: %w", path, err))
 	}
 	in.File = path
+	in.ThisUpdate, in.NextUpdate = utcSecond(in.ThisUpdate), utcSecond(in.NextUpdate)
 	if o.json {
-		return json.NewEncoder(cmd.OutOrStdout()).Encode(in)
+		return writeJSON(cmd.OutOrStdout(), in)
 	}
 	_, err = io.WriteString(cmd.OutOrStdout(), in.text())
 	return err
@@ -142,7 +157,7 @@ func inspectSnapshot(r *bufio.Reader, keys snapshot.Keys) (*inspection, error) {
 	in := &inspection{
 		Type: "snapshot", Signature: signatureState(keys), KeyID: h.KeyID, Algorithm: h.Algorithm,
 		Kind: h.Kind, Publisher: h.Publisher, Issuers: h.Issuers, Serial: h.Serial,
-		ThisUpdate: h.ThisUpdate, NextUpdate: h.NextUpdate, ListDigest: &h.ListDigest, ListCount: h.ListCount,
+		ThisUpdate: h.ThisUpdate, NextUpdate: h.NextUpdate, ListDigest: &h.ListDigest, Entries: h.ListCount,
 		BodyLength: h.BodyLength, BodyDigest: &h.BodyDigest,
 	}
 	if h.Kind == snapshot.KindDelta {
@@ -188,17 +203,25 @@ func inspectIndex(r io.Reader, keys snapshot.Keys) (*inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &inspection{
+	full := toIndexFileLine(ix.Full)
+	in := &inspection{
 		Type: "index", Signature: signatureState(keys), KeyID: ix.KeyID, Algorithm: ix.Algorithm,
 		Publisher: ix.Publisher, Issuers: ix.Issuers, Serial: ix.Serial,
-		ThisUpdate: ix.ThisUpdate, NextUpdate: ix.NextUpdate, Full: &ix.Full, Deltas: ix.Deltas,
-	}, nil
+		ThisUpdate: ix.ThisUpdate, NextUpdate: ix.NextUpdate, Full: &full,
+	}
+	for _, d := range ix.Deltas {
+		in.Deltas = append(in.Deltas, toIndexFileLine(d))
+	}
+	return in, nil
 }
 
+// text is the text form; every line is cleaned, since the file's signed
+// fields (publisher, issuers, key id, file names) come from outside, and
+// may come from a file whose signature is not checked.
 func (in *inspection) text() string {
 	var b strings.Builder
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(&b, "%-13s %s\n", label+":", fmt.Sprintf(format, args...))
+		fmt.Fprintf(&b, "%-13s %s\n", label+":", clean(fmt.Sprintf(format, args...)))
 	}
 	what := "publication index"
 	if in.Type == "snapshot" {
@@ -225,7 +248,7 @@ func (in *inspection) text() string {
 	if in.Kind == snapshot.KindDelta {
 		line("base", "serial %d, list %s", in.BaseSerial, in.BaseDigest)
 	}
-	line("list", "%d entries, %s", in.ListCount, in.ListDigest)
+	line("list", "%d entries, %s", in.Entries, in.ListDigest)
 	line("this file", "%d upserts (%d suspensions), %d removals", in.Upserts, in.Suspension, in.Removals)
 	var rs []string
 	for r := crl.Reason(0); r <= crl.MaxReason; r++ {

@@ -62,7 +62,7 @@ func (o *keygenOptions) run(cmd *cobra.Command) error {
 	priv, pub := filepath.Join(o.out, signingKeyFile), filepath.Join(o.out, publicKeysFile)
 	for _, p := range []string{priv, pub} {
 		if _, err := os.Lstat(p); err == nil {
-			return withCode(ExitError, fmt.Errorf("%s already exists; keygen never overwrites a key", p))
+			return withCode(ExitError, fmt.Errorf("%s already exists; keygen never overwrites a key", clean(p)))
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return withCode(ExitError, err)
 		}
@@ -95,11 +95,11 @@ func (o *keygenOptions) run(cmd *cobra.Command) error {
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(map[string]string{
+		return writeJSON(out, map[string]string{
 			"key_id": key.KeyID(), "algorithm": o.alg, "signing_key": priv, "public_keys": pub,
 		})
 	}
-	fmt.Fprintf(out, "key id %s (%s)\n  signing key: %s (secret, mode 0600)\n  public keys: %s (give to verifiers)\n", key.KeyID(), o.alg, priv, pub)
+	fmt.Fprintf(out, "key id %s (%s)\n  signing key: %s (secret, mode 0600)\n  public keys: %s (give to verifiers)\n", key.KeyID(), o.alg, clean(priv), clean(pub))
 	return nil
 }
 

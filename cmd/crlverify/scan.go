@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +58,9 @@ for standard input — and gives one verdict per certificate:
                   prove who it belongs to (see trust add --accept-unsigned-holder)
   UNKNOWN_ISSUER  no trusted key for its verification method
   MALFORMED       no readable certificate
+  UNREADABLE      the input itself could not be read (missing, not
+                  readable, empty, a directory with no files): no verdict,
+                  the other inputs are still scanned
 
 A VALID certificate whose issuer has no list in the store, or whose list is
 past its next update (plus --grace), is reported as "revocation status
@@ -66,7 +68,15 @@ unknown" and exits 3: run "crlverify sync" when a network is there.
 
 Issuer keys come from the trust store (see "crlverify trust"), revocation
 lists from the store "crlverify sync" fills. Nothing is fetched. A directory is
-scanned concurrently; results are printed in input order, then a tally.
+scanned concurrently; results are printed in input order, then a tally (on
+stderr with --json). The exit code is that of the worst input, in the order
+1 (a certificate not valid), 2 (an input UNREADABLE), 3 (revocation status
+unknown), 0.
+
+With --json each input is one line: the verdict (status, detail, format,
+certificate{...}, unsigned_fields, revocation{known, status, freshness,
+detail, reason, revoked_at, publisher, serial, ...}, at), or for an input
+that could not be read {"input": ..., "status": "UNREADABLE", "error": ...}.
 
 The same image gives the same verdict on any machine, however busy: QR
 decoding tries a fixed ladder of attempts, bounded by work, never by time.
@@ -215,7 +225,7 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	case err != nil:
 		return withCode(ExitError, err)
 	case missing:
-		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: no revocation list store at %s; revocation status will be unknown (run crlverify sync)\n", path)
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: no revocation list store at %s; revocation status will be unknown (run crlverify sync)\n", clean(path))
 	default:
 		defer st.Close()
 		crls = st
@@ -224,10 +234,7 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	stdin, err := readStdin(inputs, cmd.InOrStdin())
-	if err != nil {
-		return withCode(ExitError, err)
-	}
+	stdin := readStdin(inputs, cmd.InOrStdin())
 	defer o.limitMemory()()
 	v := verify.New(ts, crls, &verify.Options{QR: o.qrOptions()})
 	results, err := scanAll(cmd.Context(), v, inputs, at, o.workers, stdin)
@@ -238,10 +245,22 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	var t tally
 	for i := range results {
+		if in := inputs[i]; in.err != nil {
+			t.addUnreadable()
+			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s\n", clean(in.err.Error()))
+			if o.json {
+				if err := writeJSON(out, unreadableLine{Input: in.name, Status: StatusUnreadable, Error: in.err.Error()}); err != nil {
+					return withCode(ExitError, err)
+				}
+				continue
+			}
+			fmt.Fprint(out, humanUnreadable(in, colour))
+			continue
+		}
 		r := &results[i]
 		t.add(r)
 		if o.json {
-			if err := json.NewEncoder(out).Encode(r); err != nil {
+			if err := writeJSON(out, r); err != nil {
 				return withCode(ExitError, err)
 			}
 			continue
@@ -302,11 +321,29 @@ func loadTrust(flag string) (*trust.Store, error) {
 	return ts, err
 }
 
-// scanInput is one thing to verify: a file, or standard input ("-").
-type scanInput struct{ name string }
+// scanInput is one thing to verify: a file, or standard input ("-"). err
+// is set when it cannot be read: it gets no verdict but an UNREADABLE
+// result of its own, and the other inputs are still scanned.
+type scanInput struct {
+	name string
+	err  error
+}
+
+// StatusUnreadable is scan's result for an input that could not be read
+// at all, as distinct from a certificate that was read and is MALFORMED.
+const StatusUnreadable verify.Status = "UNREADABLE"
+
+// unreadableLine is the JSON form of an UNREADABLE input.
+type unreadableLine struct {
+	Input  string        `json:"input"`
+	Status verify.Status `json:"status"`
+	Error  string        `json:"error"`
+}
 
 // expandInputs turns the arguments into inputs, listing directories (their
-// regular files, recursively, in lexical order; hidden files skipped).
+// regular files, recursively, in lexical order; hidden files skipped). An
+// argument or directory entry that cannot be read is an input with its
+// error; only a usage error (standard input named twice) is returned.
 func expandInputs(args []string) ([]scanInput, error) {
 	var in []scanInput
 	stdin := false
@@ -316,51 +353,52 @@ func expandInputs(args []string) ([]scanInput, error) {
 				return nil, errors.New(`"-" (standard input) may be named once`)
 			}
 			stdin = true
-			in = append(in, scanInput{a})
+			in = append(in, scanInput{name: a})
 			continue
 		}
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			in = append(in, scanInput{name: a, err: err})
+			continue
 		}
 		if !fi.IsDir() {
-			if err := readable(a); err != nil {
-				return nil, err
-			}
-			in = append(in, scanInput{a})
+			in = append(in, scanInput{name: a, err: readable(a)})
 			continue
 		}
 		n := len(in)
 		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") && p != a {
+			if d != nil && strings.HasPrefix(d.Name(), ".") && p != a {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if d.Type().IsRegular() {
-				if err := readable(p); err != nil {
-					return err
+			if err != nil {
+				// A directory that cannot be listed (or an entry that
+				// vanished) is an input of its own; the walk goes on.
+				in = append(in, scanInput{name: p, err: err})
+				if d != nil && d.IsDir() && p != a {
+					return filepath.SkipDir
 				}
-				in = append(in, scanInput{p})
+				return nil
+			}
+			if d.Type().IsRegular() {
+				in = append(in, scanInput{name: p, err: readable(p)})
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			in = append(in, scanInput{name: a, err: err})
 		}
 		if len(in) == n {
-			return nil, fmt.Errorf("%s: no files to scan", a)
+			in = append(in, scanInput{name: a, err: fmt.Errorf("%s: no files to scan", a)})
 		}
 	}
 	return in, nil
 }
 
 // readable reports an input that cannot be opened, or that is empty, as the
-// input error it is (exit 2), before it could be mistaken for a malformed
+// input error it is, before it could be mistaken for a malformed
 // certificate.
 func readable(path string) error {
 	f, err := os.Open(path)
@@ -374,21 +412,23 @@ func readable(path string) error {
 	return nil
 }
 
-// readStdin reads standard input when "-" is among the inputs, refusing an
-// empty one as readable refuses an empty file. The payload decoder bounds
-// what it reads itself; this stops at one byte past that bound.
-func readStdin(inputs []scanInput, stdin io.Reader) ([]byte, error) {
-	if !slices.ContainsFunc(inputs, func(in scanInput) bool { return in.name == "-" }) {
-		return nil, nil
+// readStdin reads standard input when "-" is among the inputs; an empty or
+// unreadable one is that input's error, as readable reports an empty file.
+// The payload decoder bounds what it reads itself; this stops at one byte
+// past that bound.
+func readStdin(inputs []scanInput, stdin io.Reader) []byte {
+	i := slices.IndexFunc(inputs, func(in scanInput) bool { return in.name == "-" })
+	if i < 0 {
+		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(stdin, qr.DefaultMaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("standard input: %w", err)
+	switch {
+	case err != nil:
+		inputs[i].err = fmt.Errorf("standard input: %w", err)
+	case len(b) == 0:
+		inputs[i].err = errors.New("standard input: empty")
 	}
-	if len(b) == 0 {
-		return nil, errors.New("standard input: empty")
-	}
-	return b, nil
+	return b
 }
 
 // scanAll verifies the inputs with up to workers at once and returns the
@@ -407,6 +447,9 @@ func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at tim
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if inputs[i].err != nil {
+					continue
+				}
 				if inputs[i].name == "-" {
 					results[i], errs[i] = v.VerifyReaderContext(ctx, "-", bytes.NewReader(stdin), at)
 				} else {
@@ -433,9 +476,10 @@ feed:
 
 // tally counts verdicts for the summary line and the exit code.
 type tally struct {
-	n        int
-	byStatus map[verify.Status]int
-	unknown  int
+	n          int
+	byStatus   map[verify.Status]int
+	unknown    int
+	unreadable int
 }
 
 func (t *tally) add(r *verify.Result) {
@@ -449,10 +493,21 @@ func (t *tally) add(r *verify.Result) {
 	}
 }
 
+// addUnreadable counts an input that could not be read.
+func (t *tally) addUnreadable() {
+	t.n++
+	t.unreadable++
+}
+
+// exitCode is the code of the worst input, in the order exit.go gives:
+// a certificate not valid, then an input not read, then a revocation
+// status unknown.
 func (t *tally) exitCode() int {
 	switch {
-	case t.byStatus[verify.StatusValid] < t.n:
+	case t.byStatus[verify.StatusValid] < t.n-t.unreadable:
 		return ExitInvalid
+	case t.unreadable > 0:
+		return ExitError
 	case t.unknown > 0:
 		return ExitUnknown
 	}
@@ -470,6 +525,9 @@ func (t *tally) String() string {
 			parts = append(parts, p)
 		}
 	}
+	if t.unreadable > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", t.unreadable, StatusUnreadable))
+	}
 	return fmt.Sprintf("scanned %d: %s", t.n, strings.Join(parts, ", "))
 }
 
@@ -478,8 +536,23 @@ var statusOrder = []verify.Status{
 	verify.StatusNotYetValid, verify.StatusBadSignature, verify.StatusUnsignedHolder, verify.StatusUnknownIssuer, verify.StatusMalformed,
 }
 
+// paint colours a status for a terminal: green for a verdict that lets
+// the certificate through, yellow for VALID with a caveat, red otherwise.
+func paint(status string, code string, colour bool) string {
+	if !colour {
+		return status
+	}
+	return "\x1b[1;" + code + "m" + status + "\x1b[0m"
+}
+
+// humanUnreadable is the text form of an input that could not be read.
+func humanUnreadable(in scanInput, colour bool) string {
+	return fmt.Sprintf("%s: %s\n  %-12s %s\n", clean(in.name), paint(string(StatusUnreadable), "31", colour), "error:", clean(in.err.Error()))
+}
+
 // humanResult is the text form of one verdict: a status line, then the
-// facts a field officer looks at.
+// facts a field officer looks at. Every value from the certificate, the
+// input's name and the list is cleaned: none reaches the terminal raw.
 func humanResult(r *verify.Result, colour bool) string {
 	var b strings.Builder
 	status := string(r.Status)
@@ -489,34 +562,33 @@ func humanResult(r *verify.Result, colour bool) string {
 	if r.Status == verify.StatusValid && len(r.UnsignedFields) > 0 {
 		status += ", HOLDER NOT SIGNED"
 	}
-	if colour {
-		code := "31" // red
-		switch {
-		case r.OK() && len(r.UnsignedFields) == 0:
-			code = "32" // green
-		case r.Status == verify.StatusValid:
-			code = "33" // yellow
-		}
-		status = "\x1b[1;" + code + "m" + status + "\x1b[0m"
+	code := "31" // red
+	switch {
+	case r.OK() && len(r.UnsignedFields) == 0:
+		code = "32" // green
+	case r.Status == verify.StatusValid:
+		code = "33" // yellow
 	}
+	status = paint(status, code, colour)
 	name := r.Input
 	if name == "" {
 		name = "input"
 	}
-	fmt.Fprintf(&b, "%s: %s\n", name, status)
+	fmt.Fprintf(&b, "%s: %s\n", clean(name), status)
 	if r.Detail != "" {
-		fmt.Fprintf(&b, "  why:         %s\n", r.Detail)
+		fmt.Fprintf(&b, "  why:         %s\n", clean(r.Detail))
 	}
 	if c := r.Certificate; c != nil {
 		line := func(label, v string) {
 			if v != "" {
-				fmt.Fprintf(&b, "  %-12s %s\n", label+":", v)
+				fmt.Fprintf(&b, "  %-12s %s\n", label+":", clean(v))
 			}
 		}
 		// holder marks a field the issuer's signature does not cover.
 		holder := func(label, field, v string) {
 			if v != "" && slices.Contains(r.UnsignedFields, field) {
-				v += "  [NOT SIGNED by the issuer]"
+				fmt.Fprintf(&b, "  %-12s %s  [NOT SIGNED by the issuer]\n", label+":", clean(v))
+				return
 			}
 			line(label, v)
 		}
@@ -542,7 +614,7 @@ func humanResult(r *verify.Result, colour bool) string {
 		line("issuer", strings.TrimSpace(issuer+" "+paren(c.VerificationMethod)))
 	}
 	if rv := r.Revocation; rv.Serial != 0 {
-		fmt.Fprintf(&b, "  %-12s serial %d from %s, %s, next update %s\n", "crl:", rv.Serial, rv.Publisher, rv.Freshness, rv.NextUpdate.Format(time.RFC3339))
+		fmt.Fprintf(&b, "  %-12s serial %d from %s, %s, next update %s\n", "crl:", rv.Serial, clean(rv.Publisher), rv.Freshness, rv.NextUpdate.UTC().Format(time.RFC3339))
 	}
 	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +116,7 @@ func TestScanUnreadableInputIsAnIOError(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "absent.png")
 	code, stdout, stderr := runCLI(t, "scan", "--trust", trustFile, "--store", filepath.Join(dir, "crl.db"), missing)
-	if code != ExitError || stdout != "" || !strings.Contains(stderr, "absent.png") {
+	if code != ExitError || !strings.Contains(stdout, "absent.png: UNREADABLE\n  error:") || !strings.Contains(stderr, "absent.png: no such file") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
@@ -141,13 +142,104 @@ func TestScanEmptyInput(t *testing.T) {
 		"directory": {filepath.Dir(empty)},
 	} {
 		code, stdout, stderr := runCLI(t, append([]string{"scan", "--trust", trustFile, "--store", store}, args...)...)
-		if code != ExitError || stdout != "" || !strings.Contains(stderr, "empty.png: empty file") {
+		if code != ExitError || !strings.Contains(stdout, "empty.png: UNREADABLE\n") || !strings.Contains(stdout, "empty.png: empty file") ||
+			!strings.Contains(stderr, "empty.png: empty file") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
 		}
 	}
 	code, stdout, stderr := runCLIStdin(t, "", "scan", "--trust", trustFile, "--store", store, "-")
-	if code != ExitError || stdout != "" || !strings.Contains(stderr, "standard input: empty") {
+	if code != ExitError || !strings.Contains(stdout, "-: UNREADABLE") || !strings.Contains(stderr, "standard input: empty") {
 		t.Errorf("stdin: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// One input that cannot be read (missing, empty, a directory that cannot
+// be listed) is a result of its own in a batch, not the end of it: every
+// other input gets its verdict. The exit code is the worst input's, in the
+// order 1, 2, 3, 0: a certificate not valid is never hidden behind an
+// unreadable input, and an unreadable one behind a revocation status
+// unknown.
+func TestScanBatchWithUnreadableInputs(t *testing.T) {
+	dir := t.TempDir()
+	qrDir := filepath.Join(fixtureDir, "divoc", "qr")
+	trustFile := filepath.Join(fixtureDir, "trust.json")
+	store := filepath.Join(dir, "absent.db") // no list: VALID is "unknown", exit 3
+	at := "--at=2026-06-01T00:00:00Z"
+	photos := filepath.Join(dir, "photos")
+	if err := os.MkdirAll(photos, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(photos, "empty.png")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(qrDir, "valid.png"), filepath.Join(photos, "valid.png"))
+	missing := filepath.Join(dir, "absent.png")
+	valid := filepath.Join(qrDir, "valid.png")
+	tampered := filepath.Join(qrDir, "tampered.png")
+
+	type line struct {
+		Input  string `json:"input"`
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	scan := func(inputs ...string) (int, []line, string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, append([]string{"scan", "--json", "--trust", trustFile, "--store", store, at}, inputs...)...)
+		var got []line
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var r line
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatalf("%v: %q", err, l)
+			}
+			got = append(got, r)
+		}
+		return code, got, stderr
+	}
+
+	// A missing file, a directory holding an empty file and a valid one,
+	// and a valid photo: every input has its line, in order.
+	code, got, stderr := scan(missing, photos, valid)
+	want := []line{
+		{missing, "UNREADABLE", "stat " + missing + ": no such file or directory"},
+		{empty, "UNREADABLE", empty + ": empty file"},
+		{filepath.Join(photos, "valid.png"), "VALID", ""},
+		{valid, "VALID", ""},
+	}
+	if code != ExitError || !slices.Equal(got, want) {
+		t.Fatalf("exit %d, want %d\n got %+v\nwant %+v\n%s", code, ExitError, got, want, stderr)
+	}
+	if !strings.Contains(stderr, "scanned 4: 2 VALID (2 with revocation status unknown), 2 UNREADABLE") {
+		t.Errorf("tally: %s", stderr)
+	}
+	// A certificate not valid outranks an unreadable input.
+	if code, got, _ := scan(missing, tampered, valid); code != ExitInvalid || len(got) != 3 || got[1].Status != "BAD_SIGNATURE" {
+		t.Errorf("with a tampered certificate: exit %d, %+v", code, got)
+	}
+	// Valid only, revocation unknown: 3.
+	if code, _, _ := scan(valid); code != ExitUnknown {
+		t.Errorf("valid only: exit %d", code)
+	}
+
+	// A directory that cannot be listed is a result, and the walk goes on.
+	if os.Getuid() != 0 {
+		locked := filepath.Join(photos, "locked")
+		if err := os.Mkdir(locked, 0o000); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(locked, 0o755) })
+		code, got, _ = scan(photos)
+		if code != ExitError || len(got) != 3 || got[1].Input != locked || got[1].Status != "UNREADABLE" ||
+			!strings.Contains(got[1].Error, "permission denied") || got[2].Status != "VALID" {
+			t.Errorf("unlistable directory: exit %d, %+v", code, got)
+		}
+	}
+
+	// Text output: the unreadable input's line, then the verdicts.
+	code, stdout, _ := runCLI(t, "scan", "--trust", trustFile, "--store", store, at, "--color", "never", missing, valid)
+	if code != ExitError || !strings.HasPrefix(stdout, missing+": UNREADABLE\n  error:       stat "+missing+": no such file or directory\n"+valid+": VALID, REVOCATION STATUS UNKNOWN\n") ||
+		!strings.Contains(stdout, "scanned 2: 1 VALID (1 with revocation status unknown), 1 UNREADABLE") {
+		t.Errorf("text: exit %d\n%s", code, stdout)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -131,8 +130,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		return withCode(ExitError, err)
 	}
 	if missing {
-		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: no store at %s yet; run crlverify sync\n", path)
-		return withCode(ExitUnknown, nil)
+		return withCode(ExitUnknown, fmt.Errorf("no store at %s yet; run crlverify sync", path))
 	}
 	defer st.Close()
 	recs, err := st.SyncRecords()
@@ -142,7 +140,6 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	lists := st.Lists()
 	code := ExitOK
 	if len(lists) == 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s holds no revocation list; run crlverify sync\n", path)
 		code = ExitUnknown
 	}
 	now := time.Now().UTC()
@@ -160,34 +157,38 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			code = ExitUnknown
 		}
 		line := statusLine{Publisher: l.Publisher, Issuers: l.Issuers, Serial: l.Serial,
-			ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, AgeSeconds: int64(now.Sub(l.ThisUpdate) / time.Second),
+			ThisUpdate: utcSecond(l.ThisUpdate), NextUpdate: utcSecond(l.NextUpdate), AgeSeconds: int64(now.Sub(l.ThisUpdate) / time.Second),
 			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID}
-		for _, r := range recs {
-			if r.Publisher == l.Publisher && (line.LastAttempt == nil || r.LastAttempt.After(*line.LastAttempt)) {
-				la, ls := r.LastAttempt, r.LastSuccess
-				line.Source, line.LastAttempt, line.LastError = r.Source, &la, r.LastError
-				line.LastSuccess = nil
-				if !ls.IsZero() {
-					line.LastSuccess = &ls
-				}
+		var last *store.SyncRecord
+		for i, r := range recs {
+			if r.Publisher == l.Publisher && (last == nil || r.LastAttempt.After(last.LastAttempt)) {
+				last = &recs[i]
 			}
 		}
+		if last != nil {
+			line.Source, line.LastError = last.Source, last.LastError
+			line.LastAttempt, line.LastSuccess = utcSecondPtr(last.LastAttempt), utcSecondPtr(last.LastSuccess)
+		}
 		if o.json {
-			if err := json.NewEncoder(out).Encode(line); err != nil {
+			if err := writeJSON(out, line); err != nil {
 				return withCode(ExitError, err)
 			}
 			continue
 		}
-		fmt.Fprintf(out, "%s  serial %d  %s  %d entries\n", l.Publisher, l.Serial, strings.ToUpper(fresh), l.Count)
-		fmt.Fprintf(out, "  issuers:     %s\n", strings.Join(l.Issuers, ", "))
-		fmt.Fprintf(out, "  made:        %s (%s)\n", l.ThisUpdate.Format(time.RFC3339), ago(now.Sub(l.ThisUpdate)))
-		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.Format(time.RFC3339))
-		if line.LastAttempt != nil {
+		issuers := make([]string, len(l.Issuers))
+		for i, is := range l.Issuers {
+			issuers[i] = clean(is)
+		}
+		fmt.Fprintf(out, "%s  serial %d  %s  %d entries\n", clean(l.Publisher), l.Serial, strings.ToUpper(fresh), l.Count)
+		fmt.Fprintf(out, "  issuers:     %s\n", strings.Join(issuers, ", "))
+		fmt.Fprintf(out, "  made:        %s (%s)\n", l.ThisUpdate.UTC().Format(time.RFC3339), ago(now.Sub(l.ThisUpdate)))
+		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.UTC().Format(time.RFC3339))
+		if last != nil {
 			res := "ok"
-			if line.LastError != "" {
-				res = "error: " + line.LastError
+			if last.LastError != "" {
+				res = "error: " + clean(last.LastError)
 			}
-			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", line.LastAttempt.Format(time.RFC3339), line.Source, res)
+			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", last.LastAttempt.UTC().Format(time.RFC3339), clean(last.Source), res)
 		}
 	}
 	// Sources that never delivered a stored list.
@@ -195,20 +196,22 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		if _, ok := st.List(r.Publisher); ok && r.Publisher != "" {
 			continue
 		}
-		line := statusLine{Publisher: r.Publisher, Source: r.Source, LastError: r.LastError}
-		la := r.LastAttempt
-		line.LastAttempt = &la
+		line := statusLine{Publisher: r.Publisher, Source: r.Source, LastError: r.LastError,
+			LastAttempt: utcSecondPtr(r.LastAttempt), LastSuccess: utcSecondPtr(r.LastSuccess)}
 		if o.json {
-			if err := json.NewEncoder(out).Encode(line); err != nil {
+			if err := writeJSON(out, line); err != nil {
 				return withCode(ExitError, err)
 			}
 			continue
 		}
 		res := "ok"
 		if r.LastError != "" {
-			res = "error: " + r.LastError
+			res = "error: " + clean(r.LastError)
 		}
-		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", r.Source, r.Source, la.Format(time.RFC3339), res)
+		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", clean(r.Source), clean(r.Source), r.LastAttempt.UTC().Format(time.RFC3339), res)
+	}
+	if len(lists) == 0 {
+		return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", path))
 	}
 	if code != ExitOK {
 		return withCode(code, nil)

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,7 +59,11 @@ than a list already past its next update (checks against it are not
 conclusive). When the publisher's history has forked (say, its registry
 was restored from a backup and published again), sync replaces the stored
 list from the full snapshot and says so.
-With --every it keeps running and syncs at that interval (with jitter).
+With --every it keeps running and syncs at that interval (with jitter), at
+least 1m; a failed sync is reported on stderr and retried at the next.
+
+--from takes an http:// or https:// URL, a file:// URL or a local path; any
+other URL scheme is refused.
 
 ` + exitCodeHelp,
 		Example: `  # first sync from the ministry's publication, with its public keys
@@ -74,10 +79,10 @@ With --every it keeps running and syncs at that interval (with jitter).
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.from, "from", "", "publication URL, directory, or snapshot file (required)")
+	f.StringVar(&o.from, "from", "", "publication URL (http, https, file), directory, or snapshot file (required)")
 	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required)")
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
-	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval (e.g. 6h)")
+	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval, at least 1m (e.g. 6h; 0: sync once)")
 	f.DurationVar(&o.timeout, "timeout", crlsync.DefaultTimeout, "give up a sync that takes longer than this (0: no limit)")
 	f.BoolVar(&o.allowExpired, "allow-expired", false, "apply a newer list even if it is already past its next update")
 	f.BoolVar(&o.json, "json", false, "print the summary as a JSON object")
@@ -86,7 +91,63 @@ With --every it keeps running and syncs at that interval (with jitter).
 	return cmd
 }
 
+// minEvery is the shortest --every: a publisher publishes hours apart,
+// and a shorter interval would only load its server.
+const minEvery = time.Minute
+
+// checkFlags refuses flag values that cannot be meant, before anything is
+// read or created, and turns a file:// URL into its path.
+func (o *syncOptions) checkFlags() error {
+	switch {
+	case o.every < 0:
+		return fmt.Errorf("--every %v: want a positive interval such as 6h (or 0 to sync once)", o.every)
+	case o.every > 0 && o.every < minEvery:
+		return fmt.Errorf("--every %v: the shortest interval is %v", o.every, minEvery)
+	case o.timeout < 0:
+		return fmt.Errorf("--timeout %v: want a positive time limit, or 0 for none", o.timeout)
+	}
+	from, err := sourceOf(o.from)
+	if err != nil {
+		return err
+	}
+	o.from = from
+	return nil
+}
+
+// sourceOf checks a --from value: an http(s) URL or a local path as it is,
+// a file:// URL as its path; another URL scheme is refused rather than
+// taken for a path.
+func sourceOf(from string) (string, error) {
+	if strings.TrimSpace(from) == "" {
+		return "", errors.New("--from is empty: give the publication's URL, directory or snapshot file")
+	}
+	scheme, _, ok := strings.Cut(from, "://")
+	if !ok || strings.ContainsAny(scheme, "/\\") {
+		return from, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return strings.ToLower(scheme) + from[len(scheme):], nil
+	case "file":
+		u, err := url.Parse(from)
+		if err != nil {
+			return "", fmt.Errorf("--from %q: %w", clean(from), err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("--from %q: a file:// URL must name a local path (file:///path), not host %q", clean(from), clean(u.Host))
+		}
+		if u.Path == "" {
+			return "", fmt.Errorf("--from %q: the file:// URL names no path", clean(from))
+		}
+		return filepath.FromSlash(u.Path), nil
+	}
+	return "", fmt.Errorf("--from %q: unsupported URL scheme %q: give an http:// or https:// URL, a file:// URL, or a local directory or snapshot file", clean(from), clean(scheme))
+}
+
 func (o *syncOptions) run(cmd *cobra.Command) error {
+	if err := o.checkFlags(); err != nil {
+		return withCode(ExitError, err)
+	}
 	keys, err := readKeys(o.jwks)
 	if err != nil {
 		return withCode(ExitError, err)
@@ -104,7 +165,7 @@ func (o *syncOptions) run(cmd *cobra.Command) error {
 	// read it in between.
 	err = crlsync.Every(ctx, o.every, func(ctx context.Context) {
 		if err := o.once(ctx, cmd, path, keys); err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: sync: %v\n", err)
+			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: sync: %s\n", cleanLines(err.Error()))
 		}
 	})
 	if errors.Is(err, context.Canceled) {
@@ -150,10 +211,10 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		if jerr := json.NewEncoder(out).Encode(sum); jerr != nil {
+		if jerr := writeJSON(out, sum); jerr != nil {
 			return withCode(ExitError, jerr)
 		}
-	} else if _, perr := fmt.Fprintln(out, sum.String()); perr != nil {
+	} else if _, perr := fmt.Fprintln(out, clean(sum.String())); perr != nil {
 		return withCode(ExitError, perr)
 	}
 	if err != nil {

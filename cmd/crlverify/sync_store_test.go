@@ -281,11 +281,16 @@ func TestSyncExitCodes(t *testing.T) {
 	if code != ExitUnknown || !strings.Contains(out, "STALE") || !strings.Contains(out, "the publisher's feed is stale") || strings.Contains(out, ": ok") {
 		t.Fatalf("status of a frozen feed: %d %q", code, out)
 	}
+	// Under --json the summary, then the error that ends the sync, as
+	// its last line.
 	code, out, _ = runCLI(t, "sync", "--from", dir, "--jwks", jwks, "--store", st, "--json")
-	var sum map[string]any
-	must(t, json.Unmarshal([]byte(out), &sum))
-	if code != ExitUnknown || sum["stale"] != true || sum["up_to_date"] != true {
-		t.Fatalf("frozen feed, --json: %d %v", code, sum)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sum, end map[string]any
+	must(t, json.Unmarshal([]byte(lines[0]), &sum))
+	must(t, json.Unmarshal([]byte(lines[len(lines)-1]), &end))
+	if code != ExitUnknown || len(lines) != 2 || sum["stale"] != true || sum["up_to_date"] != true ||
+		end["exit_code"] != 3.0 || !strings.Contains(fmt.Sprint(end["error"]), "the publisher's feed is stale") {
+		t.Fatalf("frozen feed, --json: %d %q", code, out)
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,10 +121,17 @@ func TestSyncCheckStatus(t *testing.T) {
 	if code != ExitInvalid || len(lines) != 2 {
 		t.Fatalf("check --json: %d %q", code, out)
 	}
-	var first map[string]any
+	var first, second map[string]any
 	must(t, json.Unmarshal([]byte(lines[0]), &first))
-	if first["id"] != "fine-1" || first["status"] != "not_revoked" || first["freshness"] != "fresh" || first["conclusive"] != true || first["serial"] != 1.0 {
+	must(t, json.Unmarshal([]byte(lines[1]), &second))
+	if first["id"] != "fine-1" || first["status"] != "not_revoked" || first["freshness"] != "fresh" || first["known"] != true || first["serial"] != 1.0 {
 		t.Fatalf("json line %v", first)
+	}
+	// The revocation reason is "reason", as in scan's output; times are
+	// UTC to the second.
+	if second["status"] != "revoked" || second["reason"] != "faultyBatch" || second["known"] != true ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(fmt.Sprint(second["at"])) {
+		t.Fatalf("json line %v", second)
 	}
 	// Past next-update: not revoked is not conclusive (3); within grace it is.
 	later := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)

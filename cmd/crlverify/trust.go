@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -204,7 +203,7 @@ func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
 	if added {
 		verb = "added"
 	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s key %s (%s, %s, %s)\n", vm, verb, k.ID, k.Algorithm, k.Status, keyWindow(k))
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s key %s (%s, %s, %s)\n", clean(vm), verb, k.ID, k.Algorithm, k.Status, keyWindow(k))
 	return err
 }
 
@@ -265,15 +264,15 @@ type trustLine struct {
 	VerificationMethod     string         `json:"verification_method"`
 	Name                   string         `json:"name,omitempty"`
 	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
-	MaxAge                 string         `json:"max_age,omitempty"`
+	MaxAgeSeconds          int64          `json:"max_age_seconds,omitempty"`
 	CRLIssuer              string         `json:"crl_issuer,omitempty"`
 	AcceptUnsignedHolder   bool           `json:"accept_unsigned_holder"`
 	Keys                   []trustKeyLine `json:"keys"`
 }
 
 type trustKeyLine struct {
-	ID        string     `json:"id"`
-	Algorithm string     `json:"alg"`
+	KeyID     string     `json:"key_id"`
+	Algorithm string     `json:"algorithm"`
 	Status    string     `json:"status"`
 	NotBefore *time.Time `json:"not_before,omitempty"`
 	NotAfter  *time.Time `json:"not_after,omitempty"`
@@ -302,14 +301,13 @@ func (o *trustListOptions) run(cmd *cobra.Command) error {
 	}
 	entries := s.List()
 	if len(entries) == 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "no trusted issuers in %s\n", path)
+		fmt.Fprintf(cmd.ErrOrStderr(), "no trusted issuers in %s\n", clean(path))
 		return nil
 	}
 	w := cmd.OutOrStdout()
-	enc := json.NewEncoder(w)
 	for _, e := range entries {
 		if o.json {
-			if err := enc.Encode(toTrustLine(e)); err != nil {
+			if err := writeJSON(w, toTrustLine(e)); err != nil {
 				return err
 			}
 			continue
@@ -331,16 +329,11 @@ func toTrustLine(e trust.Entry) trustLine {
 		Keys:                   []trustKeyLine{},
 	}
 	if e.MaxAge > 0 {
-		l.MaxAge = e.MaxAge.String()
+		l.MaxAgeSeconds = int64(time.Duration(e.MaxAge) / time.Second)
 	}
 	for _, k := range e.Keys {
-		kl := trustKeyLine{ID: k.ID, Algorithm: k.Algorithm, Status: string(k.Status), Source: k.Source, PublicKey: k.PEM}
-		if !k.NotBefore.IsZero() {
-			kl.NotBefore = &k.NotBefore
-		}
-		if !k.NotAfter.IsZero() {
-			kl.NotAfter = &k.NotAfter
-		}
+		kl := trustKeyLine{KeyID: k.ID, Algorithm: k.Algorithm, Status: string(k.Status), Source: k.Source, PublicKey: k.PEM,
+			NotBefore: utcSecondPtr(k.NotBefore), NotAfter: utcSecondPtr(k.NotAfter)}
 		l.Keys = append(l.Keys, kl)
 	}
 	return l
@@ -348,9 +341,9 @@ func toTrustLine(e trust.Entry) trustLine {
 
 func writeTrustEntry(w io.Writer, e trust.Entry) error {
 	var b strings.Builder
-	b.WriteString(e.VerificationMethod)
+	b.WriteString(clean(e.VerificationMethod))
 	if e.Name != "" {
-		fmt.Fprintf(&b, "  %s", e.Name)
+		fmt.Fprintf(&b, "  %s", clean(e.Name))
 	}
 	b.WriteString("\n  policy: ")
 	var pol []string
@@ -365,7 +358,7 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 		pol = append(pol, "effective window not enforced")
 	}
 	if e.CRLIssuer != "" {
-		pol = append(pol, "revocations under "+e.CRLIssuer)
+		pol = append(pol, "revocations under "+clean(e.CRLIssuer))
 	} else {
 		pol = append(pol, "revocations under the credential's issuer")
 	}
@@ -380,7 +373,7 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 	for _, k := range e.Keys {
 		fmt.Fprintf(&b, "  key %s  %-9s %-10s %s", k.ID, k.Algorithm, k.Status, keyWindow(k))
 		if k.Source != "" {
-			fmt.Fprintf(&b, "  (added as %s)", k.Source)
+			fmt.Fprintf(&b, "  (added as %s)", clean(k.Source))
 		}
 		b.WriteString("\n")
 	}
@@ -427,9 +420,9 @@ func (o *trustRemoveOptions) run(cmd *cobra.Command, vm string) error {
 	if err := s.Save(path); err != nil {
 		return err
 	}
-	what := vm
+	what := clean(vm)
 	if o.keyID != "" {
-		what = vm + " key " + o.keyID
+		what += " key " + clean(o.keyID)
 	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", what)
 	return err
@@ -462,7 +455,7 @@ Check the registry's origin before importing: its keys become trusted.`,
 				return err
 			}
 			for _, vm := range vms {
-				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "imported %s\n", vm); err != nil {
+				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "imported %s\n", clean(vm)); err != nil {
 					return err
 				}
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -190,10 +188,9 @@ func (o *trustContextListOptions) run(cmd *cobra.Command) error {
 		lines = append(lines, l)
 	}
 	w := cmd.OutOrStdout()
-	enc := json.NewEncoder(w)
 	for _, l := range lines {
 		if o.json {
-			if err := enc.Encode(l); err != nil {
+			if err := writeJSON(w, l); err != nil {
 				return err
 			}
 			continue
@@ -248,12 +245,6 @@ MALFORMED again. Built-in URLs cannot be removed.`,
 	}
 }
 
-// trustText returns s as it is when every character of it is printable,
-// else quoted: a URL or file name from a trust store never reaches a
-// terminal with control characters in it.
-func trustText(s string) string {
-	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s)
-	}
-	return s
-}
+// trustText is clean: a URL or file name from a trust store never reaches
+// a terminal with control characters in it.
+func trustText(s string) string { return clean(s) }

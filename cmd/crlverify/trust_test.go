@@ -88,18 +88,19 @@ func TestTrustAddListRemove(t *testing.T) {
 	}
 	var divoc struct {
 		VerificationMethod     string `json:"verification_method"`
-		MaxAge                 string `json:"max_age"`
+		MaxAgeSeconds          int64  `json:"max_age_seconds"`
 		EnforceEffectiveWindow bool   `json:"enforce_effective_window"`
 		CRLIssuer              string `json:"crl_issuer"`
 		Keys                   []struct {
-			ID        string `json:"id"`
+			KeyID     string `json:"key_id"`
+			Algorithm string `json:"algorithm"`
 			Status    string `json:"status"`
 			NotAfter  string `json:"not_after"`
 			PublicKey string `json:"public_key"`
 		} `json:"keys"`
 	}
 	noErr(t, json.Unmarshal([]byte(lines[0]), &divoc))
-	if divoc.VerificationMethod != "did:divoc" || divoc.MaxAge != "365d" || !divoc.EnforceEffectiveWindow ||
+	if divoc.VerificationMethod != "did:divoc" || divoc.MaxAgeSeconds != 365*24*3600 || !divoc.EnforceEffectiveWindow || divoc.Keys[0].Algorithm != "Ed25519" ||
 		divoc.CRLIssuer != "https://divoc.dev/" || len(divoc.Keys) != 1 || divoc.Keys[0].Status != "terminated" ||
 		divoc.Keys[0].NotAfter != "2023-12-31T23:59:59Z" || !strings.HasPrefix(divoc.Keys[0].PublicKey, "-----BEGIN PUBLIC KEY-----") {
 		t.Errorf("list --json: %+v", divoc)
@@ -114,8 +115,8 @@ func TestTrustAddListRemove(t *testing.T) {
 		t.Errorf("loaded entry %+v", e)
 	}
 
-	code, out, errs = runCLIStdin(t, "", "trust", "remove", "--trust", store, "did:divoc", "--key", divoc.Keys[0].ID)
-	if code != ExitOK || !strings.Contains(out, "removed did:divoc key "+divoc.Keys[0].ID) {
+	code, out, errs = runCLIStdin(t, "", "trust", "remove", "--trust", store, "did:divoc", "--key", divoc.Keys[0].KeyID)
+	if code != ExitOK || !strings.Contains(out, "removed did:divoc key "+divoc.Keys[0].KeyID) {
 		t.Fatalf("remove --key: %d\n%s%s", code, out, errs)
 	}
 	_, out, _ = runCLIStdin(t, "", "trust", "list", "--trust", store)

@@ -129,15 +129,18 @@ func (r *Result) Reason() string {
 	return "revocation status not conclusive"
 }
 
-// resultJSON is the stable JSON form of a Result.
+// resultJSON is the stable JSON form of a Result, in the vocabulary of
+// every crlverify JSON output: known is [Result.Conclusive], detail
+// [Result.Reason] (why it is not), reason the revocation reason's name;
+// times are UTC to the second.
 type resultJSON struct {
 	Issuer         string     `json:"issuer"`
 	Key            string     `json:"key"`
 	Status         Status     `json:"status"`
-	Conclusive     bool       `json:"conclusive"`
-	Reason         string     `json:"reason,omitempty"`
+	Known          bool       `json:"known"`
+	Detail         string     `json:"detail,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	RevokeReason   string     `json:"revocation_reason,omitempty"`
+	Reason         string     `json:"reason,omitempty"`
 	SuspendedUntil *time.Time `json:"suspended_until,omitempty"`
 	Publisher      string     `json:"publisher,omitempty"`
 	Serial         uint64     `json:"serial,omitempty"`
@@ -148,26 +151,27 @@ type resultJSON struct {
 	Freshness      Freshness  `json:"freshness"`
 }
 
-// MarshalJSON encodes r with snake_case fields.
+// MarshalJSON encodes r with snake_case fields (see resultJSON).
 func (r Result) MarshalJSON() ([]byte, error) {
+	second := func(t time.Time) *time.Time {
+		u := t.UTC().Truncate(time.Second)
+		return &u
+	}
 	j := resultJSON{
 		Issuer: r.Issuer, Key: r.Key.String(), Status: r.Status,
-		Conclusive: r.Conclusive(), Reason: r.Reason(),
-		Publisher: r.Publisher, Serial: r.Serial, At: r.At.UTC(),
+		Known: r.Conclusive(), Detail: r.Reason(),
+		Publisher: r.Publisher, Serial: r.Serial, At: *second(r.At),
 		AgeSeconds: int64(r.Age / time.Second), Freshness: r.Freshness,
 	}
 	if r.Entry != nil {
-		t := r.Entry.Revoked()
-		j.RevokedAt = &t
-		j.RevokeReason = r.Entry.Reason.String()
+		j.RevokedAt = second(r.Entry.Revoked())
+		j.Reason = r.Entry.Reason.String()
 		if r.Entry.IsSuspension() {
-			u := r.Entry.Until()
-			j.SuspendedUntil = &u
+			j.SuspendedUntil = second(r.Entry.Until())
 		}
 	}
 	if r.Status != Unknown {
-		tu, nu := r.ThisUpdate.UTC(), r.NextUpdate.UTC()
-		j.ThisUpdate, j.NextUpdate = &tu, &nu
+		j.ThisUpdate, j.NextUpdate = second(r.ThisUpdate), second(r.NextUpdate)
 	}
 	return json.Marshal(j)
 }
