@@ -83,7 +83,7 @@ publisher first.
 					if _, err := st.RemoveSHCList(l.Issuer, l.KID); err != nil {
 						return withCode(ExitError, storeHint(err, path))
 					}
-					fmt.Fprintf(out, "forgot the revocation list of %s key %s: ctr %d, %d rids\n", l.Issuer, l.KID, l.Counter, l.RIDs)
+					fmt.Fprintf(out, "forgot the revocation list of %s key %s: ctr %d, %d rids\n", l.Issuer, trustText(l.KID), l.Counter, l.RIDs)
 					continue
 				}
 				if !publisher[name] {

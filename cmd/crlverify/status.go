@@ -285,6 +285,6 @@ func writeSHCListStatus(w io.Writer, l store.SHCList, asJSON bool) error {
 		return json.NewEncoder(w).Encode(line)
 	}
 	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
-		line.SHCList, l.Counter, l.RIDs, l.Issuer, l.KID, l.ImportedAt.Format(time.RFC3339), l.Source)
+		trustText(line.SHCList), l.Counter, l.RIDs, l.Issuer, trustText(l.KID), l.ImportedAt.Format(time.RFC3339), trustText(l.Source))
 	return err
 }

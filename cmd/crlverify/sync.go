@@ -375,11 +375,11 @@ func (o *syncOptions) importSHCList(cmd *cobra.Command, raw []byte) error {
 		case res.Previous != nil:
 			what = fmt.Sprintf("replaced ctr %d with", res.Previous.Counter)
 		}
-		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", issuer, what, l.KID, res.List.Counter, res.List.RIDs)
+		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", issuer, what, trustText(l.KID), res.List.Counter, res.List.RIDs)
 	}
 	switch {
 	case !held:
-		return withCode(ExitUnknown, fmt.Errorf("the trust store holds no key %s of %s: its cards are from an unknown issuer until its key set is added (crlverify trust add)", l.KID, issuer))
+		return withCode(ExitUnknown, fmt.Errorf("the trust store holds no key %s of %s: its cards are from an unknown issuer until its key set is added (crlverify trust add)", trustText(l.KID), issuer))
 	case version == 0:
 		return withCode(ExitUnknown, fmt.Errorf("key %s of %s has no crlVersion in the trust store's key set: the list is not used until the issuer's key set gives it one", l.KID, issuer))
 	case !line.Current:
@@ -404,11 +404,11 @@ func (o *syncOptions) shcIssuerOf(kid string) (issuer string, version int64, hel
 	if issuer == "" {
 		switch issuers := ts.SHCIssuerForKID(kid); len(issuers) {
 		case 0:
-			return "", 0, false, fmt.Errorf("no SMART Health Cards issuer in the trust store has key %s (add its key set with crlverify trust add ISSUER jwks.json, or name it with --issuer)", kid)
+			return "", 0, false, fmt.Errorf("no SMART Health Cards issuer in the trust store has key %s (add its key set with crlverify trust add ISSUER jwks.json, or name it with --issuer)", trustText(kid))
 		case 1:
 			issuer = issuers[0]
 		default:
-			return "", 0, false, fmt.Errorf("the key sets of %s all hold key %s: name the list's issuer with --issuer", strings.Join(issuers, ", "), kid)
+			return "", 0, false, fmt.Errorf("the key sets of %s all hold key %s: name the list's issuer with --issuer", strings.Join(issuers, ", "), trustText(kid))
 		}
 	}
 	if err := shc.CheckIssuerURL(issuer); err != nil {

@@ -153,16 +153,16 @@ func (o *trustAddOptions) addSHC(cmd *cobra.Command, issuer string, files []stri
 	set := e.KeySet()
 	fmt.Fprintf(out, "%s: %s (SMART Health Cards issuer), %d signing keys\n", issuer, verb, len(set.Keys))
 	for _, k := range set.Keys {
-		fmt.Fprintf(out, "  key %s%s\n", k.ID, shcKeyNotes(k))
+		fmt.Fprintf(out, "  key %s%s\n", trustText(k.ID), shcKeyNotes(k))
 		if k.ID != k.Thumbprint {
-			fmt.Fprintf(errw, "crlverify: note: key %s of %s is not named by its thumbprint (%s); it is used as the key set names it\n", k.ID, issuer, k.Thumbprint)
+			fmt.Fprintf(errw, "crlverify: note: key %s of %s is not named by its thumbprint (%s); it is used as the key set names it\n", trustText(k.ID), issuer, k.Thumbprint)
 		}
 	}
 	for _, sk := range set.Skipped {
-		fmt.Fprintf(errw, "crlverify: skipped entry %d of the key set (kid %q): %s\n", sk.Index+1, sk.ID, sk.Reason)
+		fmt.Fprintf(errw, "crlverify: skipped entry %d of the key set (kid %q): %s\n", sk.Index+1, sk.ID, trustText(sk.Reason))
 	}
 	for _, r := range roots {
-		fmt.Fprintf(out, "added x5c root %s (%s)\n", r.Fingerprint()[:16], r.X509().Subject)
+		fmt.Fprintf(out, "added x5c root %s (%s)\n", r.Fingerprint()[:16], trustText(r.X509().Subject.String()))
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func shcKeyNotes(k *shc.Key) string {
 	}
 	for _, chain := range k.Chains {
 		leaf := chain[0]
-		notes = append(notes, fmt.Sprintf("x5c %s, %s", leaf.Subject, certWindow(leaf)))
+		notes = append(notes, fmt.Sprintf("x5c %s, %s", trustText(leaf.Subject.String()), certWindow(leaf)))
 	}
 	if len(notes) == 0 {
 		return "  ES256"
@@ -268,9 +268,9 @@ func (o *trustAddOptions) addDCC(cmd *cobra.Command, country string, files []str
 // dscLine describes a document signer on one line.
 func dscLine(d trust.DSC) string {
 	c := d.X509()
-	line := fmt.Sprintf("%s  %s  %s  %s  %s", d.KID, keyAlgorithm(c.PublicKey), certWindow(c), typeNames(d.Types()), c.Subject)
+	line := fmt.Sprintf("%s  %s  %s  %s  %s", d.KID, keyAlgorithm(c.PublicKey), certWindow(c), typeNames(d.Types()), trustText(c.Subject.String()))
 	if d.Source != "" {
-		line += "  (from " + d.Source + ")"
+		line += "  (from " + trustText(d.Source) + ")"
 	}
 	return line
 }
@@ -447,9 +447,9 @@ func toSHCTrustLine(e trust.SHCIssuer) shcTrustLine {
 
 func writeSHCTrustEntry(w io.Writer, e trust.SHCIssuer) error {
 	var b strings.Builder
-	b.WriteString(e.Issuer + "  (SMART Health Cards)")
+	b.WriteString(trustText(e.Issuer) + "  (SMART Health Cards)")
 	if e.Name != "" {
-		b.WriteString("  " + e.Name)
+		b.WriteString("  " + trustText(e.Name))
 	}
 	b.WriteString("\n  policy: ")
 	if e.MaxAge > 0 {
@@ -458,19 +458,19 @@ func writeSHCTrustEntry(w io.Writer, e trust.SHCIssuer) error {
 		b.WriteString("expires at its exp, if it has one")
 	}
 	if e.CRLIssuer != "" {
-		b.WriteString("; revocations under " + e.CRLIssuer)
+		b.WriteString("; revocations under " + trustText(e.CRLIssuer))
 	} else {
 		b.WriteString("; revocations under the issuer URL")
 	}
 	b.WriteString("\n")
 	for _, k := range e.KeySet().Keys {
-		fmt.Fprintf(&b, "  key %s%s\n", k.ID, shcKeyNotes(k))
+		fmt.Fprintf(&b, "  key %s%s\n", trustText(k.ID), shcKeyNotes(k))
 	}
 	for _, sk := range e.KeySet().Skipped {
-		fmt.Fprintf(&b, "  skipped entry %d (kid %q): %s\n", sk.Index+1, sk.ID, sk.Reason)
+		fmt.Fprintf(&b, "  skipped entry %d (kid %q): %s\n", sk.Index+1, sk.ID, trustText(sk.Reason))
 	}
 	if e.Source != "" {
-		fmt.Fprintf(&b, "  key set from %s, sha256 %s\n", e.Source, e.SHA256[:16])
+		fmt.Fprintf(&b, "  key set from %s, sha256 %s\n", trustText(e.Source), e.SHA256[:16])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -494,7 +494,7 @@ func writeDCCTrustEntry(w io.Writer, e trust.DCCIssuer, at time.Time) error {
 	var b strings.Builder
 	b.WriteString(e.Country + "  (EU DCC)")
 	if e.Name != "" {
-		b.WriteString("  " + e.Name)
+		b.WriteString("  " + trustText(e.Name))
 	}
 	b.WriteString("\n  policy: ")
 	if e.MaxAge > 0 {
@@ -503,7 +503,7 @@ func writeDCCTrustEntry(w io.Writer, e trust.DCCIssuer, at time.Time) error {
 		b.WriteString("expires at its exp")
 	}
 	if e.CRLIssuer != "" {
-		b.WriteString("; revocations under " + e.CRLIssuer)
+		b.WriteString("; revocations under " + trustText(e.CRLIssuer))
 	} else {
 		b.WriteString("; revocations under " + e.Country)
 	}
@@ -534,7 +534,7 @@ func writeSHCRoots(w io.Writer, roots []trust.SHCRoot, asJSON bool) error {
 			}
 			continue
 		}
-		if _, err := fmt.Fprintf(w, "x5c root %s  %s  %s\n", r.Fingerprint()[:16], r.X509().Subject, certWindow(r.X509())); err != nil {
+		if _, err := fmt.Fprintf(w, "x5c root %s  %s  %s\n", r.Fingerprint()[:16], trustText(r.X509().Subject.String()), certWindow(r.X509())); err != nil {
 			return err
 		}
 	}

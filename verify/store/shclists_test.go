@@ -165,3 +165,49 @@ func TestSHCListDamage(t *testing.T) {
 		t.Errorf("damaged list: %v, want ErrCorrupt", err)
 	}
 }
+
+// An apply that fails leaves the stored SMART Health Cards lists, like
+// everything else, as they were; a reader that opened the file before an
+// import keeps its answers until it reloads.
+func TestSHCListAcrossFailedWrites(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	defer s.Close()
+	raw := shcFixtureCRL(t)
+	if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	reader := mustOpen(t, path, &Options{ReadOnly: true})
+	defer reader.Close()
+	newer := bytes.Replace(raw, []byte(`"ctr": 3`), []byte(`"ctr": 4`), 1)
+	if _, err := s.ImportSHCList(shcIssuer, newer, "crl-4.json", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 3 {
+		t.Errorf("a reader sees an import before it reloads: ctr %d", info.Counter)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", at, crl.ReasonDataError, time.Time{})
+	full := p.publish(at).Full
+	full[len(full)-1] ^= 0xff // the body no longer has its signed digest
+	if _, err := s.ApplySnapshot(bytes.NewReader(full), p.keys, at, nil); !errors.Is(err, snapshot.ErrDigestMismatch) {
+		t.Fatalf("tampered snapshot: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("a failed apply changed the store file")
+	}
+	if l, _, found, err := s.SHCList(shcIssuer, shcKID); err != nil || !found || !l.RevokesCard(shcFixtureCard(t, "revoked")) {
+		t.Errorf("after the failed apply: %v %v", found, err)
+	}
+	if _, err := reader.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 4 {
+		t.Errorf("a reader does not see the import after it reloads: ctr %d", info.Counter)
+	}
+}
