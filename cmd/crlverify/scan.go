@@ -124,7 +124,7 @@ it to read a huge image.
 	f.StringVar(&o.valueSets, "dcc-valuesets", "", "directory of EU DCC value set files naming vaccines, tests and diseases (default: the built-in names)")
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
-	f.BoolVar(&o.json, "json", false, "print one JSON object per input")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per certificate")
 	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "inputs scanned at once (they share --max-image-memory)")
 	f.StringVar(&o.color, "color", "auto", "colour the verdicts: auto (on a terminal), always, never")
 	f.IntVar(&o.maxPixels, "max-pixels", qr.DefaultMaxPixels, "largest image, in pixels (width × height), read from its header")
