@@ -69,6 +69,13 @@ demo: build
 	run 0 scan --trust testdata/trust.json --store "$$d/store.db" testdata/divoc/qr/valid.png; \
 	run 1 scan --trust testdata/trust.json --store "$$d/store.db" testdata/divoc/qr/revoked.png; \
 	run 1 scan --trust testdata/trust.json --store "$$d/store.db" testdata/divoc/qr/tampered.png; \
+	echo; echo "== The same trust store and scan for SMART Health Cards and EU certificates (clocks pinned)"; \
+	cp testdata/trust.json "$$d/trust.json"; \
+	run 0 trust add --trust "$$d/trust.json" https://shc.example.org/issuer verify/shc/testdata/issuer/.well-known/jwks.json --name "Example Health"; \
+	run 0 trust add --trust "$$d/trust.json" XA verify/dcc/testdata/example-dsc.pem --name "Example Health Authority"; \
+	run 0 sync --from verify/shc/testdata/issuer/.well-known/crl/vfeLDcXEQL5i0d2chkSDDbETJ0cCWkx9e8ILpsM1Lr8.json --trust "$$d/trust.json" --store "$$d/store.db"; \
+	run 1 scan --trust "$$d/trust.json" --store "$$d/store.db" --at 2024-06-01T00:00:00Z verify/shc/testdata/valid.png verify/shc/testdata/revoked.txt; \
+	run 3 scan --trust "$$d/trust.json" --store "$$d/store.db" --at 2026-06-01T00:00:00Z verify/dcc/testdata/vaccination-aztec.png; \
 	rm -rf "$$d"; echo; echo "demo: every step gave the expected result"
 
 clean:

@@ -1,16 +1,51 @@
 // Package verify gives one verdict for a scanned health certificate,
 // offline: is it genuine (signature against a trusted issuer key), valid at
-// the time of the check (the issuer's policy), and not revoked (a signed
-// revocation list held locally)?
+// the time of the check (its own dates and the issuer's policy), and not
+// revoked (a signed revocation list held locally, or a SMART Health Cards
+// issuer's own list)?
 //
-// A [Verifier] is built from a trust store ([trust.Store]: verification
-// method → key and policy) and a CRL store (anything with a Check method,
-// normally a [store.Store] kept current by package
-// [github.com/crlverify/crlverify/verify/crlsync]). [Verifier.VerifyPayload]
-// takes the bytes of a QR code, [Verifier.VerifyImage] a decoded image, and
-// [Verifier.VerifyFile] a photo or a payload file. Each returns a [Result]:
-// a [Status] and the facts behind it. The time of the check is always an
-// argument, so a verdict is reproducible.
+// It reads three formats, detected from the payload:
+//
+//   - SMART Health Cards (package shc): a numeric QR code ("shc:/" and
+//     digits), the compact JWS as text, a .smart-health-card file (one
+//     verdict per card), and cards split over several QR codes
+//     ("shc:/i/n/", joined by [Verifier.VerifyChunks]);
+//   - EU Digital COVID Certificates (package dcc): "HC1:" from a QR code,
+//     an Aztec code or a text file;
+//   - DIVOC W3C credentials (package divoc): a ZIP (raw or UTF-8-expanded)
+//     or the credential's JSON.
+//
+// Each is a [Format]: a small interface that parses a payload and hands
+// the verdict what it needs (display fields, the signature check against
+// the trust store, the ids to look up in the revocation lists and under
+// which issuer, the validity dates and policy). The verdict itself is the
+// same for every format, in one order: MALFORMED, UNKNOWN_ISSUER,
+// BAD_SIGNATURE, UNSIGNED_HOLDER (DIVOC), REVOKED or SUSPENDED,
+// NOT_YET_VALID or EXPIRED, then VALID. A fourth format is a new Format
+// given in [Options.Formats], not a change to the verdict.
+//
+// A [Verifier] is built from a trust store ([trust.Store]: DIVOC
+// verification methods, SMART Health Cards issuers' key sets, EU document
+// signer certificates, each with a policy) and a CRL store (anything with
+// a Check method, normally a [store.Store] kept current by package
+// [github.com/crlverify/crlverify/verify/crlsync], which also holds
+// imported SMART Health Cards lists, see [SHCLists]).
+// [Verifier.VerifyPayload] takes the bytes of a QR or Aztec code,
+// [Verifier.VerifyImage] a decoded image, and [Verifier.VerifyFile] a
+// photo or a payload file; [Verifier.ReadFileContext] and
+// [Verifier.VerifyScanned] split reading an input from verifying it, for
+// files holding several certificates and for chunks to join. Each verdict
+// is a [Result]: a [Status] and the facts behind it. The time of the check
+// is always an argument, so a verdict is reproducible.
+//
+// Revocation lookups: a DIVOC credential's certificate id (and every other
+// value its signature binds that a revocation could name) under its issuer;
+// a SMART Health Card's rid under its iss; an EU DCC's UVCI (ci) under its
+// issuing country; an issuer's policy may name another issuer
+// (crl_issuer). A SMART Health Card signed with a key that has a
+// crlVersion is also judged by the issuer's own list for that key: without
+// that list, or with one whose ctr is not the key's crlVersion, its
+// revocation status is unknown.
 //
 // Revocation freshness is kept apart from the status: a certificate that is
 // genuine and valid but whose issuer has no list, or whose list is past its
@@ -18,7 +53,7 @@
 // [Revocation.Known] false — never plain VALID. [Result.Conclusive] tells the
 // two apart, and the CLI exits 3 for it.
 //
-// The sub-packages hold the parts: [divoc] (DIVOC W3C credentials), [qr]
-// (QR decoding from photos), [trust], [store] and crlsync (download and
-// apply signed snapshots).
+// The sub-packages hold the parts: [shc], [dcc] and [divoc] (the formats),
+// [qr] (QR and Aztec decoding from photos), [trust], [store] and crlsync
+// (download and apply signed snapshots).
 package verify

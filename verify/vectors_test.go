@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,7 +123,6 @@ func TestMalformedInputs(t *testing.T) {
 	for name, payload := range map[string][]byte{
 		"empty":       nil,
 		"text":        []byte("hello"),
-		"EU DCC":      []byte("HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA.A5:S9MKN4NN3F85QNCY0O%0VZ001HOC9JU0D0HT0HB2PL/IB*09B9LW4T*8+DCMH0LDK2%K:XFE70*LP$V25$0Q:J:4MO1P0%0L0HD+9E/HY+4J6TH48S%4K.GJ2PT3QY:GQ3TE2I+-CPHN6D7LLK*2HG%89UV-0LZ 2ZJJ524-LH/CJTK96L6SR9MU9DHGZ%P WUQRENS431T1XCNCF+47AY0-IFO0500TGPN8F5G.41Q2E4T8ALW.INSV$ 07UV5SR+BNQHNML7 /KD3TU 4V*CAT3ZGLQMI/XI%ZJNSBBXK2:UG%UJMI:TU+MMPZ5$/PMX19UE:-PSR3/$NU44CBE6DQ3D7B0FBOFX0DV2DGMB$YPF62I$60/F$Z2I6IFX21XNI-LM%3/DF/U6Z9FEOJVRLVW6K$UG+BKK57:1+D10%4K83F+1VWD1NE"),
 		"bad zip":     []byte("PK\x03\x04garbage"),
 		"array json":  []byte(`[1,2,3]`),
 		"empty json":  []byte(`{}`),
@@ -136,5 +136,13 @@ func TestMalformedInputs(t *testing.T) {
 		if r.OK() {
 			t.Errorf("%s accepted", name)
 		}
+	}
+	// An EU DCC is read, and its document signer is not trusted here.
+	dcc := []byte([]byte("HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA.A5:S9MKN4NN3F85QNCY0O%0VZ001HOC9JU0D0HT0HB2PL/IB*09B9LW4T*8+DCMH0LDK2%K:XFE70*LP$V25$0Q:J:4MO1P0%0L0HD+9E/HY+4J6TH48S%4K.GJ2PT3QY:GQ3TE2I+-CPHN6D7LLK*2HG%89UV-0LZ 2ZJJ524-LH/CJTK96L6SR9MU9DHGZ%P WUQRENS431T1XCNCF+47AY0-IFO0500TGPN8F5G.41Q2E4T8ALW.INSV$ 07UV5SR+BNQHNML7 /KD3TU 4V*CAT3ZGLQMI/XI%ZJNSBBXK2:UG%UJMI:TU+MMPZ5$/PMX19UE:-PSR3/$NU44CBE6DQ3D7B0FBOFX0DV2DGMB$YPF62I$60/F$Z2I6IFX21XNI-LM%3/DF/U6Z9FEOJVRLVW6K$UG+BKK57:1+D10%4K83F+1VWD1NE"))
+	if r := v.VerifyPayload(dcc, vectorTime); r.Status != verify.StatusUnknownIssuer || r.Format != verify.FormatDCC {
+		t.Errorf("EU DCC with no signer trusted: %s %s (%s)", r.Format, r.Status, r.Detail)
+	}
+	if r := v.VerifyPayload([]byte("hello"), vectorTime); !strings.Contains(r.Detail, "not a certificate this verifier reads") || r.Format != "" {
+		t.Errorf("text: %+v", r)
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/crlverify/crlverify/verify/dcc"
 	"github.com/crlverify/crlverify/verify/divoc"
 	"github.com/crlverify/crlverify/verify/qr"
 	"github.com/crlverify/crlverify/verify/store"
@@ -28,7 +28,17 @@ type Options struct {
 	// the bundled ones with the trust store's context mappings
 	// ([ContextsFor]), as they are when the Verifier is made.
 	Contexts *divoc.Contexts
-	// QR bounds and tunes image decoding. Nil: qr's defaults.
+	// ValueSets names the codes of EU DCC certificates for display. Nil:
+	// dcc.DefaultValueSets (add the published files with
+	// dcc.LoadValueSets).
+	ValueSets *dcc.ValueSets
+	// Formats are the certificate formats read, in the order they are
+	// tried (see [Format]). Nil: SMART Health Cards, EU DCC, then DIVOC,
+	// made from the other options.
+	Formats []Format
+	// QR bounds and tunes image decoding. Nil: qr's defaults. Images are
+	// read for a QR code and, when there is none, an Aztec code
+	// (qr.Options.Aztec is set on a copy).
 	QR *qr.Options
 	// ClockSkew tolerates a certificate issued or signed this much after the
 	// time of the check (device clocks drift). Default: none.
@@ -38,9 +48,11 @@ type Options struct {
 // Verifier checks certificates against a trust store and a CRL store. It is
 // safe for concurrent use when its stores are.
 type Verifier struct {
-	trust *trust.Store
-	crls  Revocations
-	opts  Options
+	trust    *trust.Store
+	crls     Revocations
+	opts     Options
+	defaults []Format
+	qr       qr.Options
 }
 
 // New returns a Verifier. crls may be nil: every revocation status is then
@@ -60,6 +72,11 @@ func New(ts *trust.Store, crls Revocations, opts *Options) *Verifier {
 		// processed forms cached across Verifiers.
 		v.opts.Contexts, _ = ContextsFor(v.trust)
 	}
+	v.defaults = []Format{NewSHCFormat(), NewDCCFormat(v.opts.ValueSets), NewDIVOCFormat(v.opts.Contexts)}
+	if v.opts.QR != nil {
+		v.qr = *v.opts.QR
+	}
+	v.qr.Aztec = true
 	return v
 }
 
@@ -93,24 +110,26 @@ func ContextsFor(ts *trust.Store) (*divoc.Contexts, error) {
 	return c, errors.Join(errs...)
 }
 
-// VerifyFile reads a photo of a QR code (PNG, JPEG, GIF) or a file holding
-// the payload itself, and verifies what it carries at time at.
+// VerifyFile reads a photo of a QR or Aztec code (PNG, JPEG, GIF) or a
+// file holding the payload itself, and verifies what it carries at time
+// at. A file holding several certificates (a .smart-health-card file)
+// gives the verdict on the first; [Verifier.VerifyScanned] gives all.
 func (v *Verifier) VerifyFile(path string, at time.Time) Result {
 	r, _ := v.VerifyFileContext(context.Background(), path, at)
 	return r
 }
 
-// VerifyFileContext is [Verifier.VerifyFile] with a context for the QR
+// VerifyFileContext is [Verifier.VerifyFile] with a context for the image
 // decoding, the one step that can take long. When ctx ends before the
 // verdict is reached, it returns an error wrapping ctx.Err() and no
 // verdict; otherwise the error is nil. The verdict never depends on how
 // long the steps took.
 func (v *Verifier) VerifyFileContext(ctx context.Context, path string, at time.Time) (Result, error) {
-	payload, fromImage, err := qr.ReadPayloadFileContext(ctx, path, v.opts.QR)
-	if stopped(ctx, err) {
+	s, err := v.ReadFileContext(ctx, path)
+	if err != nil {
 		return Result{}, err
 	}
-	return v.afterRead(path, payload, fromImage, err, at), nil
+	return v.VerifyScanned(s, at)[0], nil
 }
 
 // VerifyReader is [Verifier.VerifyFile] for a stream (standard input).
@@ -122,11 +141,45 @@ func (v *Verifier) VerifyReader(name string, r io.Reader, at time.Time) Result {
 // VerifyReaderContext is [Verifier.VerifyReader] with a context, as
 // [Verifier.VerifyFileContext].
 func (v *Verifier) VerifyReaderContext(ctx context.Context, name string, r io.Reader, at time.Time) (Result, error) {
-	payload, fromImage, err := qr.ReadPayloadContext(ctx, r, v.opts.QR)
-	if stopped(ctx, err) {
+	s, err := v.ReadReaderContext(ctx, name, r)
+	if err != nil {
 		return Result{}, err
 	}
-	return v.afterRead(name, payload, fromImage, err, at), nil
+	return v.VerifyScanned(s, at)[0], nil
+}
+
+// Scanned is what one scan input held: the payload of its 2D code or of
+// the file itself, or why it could not be read.
+type Scanned struct {
+	// Input names the input (a file name, "-").
+	Input string
+	// Payload is the payload read; FromImage whether it came from an
+	// image's QR or Aztec code rather than from the file itself.
+	Payload   []byte
+	FromImage bool
+	// Err says why nothing could be read (no code in the image, an image
+	// too large): the input's verdict is MALFORMED.
+	Err error
+}
+
+// ReadFileContext reads the file at path as [Verifier.VerifyFile] does,
+// without verifying: an image's QR code (or Aztec code), or the file's
+// bytes. The error is not nil only when ctx ended first.
+func (v *Verifier) ReadFileContext(ctx context.Context, path string) (Scanned, error) {
+	payload, fromImage, err := qr.ReadPayloadFileContext(ctx, path, &v.qr)
+	if stopped(ctx, err) {
+		return Scanned{}, err
+	}
+	return Scanned{Input: path, Payload: payload, FromImage: fromImage, Err: err}, nil
+}
+
+// ReadReaderContext is [Verifier.ReadFileContext] for a stream.
+func (v *Verifier) ReadReaderContext(ctx context.Context, name string, r io.Reader) (Scanned, error) {
+	payload, fromImage, err := qr.ReadPayloadContext(ctx, r, &v.qr)
+	if stopped(ctx, err) {
+		return Scanned{}, err
+	}
+	return Scanned{Input: name, Payload: payload, FromImage: fromImage, Err: err}, nil
 }
 
 // stopped reports whether err is ctx ending rather than a verdict.
@@ -134,21 +187,28 @@ func stopped(ctx context.Context, err error) bool {
 	return err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
-// VerifyImage decodes the QR code in img and verifies its payload.
+// VerifyImage decodes the QR code (or, when there is none, the Aztec code)
+// in img and verifies its payload.
 func (v *Verifier) VerifyImage(img image.Image, at time.Time) Result {
-	payload, err := qr.Decode(img, v.opts.QR)
-	return v.afterRead("", payload, true, err, at)
+	payload, err := qr.Decode(img, &v.qr)
+	return v.VerifyScanned(Scanned{Payload: payload, FromImage: true, Err: err}, at)[0]
 }
 
-func (v *Verifier) afterRead(name string, payload []byte, fromImage bool, err error, at time.Time) Result {
-	if err != nil {
-		r := malformedResult(at, "%v", err)
-		r.Input, r.FromImage = name, fromImage
-		return r
+// VerifyScanned verifies what one input held at time at: one Result per
+// certificate, in order (several for a .smart-health-card file, each with
+// [Result.Card] set; at least one). A payload read from a file rather than
+// an image may end with a line break.
+func (v *Verifier) VerifyScanned(s Scanned, at time.Time) []Result {
+	var rs []Result
+	if s.Err != nil {
+		rs = []Result{malformedResult(at, "%v", s.Err)}
+	} else {
+		rs = v.verifyPayloads(s.Payload, !s.FromImage, at)
 	}
-	r := v.VerifyPayload(payload, at)
-	r.Input, r.FromImage = name, fromImage
-	return r
+	for i := range rs {
+		rs[i].Input, rs[i].FromImage = s.Input, s.FromImage
+	}
+	return rs
 }
 
 func malformedResult(at time.Time, format string, args ...any) Result {
@@ -160,82 +220,119 @@ func malformedResult(at time.Time, format string, args ...any) Result {
 	}
 }
 
-// VerifyPayload verifies the bytes of a QR code (a DIVOC ZIP, its
-// UTF-8-expanded form, or the credential JSON) at time at. The checks run
+// VerifyPayload verifies the bytes of a QR or Aztec code at time at: a
+// SMART Health Card ("shc:/" and digits, or its JWS), an EU Digital COVID
+// Certificate ("HC1:"), or a DIVOC credential (a ZIP, its UTF-8-expanded
+// form, or the credential's JSON). A .smart-health-card file holding
+// several cards gives the verdict on the first; [Verifier.VerifyPayloads]
+// gives all.
+//
+// The format is detected from the payload (see [Format]). The checks run
 // in this order, and the first that fails decides the status: the payload
-// is readable (MALFORMED, which includes a term no context defines); an
-// issuer key is trusted for it (UNKNOWN_ISSUER); the signature verifies
-// with that key, which is neither terminated nor outside its window when
-// the certificate was signed (BAD_SIGNATURE); the signature covers the
+// is readable (MALFORMED, which includes a DIVOC term no context defines
+// and an EU DCC off its schema); an issuer key is trusted for it
+// (UNKNOWN_ISSUER); the signature verifies with that key, which is
+// neither terminated nor outside its window when the certificate was
+// signed (BAD_SIGNATURE; for an EU DCC also a document signer whose
+// country, key usage or validity does not fit); the signature covers the
 // holder, unless the issuer's policy accepts that it does not
-// (UNSIGNED_HOLDER; accepted, the holder's fields are listed in
-// UnsignedFields); the revocation list does not revoke or suspend it
-// (REVOKED, SUSPENDED); it is within the validity the issuer's policy
-// gives (NOT_YET_VALID, EXPIRED).
+// (UNSIGNED_HOLDER, DIVOC; accepted, the holder's fields are listed in
+// UnsignedFields); the revocation lists do not revoke or suspend it
+// (REVOKED, SUSPENDED); it is within its own dates and the validity the
+// issuer's policy gives (NOT_YET_VALID, EXPIRED).
 func (v *Verifier) VerifyPayload(payload []byte, at time.Time) Result {
-	cred, form, err := divoc.ParsePayload(payload)
-	if err != nil {
-		return malformedResult(at, "%v", err)
+	return v.verifyPayloads(payload, false, at)[0]
+}
+
+// VerifyPayloads is [Verifier.VerifyPayload] giving one Result per
+// certificate the payload holds, in order: several for a
+// .smart-health-card file (each with [Result.Card] set), one otherwise.
+func (v *Verifier) VerifyPayloads(payload []byte, at time.Time) []Result {
+	return v.verifyPayloads(payload, false, at)
+}
+
+func (v *Verifier) verifyPayloads(payload []byte, typed bool, at time.Time) []Result {
+	f := v.detect(payload)
+	if f == nil {
+		return []Result{malformedResult(at, "%s", v.notACertificate())}
 	}
-	r := Result{
-		Format:      "divoc",
-		PayloadForm: form.String(),
-		Certificate: certificateOf(cred),
-		Revocation:  Revocation{Status: "not_checked"},
-		At:          at,
-	}
-	signed, err := divoc.Prepare(cred, &divoc.Options{Contexts: v.opts.Contexts})
-	if err != nil {
-		if errors.Is(err, divoc.ErrBadSignature) {
-			return r.with(StatusBadSignature, err)
+	docs, err := f.Read(payload, typed)
+	if err != nil || len(docs) == 0 {
+		if err == nil {
+			err = errors.New("no certificate in the payload")
 		}
-		return r.with(StatusMalformed, err)
+		r := malformedResult(at, "%v", err)
+		r.Format = f.Name()
+		return []Result{r}
 	}
-	entry, key, err := v.trust.Check(cred.Proof.VerificationMethod, signingTime(cred, at), signed.Verify)
-	if entry != nil {
-		r.Certificate.IssuerName = entry.Name
+	out := make([]Result, len(docs))
+	for i, d := range docs {
+		out[i] = v.verdict(f.Name(), d, at)
+		if len(docs) > 1 {
+			out[i].Card, out[i].Cards = i+1, len(docs)
+		}
 	}
-	if key != nil {
-		r.Certificate.KeyID = key.ID
+	return out
+}
+
+// verdict runs the checks on a document read by the format named format.
+func (v *Verifier) verdict(format string, d Document, at time.Time) Result {
+	desc := d.Describe()
+	r := Result{
+		Format:          format,
+		PayloadForm:     desc.PayloadForm,
+		CertificateType: desc.Type,
+		Certificate:     desc.Certificate,
+		Revocation:      Revocation{Status: "not_checked"},
+		At:              at,
 	}
-	switch {
-	case errors.Is(err, trust.ErrUnknownIssuer):
-		return r.with(StatusUnknownIssuer, err)
-	case errors.Is(err, trust.ErrKeyTerminated):
-		return r.with(StatusBadSignature, fmt.Errorf("signed with a terminated key: %w", err))
-	case errors.Is(err, trust.ErrKeyNotValidAt):
-		return r.with(StatusBadSignature, fmt.Errorf("signed outside its key's validity: %w", err))
-	case err != nil:
-		return r.with(StatusBadSignature, err)
+	chk, err := d.Verify(v.trust, at)
+	if chk != nil && r.Certificate != nil {
+		if chk.IssuerName != "" {
+			r.Certificate.IssuerName = chk.IssuerName
+		}
+		if chk.KeyID != "" {
+			r.Certificate.KeyID = chk.KeyID
+		}
+	}
+	if err != nil {
+		return r.with(statusOf(err, StatusBadSignature), err)
+	}
+	if chk == nil {
+		return r.with(StatusBadSignature, errors.New("the format gave no checks"))
 	}
 
-	policy := entry.Policy
-	if unsigned := signed.UnsignedHolder(); len(unsigned) > 0 {
-		r.UnsignedFields = unsignedFields(r.Certificate, unsigned)
-		if !policy.AcceptUnsignedHolder {
+	if len(chk.UnsignedFields) > 0 {
+		r.UnsignedFields = chk.UnsignedFields
+		if !chk.AcceptUnsignedHolder {
 			r.Status = StatusUnsignedHolder
-			r.Detail = UnsignedHolderDetail + " (" + unsignedWhy(cred) + ")"
+			r.Detail = UnsignedHolderDetail
+			if chk.UnsignedWhy != "" {
+				r.Detail += " (" + chk.UnsignedWhy + ")"
+			}
 			return r
 		}
 	}
-	r.Revocation = v.revocation(entry.CRLIssuerFor(cred.Issuer), signed.RevocationIDs(), at)
-	if cred.Evidence.CertificateID == "" && r.Revocation.Status == "not_revoked" {
-		// The other signed values were looked up (a revocation of any of
-		// them counts), but without a certificate id "not revoked" means
-		// nothing.
+	r.Revocation = v.revocation(chk.CRLIssuer, chk.IDs, at)
+	if chk.IssuerList != nil {
+		r.Revocation = combine(r.Revocation, chk.IssuerList(v.crls, at))
+	}
+	if chk.NoID != "" && r.Revocation.Status == "not_revoked" {
 		r.Revocation.Known = false
 		r.Revocation.Status = "unknown"
-		r.Revocation.Explanation = "the certificate has no certificate id to look up"
+		r.Revocation.Explanation = chk.NoID
 	}
 	switch r.Revocation.Status {
 	case "revoked":
-		return r.with(StatusRevoked, fmt.Errorf("revoked on %s (%s)", day(r.Revocation.RevokedAt), r.Revocation.Reason))
+		return r.with(StatusRevoked, errors.New(revokedDetail(&r.Revocation)))
 	case "suspended":
 		return r.with(StatusSuspended, fmt.Errorf("suspended until %s (%s)", r.Revocation.SuspendedUntil.Format(time.RFC3339), r.Revocation.Reason))
 	}
-	if st, why := v.validity(cred, policy, at); st != "" {
-		r.Status, r.Detail = st, why
-		return r
+	if chk.Validity != nil {
+		if st, why := chk.Validity(at, v.opts.ClockSkew); st != "" {
+			r.Status, r.Detail = st, why
+			return r
+		}
 	}
 	r.Status = StatusValid
 	var details []string
@@ -251,85 +348,18 @@ func (v *Verifier) VerifyPayload(payload []byte, at time.Time) Result {
 	return r
 }
 
-// unsignedFields maps the credentialSubject keys the signature does not
-// cover to the Certificate fields they fill (by JSON name). Keys no
-// Certificate field shows (the subject's id, refId, nationality) are left
-// out.
-func unsignedFields(c *Certificate, keys []string) []string {
-	var out []string
-	for _, f := range []struct{ key, field, value string }{
-		{"name", "name", c.Name}, {"dob", "date_of_birth", c.DateOfBirth}, {"gender", "gender", c.Gender}, {"age", "age", c.Age},
-	} {
-		if f.value != "" && slices.Contains(keys, f.key) {
-			out = append(out, f.field)
-		}
+// revokedDetail says who revoked a certificate, when, and why, as far as
+// the list tells.
+func revokedDetail(rv *Revocation) string {
+	if rv.Source == SourceSHCList {
+		return fmt.Sprintf("revoked by its issuer's revocation list (key %s, ctr %d)", rv.ListKID, rv.ListCounter)
 	}
-	return out
-}
-
-// unsignedWhy says why a DIVOC credential's holder is not signed.
-func unsignedWhy(c *divoc.Credential) string {
-	if c.Subject.ID == "" {
-		return "its credentialSubject has an empty id, so its signature covers nothing about the holder"
-	}
-	return fmt.Sprintf("its credentialSubject id %q is not an absolute IRI, so its signature covers nothing about the holder", c.Subject.ID)
+	return fmt.Sprintf("revoked on %s (%s)", day(rv.RevokedAt), rv.Reason)
 }
 
 func (r Result) with(s Status, err error) Result {
 	r.Status, r.Detail = s, err.Error()
 	return r
-}
-
-// signingTime is when the certificate says it was signed: the proof's
-// creation, else its issuance, else the time of the check.
-func signingTime(c *divoc.Credential, at time.Time) time.Time {
-	switch {
-	case !c.Proof.Created.IsZero():
-		return c.Proof.Created.Time
-	case !c.IssuanceDate.IsZero():
-		return c.IssuanceDate.Time
-	}
-	return at
-}
-
-// validity applies the certificate's own dates and the issuer's policy.
-func (v *Verifier) validity(c *divoc.Credential, p trust.Policy, at time.Time) (Status, string) {
-	latest := at.Add(v.opts.ClockSkew)
-	for _, d := range []struct {
-		name string
-		date divoc.Date
-	}{{"issued", c.IssuanceDate}, {"signed", c.Proof.Created}} {
-		if !d.date.IsZero() && d.date.Time.After(latest) {
-			return StatusNotYetValid, fmt.Sprintf("%s %s, after the time of the check (%s)", d.name, d.date.Raw, at.UTC().Format(time.RFC3339))
-		}
-	}
-	if !c.ExpirationDate.IsZero() && !at.Before(endOf(c.ExpirationDate)) {
-		return StatusExpired, "expired " + c.ExpirationDate.Raw
-	}
-	if p.EnforceEffectiveWindow {
-		e := c.Evidence
-		if !e.EffectiveStart.IsZero() && e.EffectiveStart.Time.After(latest) {
-			return StatusNotYetValid, "effective from " + e.EffectiveStart.Raw
-		}
-		if !e.EffectiveUntil.IsZero() && !at.Before(endOf(e.EffectiveUntil)) {
-			return StatusExpired, "effective until " + e.EffectiveUntil.Raw
-		}
-	}
-	if p.MaxAge > 0 && !c.IssuanceDate.IsZero() {
-		if end := c.IssuanceDate.Time.Add(time.Duration(p.MaxAge)); !at.Before(end) {
-			return StatusExpired, fmt.Sprintf("issued %s; the issuer's policy limits certificates to %s", c.IssuanceDate.Raw, p.MaxAge)
-		}
-	}
-	return "", ""
-}
-
-// endOf returns the first instant after d: the next midnight for a date,
-// the instant itself for a timestamp.
-func endOf(d divoc.Date) time.Time {
-	if d.DateOnly {
-		return d.Time.AddDate(0, 0, 1)
-	}
-	return d.Time
 }
 
 // revocation asks the CRL store about every id the signature binds (the
@@ -375,6 +405,9 @@ func revocationOf(res store.Result, id string) Revocation {
 		NextUpdate:  res.NextUpdate,
 		AgeSeconds:  int64(res.Age / time.Second),
 	}
+	if res.Status != store.Unknown {
+		rev.Source = SourceSnapshot
+	}
 	if res.Status == store.Revoked || res.Status == store.Suspended {
 		rev.RevokedAt = res.Entry.Revoked()
 		rev.Reason = res.Entry.Reason.String()
@@ -386,23 +419,3 @@ func revocationOf(res store.Result, id string) Revocation {
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
-
-func certificateOf(c *divoc.Credential) *Certificate {
-	return &Certificate{
-		ID:                 c.Evidence.CertificateID,
-		Issuer:             c.Issuer,
-		VerificationMethod: c.Proof.VerificationMethod,
-		ProofType:          c.Proof.Type,
-		Name:               c.Subject.Name,
-		DateOfBirth:        c.Subject.DOB.Raw,
-		Gender:             c.Subject.Gender,
-		Age:                c.Subject.Age,
-		Dose:               c.Evidence.Dose,
-		TotalDoses:         c.Evidence.TotalDoses,
-		Vaccine:            c.Evidence.Vaccine,
-		Manufacturer:       c.Evidence.Manufacturer,
-		Batch:              c.Evidence.Batch,
-		VaccinationDate:    c.Evidence.Date.Raw,
-		IssuedAt:           c.IssuanceDate.Time,
-	}
-}

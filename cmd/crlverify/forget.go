@@ -31,14 +31,16 @@ func newForgetCommand() *cobra.Command {
 	var storePath string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "forget PUBLISHER|SOURCE...",
+		Use:   "forget PUBLISHER|SOURCE|SHC-LIST-URL...",
 		Short: "Remove publishers' revocation lists, or sources' sync records, from the local store",
 		Long: `forget removes from the local store, for each PUBLISHER (the name status
 prints), its revocation list and the records of the syncs that fetched it.
 Checks for the publisher's issuers answer "unknown" (exit 3) until a sync
 stores a full snapshot again. Given a SOURCE (a URL or path, as status
 prints it), it removes the record of syncs from that source only, such as
-a "source ... no list" line of status.
+a "source ... no list" line of status. Given the URL of a SMART Health
+Cards issuer's revocation list (ISSUER/.well-known/crl/KID.json, as status
+prints it), it removes that list.
 
 Use it when a publisher has changed its signing keys and sync refuses its
 snapshots as "signed by a key its publisher's list was never signed by". A
@@ -74,7 +76,14 @@ publisher first.
 			}
 			// Every name is checked before anything is removed.
 			publisher := map[string]bool{}
+			shcList := map[string]store.SHCList{}
+			for _, l := range st.SHCLists() {
+				shcList[shcListURL(l.Issuer, l.KID)] = l
+			}
 			for _, name := range names {
+				if _, ok := shcList[name]; ok {
+					continue
+				}
 				_, isList := st.List(name)
 				isPub, isSource := isList, false
 				for _, r := range recs {
@@ -82,12 +91,19 @@ publisher first.
 					isSource = isSource || r.Source == name
 				}
 				if !isPub && !isSource {
-					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q, nor a record of syncs from a source of that name (crlverify status lists them)", clean(path), name))
+					return withCode(ExitError, fmt.Errorf("%s holds no list of publisher %q, nor a record of syncs from a source of that name, nor a SMART Health Cards list of that URL (crlverify status lists them)", clean(path), name))
 				}
 				publisher[name] = isPub
 			}
 			out := cmd.OutOrStdout()
 			for _, name := range names {
+				if l, ok := shcList[name]; ok {
+					if _, err := st.RemoveSHCList(l.Issuer, l.KID); err != nil {
+						return withCode(ExitError, storeHint(err, path))
+					}
+					fmt.Fprintf(out, "forgot the revocation list of %s key %s: ctr %d, %d rids\n", l.Issuer, clean(l.KID), l.Counter, l.RIDs)
+					continue
+				}
 				if !publisher[name] {
 					if _, err := st.RemoveSyncRecord(name); err != nil {
 						return withCode(ExitError, storeHint(err, path))

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/crlverify/crlverify/verify"
+	"github.com/crlverify/crlverify/verify/dcc"
 	"github.com/crlverify/crlverify/verify/qr"
 	"github.com/crlverify/crlverify/verify/store"
 	"github.com/crlverify/crlverify/verify/trust"
@@ -29,6 +30,7 @@ import (
 
 type scanOptions struct {
 	trustPath string
+	valueSets string
 	storePath string
 	at        string
 	grace     time.Duration
@@ -44,19 +46,35 @@ func newScanCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan [--trust FILE] [--store FILE] [--at T] [--json] IMAGE|PAYLOAD|DIR|-...",
 		Short: "Verify health certificates from QR photos or payload files, offline",
-		Long: `scan reads each input — a photo of a QR code (PNG, JPEG, GIF), a file holding
-the QR payload itself (a DIVOC ZIP or JSON), a directory of such files, or "-"
-for standard input — and gives one verdict per certificate:
+		Long: `scan reads each input — a photo of a QR or Aztec code (PNG, JPEG, GIF), a
+file holding the payload itself, a directory of such files, or "-" for
+standard input — and gives one verdict per certificate. It reads, detected
+from the payload:
+
+  SMART Health Cards      a numeric QR code ("shc:/" and digits, also typed
+                          in a text file), the JWS as text, a
+                          .smart-health-card file (one verdict per card);
+                          a card split over several QR codes ("shc:/1/3/",
+                          deprecated) is joined when every code is among the
+                          inputs of one scan (missing ones are named)
+  EU Digital COVID        "HC1:" from a QR code, an Aztec code (Ireland) or
+  Certificates            a text file; vaccination, test and recovery
+  DIVOC credentials       the QR's ZIP (raw or UTF-8-expanded) or the JSON
+
+and gives one of:
 
   VALID           genuine, valid, and not revoked on a fresh list
   REVOKED         revoked by its issuer's list (date and reason shown)
   SUSPENDED       revoked until a date
-  EXPIRED         past the validity its issuer's policy gives it
+  EXPIRED         past its own expiry or the validity its issuer's policy
+                  gives it
   NOT_YET_VALID   issued or signed after the time of the check
-  BAD_SIGNATURE   the signature fails, or its key is terminated
+  BAD_SIGNATURE   the signature fails, or its key is terminated (an EU
+                  document signer: also its country, key usage or validity)
   UNSIGNED_HOLDER the issuer signed it, but not the holder's name: it cannot
                   prove who it belongs to (see trust add --accept-unsigned-holder)
-  UNKNOWN_ISSUER  no trusted key for its verification method
+  UNKNOWN_ISSUER  no trusted key for it (DIVOC verification method, SMART
+                  Health Cards issuer and kid, EU document signer kid)
   MALFORMED       no readable certificate
   UNREADABLE      the input itself could not be read (missing, not
                   readable, empty, a directory with no files): no verdict,
@@ -66,12 +84,19 @@ A VALID certificate whose issuer has no list in the store, or whose list is
 past its next update (plus --grace), is reported as "revocation status
 unknown" and exits 3: run "crlverify sync" when a network is there.
 
-Issuer keys come from the trust store (see "crlverify trust"), revocation
-lists from the store "crlverify sync" fills. Nothing is fetched. A directory is
-scanned concurrently; results are printed in input order, then a tally (on
-stderr with --json). The exit code is that of the worst input, in the order
-1 (a certificate not valid), 2 (an input UNREADABLE), 3 (revocation status
-unknown), 0.
+Issuer keys come from the trust store (see "crlverify trust": DIVOC keys,
+SMART Health Cards issuers' key sets, EU document signer certificates),
+revocation lists from the store "crlverify sync" fills. A SMART Health Card
+is looked up by its rid under its issuer URL, an EU DCC by its certificate
+identifier (UVCI) under its country, in the signed lists; a card whose key
+has a crlVersion also needs its issuer's own list, imported with
+"crlverify sync --from KID.json". Vaccines, tests and diseases are named
+from the formats' code systems: the EU value sets (built in; the published
+files with --dcc-valuesets) and the CVX and SNOMED CT codes of SMART Health
+Cards. Nothing is fetched. A directory is scanned concurrently; results are
+printed in input order, then a tally (on stderr with --json). The exit code
+is that of the worst input, in the order 1 (a certificate not valid), 2 (an
+input UNREADABLE), 3 (revocation status unknown), 0.
 
 With --json each input is one line: the verdict (status, detail, format,
 certificate{...}, unsigned_fields, revocation{known, status, freshness,
@@ -94,6 +119,9 @@ it to read a huge image.
 ` + exitCodeHelp,
 		Example: `  crlverify scan photo.jpg
   crlverify scan --trust trust.json --store crl.db certificates/
+  crlverify scan card-1.png card-2.png card-3.png       # one SMART Health Card in three codes
+  crlverify scan vaccination.smart-health-card hc1.txt
+  crlverify scan --dcc-valuesets ehn-dcc-valuesets/ irish-aztec.jpg
   crlverify scan --json --at 2026-06-01T00:00:00Z a.png b.png
   cat payload.zip | crlverify scan -`,
 		Args: cobra.MinimumNArgs(1),
@@ -102,9 +130,10 @@ it to read a huge image.
 	f := cmd.Flags()
 	f.StringVar(&o.trustPath, "trust", "", "trust store file (default "+describeDefaultTrust()+")")
 	f.StringVar(&o.storePath, "store", "", "revocation list store (default "+describeDefaultStore()+")")
+	f.StringVar(&o.valueSets, "dcc-valuesets", "", "directory of EU DCC value set files naming vaccines, tests and diseases (default: the built-in names)")
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
-	f.BoolVar(&o.json, "json", false, "print one JSON object per input")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per certificate")
 	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "inputs scanned at once (they share --max-image-memory)")
 	f.StringVar(&o.color, "color", "auto", "colour the verdicts: auto (on a terminal), always, never")
 	f.IntVar(&o.maxPixels, "max-pixels", qr.DefaultMaxPixels, "largest image, in pixels (width × height), read from its header")
@@ -235,8 +264,14 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 		return withCode(ExitError, err)
 	}
 	stdin := readStdin(inputs, cmd.InOrStdin())
+	var vs *dcc.ValueSets
+	if o.valueSets != "" {
+		if vs, err = dcc.LoadValueSets(o.valueSets); err != nil {
+			return withCode(ExitError, fmt.Errorf("--dcc-valuesets: %w", err))
+		}
+	}
 	defer o.limitMemory()()
-	v := verify.New(ts, crls, &verify.Options{QR: o.qrOptions()})
+	v := verify.New(ts, crls, &verify.Options{QR: o.qrOptions(), ValueSets: vs})
 	results, err := scanAll(cmd.Context(), v, inputs, at, o.workers, stdin)
 	if err != nil {
 		return withCode(ExitError, err)
@@ -432,13 +467,18 @@ func readStdin(inputs []scanInput, stdin io.Reader) []byte {
 }
 
 // scanAll verifies the inputs with up to workers at once and returns the
-// results in input order. When ctx ends first, it returns ctx's error:
-// an interrupted scan gives no verdicts rather than wrong ones.
+// results in input order: one per certificate (a .smart-health-card file
+// gives one per card). The QR codes of a SMART Health Card split over
+// several inputs are joined into one result, at the place of its first
+// chunk. When ctx ends first, it returns ctx's error: an interrupted scan
+// gives no verdicts rather than wrong ones.
 func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at time.Time, workers int, stdin []byte) ([]verify.Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	results := make([]verify.Result, len(inputs))
+	results := make([][]verify.Result, len(inputs))
+	reads := make([]verify.Scanned, len(inputs))
+	chunk := make([]bool, len(inputs))
 	errs := make([]error, len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -451,9 +491,15 @@ func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at tim
 					continue
 				}
 				if inputs[i].name == "-" {
-					results[i], errs[i] = v.VerifyReaderContext(ctx, "-", bytes.NewReader(stdin), at)
+					reads[i], errs[i] = v.ReadReaderContext(ctx, "-", bytes.NewReader(stdin))
 				} else {
-					results[i], errs[i] = v.VerifyFileContext(ctx, inputs[i].name, at)
+					reads[i], errs[i] = v.ReadFileContext(ctx, inputs[i].name)
+				}
+				if errs[i] != nil {
+					continue
+				}
+				if chunk[i] = reads[i].IsChunk(); !chunk[i] {
+					results[i] = v.VerifyScanned(reads[i], at)
 				}
 			}
 		}()
@@ -471,7 +517,29 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan interrupted: %w", err)
 	}
-	return results, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// The chunks of SMART Health Cards, joined across inputs.
+	var chunks []verify.Scanned
+	first := map[string]int{}
+	for i := range inputs {
+		if chunk[i] {
+			chunks = append(chunks, reads[i])
+			if _, seen := first[reads[i].Input]; !seen {
+				first[reads[i].Input] = i
+			}
+		}
+	}
+	for _, r := range v.VerifyChunks(chunks, at) {
+		i := first[r.Input]
+		results[i] = append(results[i], r)
+	}
+	var out []verify.Result
+	for _, rs := range results {
+		out = append(out, rs...)
+	}
+	return out, nil
 }
 
 // tally counts verdicts for the summary line and the exit code.
@@ -574,6 +642,12 @@ func humanResult(r *verify.Result, colour bool) string {
 	if name == "" {
 		name = "input"
 	}
+	if len(r.ChunkInputs) > 1 {
+		name = strings.Join(r.ChunkInputs, " + ")
+	}
+	if r.Cards > 1 {
+		name += fmt.Sprintf(" (card %d of %d)", r.Card, r.Cards)
+	}
 	fmt.Fprintf(&b, "%s: %s\n", clean(name), status)
 	if r.Detail != "" {
 		fmt.Fprintf(&b, "  why:         %s\n", clean(r.Detail))
@@ -596,7 +670,9 @@ func humanResult(r *verify.Result, colour bool) string {
 		holder("born", "date_of_birth", c.DateOfBirth)
 		holder("age", "age", c.Age)
 		holder("gender", "gender", c.Gender)
+		line("format", formatName(r))
 		line("certificate", c.ID)
+		line("disease", c.Disease)
 		dose := ""
 		if c.Dose > 0 {
 			dose = fmt.Sprint(c.Dose)
@@ -607,6 +683,18 @@ func humanResult(r *verify.Result, colour bool) string {
 		line("dose", dose)
 		line("vaccine", strings.TrimSpace(c.Vaccine+" "+paren(c.Manufacturer)))
 		line("vaccinated", c.VaccinationDate)
+		line("test", strings.TrimSpace(c.TestType+" "+paren(strings.TrimSpace(c.TestName+" "+c.TestDevice))))
+		line("result", c.TestResult)
+		line("sampled", c.SampledAt)
+		line("tested +", c.FirstPositive)
+		if c.ValidFrom != "" || c.ValidUntil != "" {
+			line("valid", strings.TrimSpace(c.ValidFrom+" to "+c.ValidUntil))
+		}
+		line("given by", strings.TrimSpace(c.Performer+" "+c.TestCentre))
+		line("country", c.Country)
+		if !c.ExpiresAt.IsZero() {
+			line("expires", c.ExpiresAt.UTC().Format(time.RFC3339))
+		}
 		issuer := c.Issuer
 		if c.IssuerName != "" {
 			issuer = c.IssuerName + " " + paren(c.Issuer)
@@ -616,7 +704,23 @@ func humanResult(r *verify.Result, colour bool) string {
 	if rv := r.Revocation; rv.Serial != 0 {
 		fmt.Fprintf(&b, "  %-12s serial %d from %s, %s, next update %s\n", "crl:", rv.Serial, clean(rv.Publisher), rv.Freshness, rv.NextUpdate.UTC().Format(time.RFC3339))
 	}
+	if rv := r.Revocation; rv.ListKID != "" && rv.ListCounter != 0 {
+		fmt.Fprintf(&b, "  %-12s the issuer's list of key %s, ctr %d\n", "crl:", rv.ListKID, rv.ListCounter)
+	}
 	return b.String()
+}
+
+// formatName says what kind of certificate a result is about.
+func formatName(r *verify.Result) string {
+	switch r.Format {
+	case verify.FormatSHC:
+		return "SMART Health Card"
+	case verify.FormatDCC:
+		return strings.TrimSpace("EU Digital COVID Certificate " + paren(r.CertificateType))
+	case verify.FormatDIVOC:
+		return "DIVOC credential"
+	}
+	return r.Format
 }
 
 func paren(s string) string {

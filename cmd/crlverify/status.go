@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -113,6 +114,11 @@ newer says so: the publisher's feed is stale.
 A source that never delivered a list is listed as "source ... no list";
 crlverify forget SOURCE removes its record.
 
+SMART Health Cards issuers' own revocation lists imported with sync --from
+are listed by the URL the issuer publishes them at, with their ctr and the
+number of rids; whether a list is current (its ctr the crlVersion of its
+key) is judged against the trust store when a card is checked.
+
 ` + exitCodeHelp,
 		Example: `  crlverify status
   crlverify status --store /var/lib/verifier/store.db --json`,
@@ -138,8 +144,9 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		return withCode(ExitError, storeHint(err, path))
 	}
 	lists := st.Lists()
+	shcLists := st.SHCLists()
 	code := ExitOK
-	if len(lists) == 0 {
+	if len(lists) == 0 && len(shcLists) == 0 {
 		code = ExitUnknown
 	}
 	now := time.Now().UTC()
@@ -189,6 +196,11 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 				res = "error: " + clean(last.LastError)
 			}
 			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", last.LastAttempt.UTC().Format(time.RFC3339), clean(last.Source), res)
+		}
+	}
+	for _, l := range shcLists {
+		if err := writeSHCListStatus(out, l, o.json); err != nil {
+			return withCode(ExitError, err)
 		}
 	}
 	// Sources that never delivered a stored list.
@@ -249,4 +261,33 @@ func roundAge(d time.Duration) string {
 		return d.Round(time.Minute).String()
 	}
 	return fmt.Sprintf("%dd%s", int(d/(24*time.Hour)), (d % (24 * time.Hour)).Round(time.Hour))
+}
+
+// shcStatusLine is the JSON form of an imported SMART Health Cards list
+// in status.
+type shcStatusLine struct {
+	SHCList    string    `json:"shc_crl"`
+	Issuer     string    `json:"issuer"`
+	KID        string    `json:"kid"`
+	Counter    int64     `json:"ctr"`
+	RIDs       int       `json:"rids"`
+	Size       int       `json:"size"`
+	SHA256     string    `json:"sha256"`
+	Source     string    `json:"source,omitempty"`
+	ImportedAt time.Time `json:"imported_at"`
+}
+
+// shcListURL is where an issuer publishes the list of its key kid: the
+// name status and forget know the list by.
+func shcListURL(issuer, kid string) string { return issuer + "/.well-known/crl/" + kid + ".json" }
+
+func writeSHCListStatus(w io.Writer, l store.SHCList, asJSON bool) error {
+	line := shcStatusLine{SHCList: shcListURL(l.Issuer, l.KID), Issuer: l.Issuer, KID: l.KID, Counter: l.Counter,
+		RIDs: l.RIDs, Size: l.Size, SHA256: l.SHA256, Source: l.Source, ImportedAt: l.ImportedAt}
+	if asJSON {
+		return writeJSON(w, line)
+	}
+	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
+		clean(line.SHCList), l.Counter, l.RIDs, l.Issuer, clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+	return err
 }

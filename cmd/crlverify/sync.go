@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,12 +20,16 @@ import (
 
 	"github.com/crlverify/crlverify/snapshot"
 	"github.com/crlverify/crlverify/verify/crlsync"
+	"github.com/crlverify/crlverify/verify/shc"
 	"github.com/crlverify/crlverify/verify/store"
+	"github.com/crlverify/crlverify/verify/trust"
 )
 
 type syncOptions struct {
 	from         string
 	jwks         string
+	trustPath    string
+	issuer       string
 	storePath    string
 	every        time.Duration
 	timeout      time.Duration
@@ -35,11 +40,23 @@ type syncOptions struct {
 func newSyncCommand() *cobra.Command {
 	o := &syncOptions{}
 	cmd := &cobra.Command{
-		Use:   "sync --from URL|DIR|FILE --jwks FILE",
+		Use:   "sync --from URL|DIR|FILE --jwks FILE | sync --from SHC-CRL.json [--trust FILE]",
 		Short: "Fetch the newest signed revocation list into the local store",
 		Long: `sync brings the local store up to date from a publication: an http(s) URL
 or a directory holding an index (index.jws) and snapshot files, or a single
 snapshot file (say, copied from a USB stick).
+
+--from may also name a SMART Health Cards issuer's own revocation list, the
+file it publishes at ISSUER/.well-known/crl/KID.json (JSON with "kid",
+"method": "rid", "ctr" and "rids"; detected from its content). It is stored
+beside the snapshots, as the list of that issuer's key KID, and answers for
+the cards that key signed: "rid.T" entries revoke only cards issued before
+T. The issuer is the one whose key set in the trust store (--trust) holds
+KID, or --issuer. The list is not signed: import it only from the issuer.
+Cards of a key whose crlVersion (in the trust store's key set) differs from
+the list's ctr have their revocation status unknown until the two agree;
+sync then exits 3. A list with a lower ctr than the stored one is refused
+(exit 1).
 
 It fetches the signed index, checks its signature against the publisher's
 keys (--jwks), and downloads the cheapest way to the newest list: a delta
@@ -74,20 +91,24 @@ other URL scheme is refused.
   crlverify sync --from /media/usb/full-00000000000000000042.crl --jwks ministry.jwks
 
   # keep the store current in the background
-  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks --every 6h`,
+  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks --every 6h
+
+  # a SMART Health Cards issuer's list, downloaded from its /.well-known/crl/
+  crlverify sync --from 3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json --trust trust.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", "", "publication URL (http, https, file), directory, or snapshot file (required)")
-	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required)")
+	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required for snapshots)")
+	f.StringVar(&o.trustPath, "trust", "", "trust store naming the SMART Health Cards issuer of a list (default "+describeDefaultTrust()+")")
+	f.StringVar(&o.issuer, "issuer", "", "the SMART Health Cards issuer URL a list is of (default: the issuer whose key set holds its kid)")
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
 	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval, at least 1m (e.g. 6h; 0: sync once)")
 	f.DurationVar(&o.timeout, "timeout", crlsync.DefaultTimeout, "give up a sync that takes longer than this (0: no limit)")
 	f.BoolVar(&o.allowExpired, "allow-expired", false, "apply a newer list even if it is already past its next update")
 	f.BoolVar(&o.json, "json", false, "print the summary as a JSON object")
 	_ = cmd.MarkFlagRequired("from")
-	_ = cmd.MarkFlagRequired("jwks")
 	return cmd
 }
 
@@ -147,6 +168,20 @@ func sourceOf(from string) (string, error) {
 func (o *syncOptions) run(cmd *cobra.Command) error {
 	if err := o.checkFlags(); err != nil {
 		return withCode(ExitError, err)
+	}
+	if raw, ok, err := readSHCList(o.from); err != nil {
+		return withCode(ExitError, err)
+	} else if ok {
+		if o.every > 0 {
+			return withCode(ExitError, errors.New("--every: a SMART Health Cards revocation list is imported from a file once"))
+		}
+		return o.importSHCList(cmd, raw)
+	}
+	if o.jwks == "" {
+		return withCode(ExitError, errors.New(`required flag "jwks" not set: the publisher's public keys verify its snapshots`))
+	}
+	if o.issuer != "" {
+		return withCode(ExitError, errors.New("--issuer names the issuer of a SMART Health Cards revocation list; --from is not one"))
 	}
 	keys, err := readKeys(o.jwks)
 	if err != nil {
@@ -320,4 +355,129 @@ func resolveStore(flag string, create bool) (string, error) {
 		}
 	}
 	return path, nil
+}
+
+// readSHCList reads --from when it is a file holding a SMART Health Cards
+// issuer's revocation list (a JSON object; a snapshot file starts with its
+// version line).
+func readSHCList(from string) ([]byte, bool, error) {
+	if strings.Contains(from, "://") {
+		return nil, false, nil
+	}
+	fi, err := os.Stat(from)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, false, nil // sync says what is wrong with it
+	}
+	f, err := os.Open(from)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	if t := bytes.TrimLeft(head[:n], " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, false, nil
+	}
+	b, err := readBounded(from, shc.MaxCRLSize)
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// shcListLine is the JSON form of an imported SMART Health Cards list.
+type shcListLine struct {
+	store.SHCImport
+	// KeyCRLVersion is the crlVersion of the list's key in the trust
+	// store; Current whether it is the list's ctr.
+	KeyCRLVersion int64 `json:"key_crl_version"`
+	Current       bool  `json:"current"`
+}
+
+// importSHCList stores raw as the list of its issuer's key.
+func (o *syncOptions) importSHCList(cmd *cobra.Command, raw []byte) error {
+	l, err := shc.ParseCRL(raw)
+	if err != nil {
+		return withCode(ExitInvalid, fmt.Errorf("%s: %w", o.from, err))
+	}
+	issuer, version, held, err := o.shcIssuerOf(l.KID)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	path, err := resolveStore(o.storePath, true)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	st, err := store.Open(path, nil)
+	if err != nil {
+		return withCode(ExitError, storeHint(err, path))
+	}
+	defer st.Close()
+	res, err := st.ImportSHCList(issuer, raw, o.from, time.Now().UTC())
+	if err != nil {
+		code := ExitError
+		if errors.Is(err, snapshot.ErrRollback) || errors.Is(err, store.ErrSHCListConflict) || errors.Is(err, shc.ErrMalformed) {
+			code = ExitInvalid
+		}
+		return withCode(code, fmt.Errorf("sync from %s: %w", o.from, storeHint(err, path)))
+	}
+	line := shcListLine{SHCImport: *res, KeyCRLVersion: version, Current: version == res.List.Counter}
+	out := cmd.OutOrStdout()
+	if o.json {
+		if err := writeJSON(out, line); err != nil {
+			return withCode(ExitError, err)
+		}
+	} else {
+		what := "imported"
+		switch {
+		case res.Unchanged:
+			what = "already held"
+		case res.Previous != nil:
+			what = fmt.Sprintf("replaced ctr %d with", res.Previous.Counter)
+		}
+		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", issuer, what, clean(l.KID), res.List.Counter, res.List.RIDs)
+	}
+	switch {
+	case !held:
+		return withCode(ExitUnknown, fmt.Errorf("the trust store holds no key %s of %s: its cards are from an unknown issuer until its key set is added (crlverify trust add)", clean(l.KID), issuer))
+	case version == 0:
+		return withCode(ExitUnknown, fmt.Errorf("key %s of %s has no crlVersion in the trust store's key set: the list is not used until the issuer's key set gives it one", l.KID, issuer))
+	case !line.Current:
+		return withCode(ExitUnknown, fmt.Errorf("the list's ctr is %d but the key's crlVersion in the trust store is %d: cards of key %s have revocation status unknown until the issuer's current key set and list are both in place",
+			res.List.Counter, version, l.KID))
+	}
+	return nil
+}
+
+// shcIssuerOf finds the issuer of a list for key kid: --issuer, or the
+// issuer whose key set in the trust store holds kid; and the key's
+// crlVersion there, and whether the trust store holds the key at all.
+func (o *syncOptions) shcIssuerOf(kid string) (issuer string, version int64, held bool, err error) {
+	ts, err := loadTrust(o.trustPath)
+	if err != nil {
+		if o.issuer == "" {
+			return "", 0, false, fmt.Errorf("the issuer of the SMART Health Cards revocation list %s is found in the trust store, or named with --issuer: %w", o.from, err)
+		}
+		ts = trust.New()
+	}
+	issuer = o.issuer
+	if issuer == "" {
+		switch issuers := ts.SHCIssuerForKID(kid); len(issuers) {
+		case 0:
+			return "", 0, false, fmt.Errorf("no SMART Health Cards issuer in the trust store has key %s (add its key set with crlverify trust add ISSUER jwks.json, or name it with --issuer)", clean(kid))
+		case 1:
+			issuer = issuers[0]
+		default:
+			return "", 0, false, fmt.Errorf("the key sets of %s all hold key %s: name the list's issuer with --issuer", strings.Join(issuers, ", "), clean(kid))
+		}
+	}
+	if err := shc.CheckIssuerURL(issuer); err != nil {
+		return "", 0, false, fmt.Errorf("--issuer: %w", err)
+	}
+	if e, ok := ts.SHCIssuer(issuer); ok {
+		if k, ok := e.KeySet().Key(kid); ok {
+			return issuer, k.CRLVersion, true, nil
+		}
+	}
+	return issuer, 0, false, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -69,7 +68,7 @@ are 1 to 64 letters, digits, '.', '_', '-' or '@'.
 				return withCode(ExitError, err)
 			}
 			if o.json {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
+				return writeJSON(cmd.OutOrStdout(), struct {
 					Name  string    `json:"name"`
 					Role  auth.Role `json:"role"`
 					Token string    `json:"token"`
@@ -104,9 +103,8 @@ func newTokenListCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if o.json {
-				enc := json.NewEncoder(out)
 				for _, t := range list {
-					if err := enc.Encode(struct {
+					if err := writeJSON(out, struct {
 						Name      string    `json:"name"`
 						Role      auth.Role `json:"role"`
 						CreatedAt time.Time `json:"created_at"`

@@ -24,24 +24,41 @@ func newTrustCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trust",
 		Short: "Manage the issuer keys and policies certificates are verified with",
-		Long: `trust manages the trust store: for each verification method a certificate
-names (a DIVOC credential's proof.verificationMethod, e.g. did:india), the
-public keys that may have signed it and how its certificates are judged.
+		Long: `trust manages the trust store: one file holding, for every certificate format
+scan reads, who may sign certificates and how they are judged.
 
-Keys are given as files in any format issuers publish: PEM (SPKI "PUBLIC KEY",
-PKCS #1 "RSA PUBLIC KEY", or a certificate), a JWK, a raw base58 Ed25519 key as
-DIVOC publishes them, or SPKI DER. The format is detected. Nothing is fetched:
-a verifier trusts exactly what is in this file.
+  DIVOC            a verification method (a credential's
+                   proof.verificationMethod, e.g. did:india) and its public
+                   keys: PEM (SPKI "PUBLIC KEY", PKCS #1 "RSA PUBLIC KEY", or a
+                   certificate), a JWK, a raw base58 Ed25519 key as DIVOC
+                   publishes them, or SPKI DER
+  SMART Health     an issuer URL (the cards' iss, https, no trailing /) and
+  Cards            its key set, the issuer's /.well-known/jwks.json, kept
+                   whole in the file; each key's kid and crlVersion (the ctr
+                   of the issuer's own revocation list for it) come from it
+  EU DCC           an issuing country (two letters, e.g. AT) and its document
+                   signer certificates (PEM or DER files, a directory of
+                   them, or a DSC list in the common {kid, country, rawData}
+                   JSON form, see import-dsc)
 
-Each key may have a window (--not-before, --not-after: when it may have
+The format is detected: a two-letter country is an EU issuer, an https URL
+given a key set ({"keys": [...]}) an SMART Health Cards issuer, anything else
+a DIVOC verification method; --format divoc|shc|dcc says it outright. Nothing
+is fetched: a verifier trusts exactly what is in this file.
+
+A DIVOC key may have a window (--not-before, --not-after: when it may have
 signed) and a status: a key marked terminated fails every certificate it
-signed. Each issuer has a policy: by default a vaccination certificate does
-not expire; --max-age and --enforce-effective-window turn expiry on. A
+signed. Each issuer has a policy: by default a DIVOC vaccination certificate
+does not expire, and SMART Health Cards and EU certificates expire by their
+own dates only; --max-age turns on expiry counted from issuance, and
+--enforce-effective-window makes DIVOC's effective dates binding. A DIVOC
 certificate whose signature does not cover its holder is refused
 (UNSIGNED_HOLDER) unless --accept-unsigned-holder is set for its issuer.
+--crl-issuer keys an issuer's revocations under another name in the signed
+lists.
 
-The store also maps the JSON-LD context URLs of deployments this program
-does not bundle ("crlverify trust context").
+The store also maps the JSON-LD context URLs of DIVOC deployments this
+program does not bundle ("crlverify trust context").
 
 The store is a JSON file written atomically; edit it with these commands.
 
@@ -49,12 +66,15 @@ The store is a JSON file written atomically; edit it with these commands.
 		Example: `  crlverify trust add did:india india.pem
   crlverify trust add did:divoc divoc-dev.pub.base58 --not-after 2022-12-31
   crlverify trust add did:india india.pem --status terminated
+  crlverify trust add https://spec.smarthealth.cards/examples/issuer jwks.json --name "SMART example issuer"
+  crlverify trust add AT at-dsc-1.pem at-dsc-2.der
+  crlverify trust import-dsc dsc-list.json --country AT --country DE
   crlverify trust list --json
   crlverify trust remove did:divoc`,
 	}
 	cmd.PersistentFlags().StringVar(&o.path, "trust", "", "trust store file (default crlverify/trust.json in the user config directory)")
 	cmd.AddCommand(newTrustAddCommand(o), newTrustListCommand(o), newTrustRemoveCommand(o), newTrustImportCommand(o),
-		newTrustContextCommand(o))
+		newTrustImportDSCCommand(o), newTrustContextCommand(o))
 	return cmd
 }
 
@@ -88,6 +108,8 @@ func (o *trustOptions) load(create bool) (*trust.Store, string, error) {
 
 type trustAddOptions struct {
 	*trustOptions
+	format              string
+	x5cRoots            []string
 	notBefore, notAfter string
 	status              string
 	name                string
@@ -100,33 +122,53 @@ type trustAddOptions struct {
 func newTrustAddCommand(parent *trustOptions) *cobra.Command {
 	o := &trustAddOptions{trustOptions: parent}
 	cmd := &cobra.Command{
-		Use:   "add VERIFICATION_METHOD KEYFILE",
-		Short: "Trust a key for a verification method, or update a key's window, status or policy",
-		Long: `add trusts the public key in KEYFILE ("-" for standard input) for
-certificates whose proof names VERIFICATION_METHOD. The key's format is
-detected. Adding a key the issuer already has updates it instead: use that
-to terminate a key or change its window. Flags left out keep their values.
+		Use:   "add ISSUER KEYFILE...",
+		Short: "Trust an issuer's keys, or update a key's window, status or an issuer's policy",
+		Long: `add trusts the keys in KEYFILE ("-" for standard input) for ISSUER:
 
-Times are RFC 3339 or a date (2006-01-02, UTC; --not-after then means the end
-of that day). The policy flags apply to the issuer, not to one key:
+  DIVOC               add VERIFICATION_METHOD KEYFILE: the public key, in any
+                      format DIVOC deployments publish (detected), for
+                      certificates whose proof names VERIFICATION_METHOD.
+                      Adding a key the issuer already has updates it
+                      instead: use that to terminate a key or change its
+                      window.
+  SMART Health Cards  add ISSUER_URL jwks.json: the issuer's key set, which
+                      replaces the one it had (keeping its name and policy).
+                      Entries that are not ES256 signing keys are listed and
+                      skipped. --x5c-root FILE adds a root certificate the
+                      x5c chains of every issuer's keys must then lead to.
+  EU DCC              add COUNTRY FILE...: document signer certificates (PEM,
+                      DER, a directory of them, or a DSC list, of which the
+                      entries of COUNTRY are taken). A certificate whose
+                      subject names another country is refused.
+
+Flags left out keep their values. Times are RFC 3339 or a date (2006-01-02,
+UTC; --not-after then means the end of that day). The policy flags apply to
+the issuer, not to one key:
   --max-age 365d                certificates expire 365 days after issuance
+  --crl-issuer NAME             revocations are keyed under NAME in the signed
+                                lists, not the certificate's own issuer (DIVOC
+                                issuer, SHC issuer URL, EU country)
   --enforce-effective-window    DIVOC effectiveStart/effectiveUntil are binding
-  --crl-issuer NAME             revocations are keyed under NAME, not the
-                                credential's own "issuer"
-  --accept-unsigned-holder      accept certificates whose signature does not
-                                cover the holder (DIVOC credentials with a
-                                relative or empty credentialSubject id, as
-                                Sri Lanka and Jamaica issue them): they are
-                                VALID, with the name, date of birth, gender
-                                and age marked unsigned. Without it they are
-                                UNSIGNED_HOLDER (exit 1).`,
+  --accept-unsigned-holder      accept DIVOC certificates whose signature does
+                                not cover the holder (a relative or empty
+                                credentialSubject id, as Sri Lanka and Jamaica
+                                issue them): they are VALID, with the name,
+                                date of birth, gender and age marked unsigned.
+                                Without it they are UNSIGNED_HOLDER (exit 1).
+--not-before, --not-after, --status, --enforce-effective-window and
+--accept-unsigned-holder are for DIVOC keys only.`,
 		Example: `  crlverify trust add did:india india.pem --name "Government of India"
   crlverify trust add did:divoc key.base58 --not-before 2021-01-01 --not-after 2023-12-31
   crlverify trust add did:india india.pem --status terminated
   crlverify trust add did:srilanka:moh lk.pem --max-age 365d --crl-issuer https://divoc.lgcc.gov.lk/
-  crlverify trust add did:jamaica jm.pem --accept-unsigned-holder`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1]) },
+  crlverify trust add did:jamaica jm.pem --accept-unsigned-holder
+  crlverify trust add https://spec.smarthealth.cards/examples/issuer jwks.json
+  crlverify trust add https://myvaccinerecord.cdph.ca.gov/creds jwks.json --x5c-root vci-root.pem
+  crlverify trust add IE ie-dsc.pem --name "Ireland HSE"
+  crlverify trust add --format dcc XA dsc-list.json`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0], args[1:]) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.notBefore, "not-before", "", "the key signs nothing before this time")
@@ -137,10 +179,32 @@ of that day). The policy flags apply to the issuer, not to one key:
 	f.StringVar(&o.maxAge, "max-age", "", `certificates expire this long after issuance, e.g. 365d or 8760h ("0" = never)`)
 	f.BoolVar(&o.enforceWindow, "enforce-effective-window", false, "make DIVOC effectiveStart/effectiveUntil binding")
 	f.BoolVar(&o.acceptUnsigned, "accept-unsigned-holder", false, "accept certificates whose signature does not cover the holder, marked unsigned")
+	f.StringVar(&o.format, "format", "", "divoc, shc or dcc (default: detected from ISSUER and KEYFILE)")
+	f.StringArrayVar(&o.x5cRoots, "x5c-root", nil, "a root certificate (PEM or DER) SMART Health Cards issuers' x5c chains must lead to (repeatable)")
 	return cmd
 }
 
-func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
+func (o *trustAddOptions) run(cmd *cobra.Command, issuer string, files []string) error {
+	format, err := o.detectFormat(cmd, issuer, files[0])
+	if err != nil {
+		return err
+	}
+	switch format {
+	case formatSHC:
+		return o.addSHC(cmd, issuer, files)
+	case formatDCC:
+		return o.addDCC(cmd, issuer, files)
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("a DIVOC verification method takes one key file, not %d", len(files))
+	}
+	if len(o.x5cRoots) > 0 {
+		return errors.New("--x5c-root is for SMART Health Cards issuers")
+	}
+	return o.addDIVOC(cmd, issuer, files[0])
+}
+
+func (o *trustAddOptions) addDIVOC(cmd *cobra.Command, vm, keyFile string) error {
 	ko := &trust.KeyOptions{Status: trust.Status(o.status)}
 	var err error
 	if ko.NotBefore, err = parseFlagTime("--not-before", o.notBefore, false); err != nil {
@@ -152,12 +216,7 @@ func (o *trustAddOptions) run(cmd *cobra.Command, vm, keyFile string) error {
 	if o.status != "" && ko.Status != trust.StatusActive && ko.Status != trust.StatusTerminated {
 		return fmt.Errorf("--status %q: want active or terminated", o.status)
 	}
-	var keyData []byte
-	if keyFile == "-" {
-		keyData, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), trust.MaxKeySize+1))
-	} else {
-		keyData, err = readBounded(keyFile, trust.MaxKeySize)
-	}
+	keyData, err := readKeyFile(cmd, keyFile, trust.MaxKeySize)
 	if err != nil {
 		return err
 	}
@@ -261,6 +320,7 @@ type trustListOptions struct {
 
 // trustLine is the JSON form of one issuer in trust list.
 type trustLine struct {
+	Format                 string         `json:"format"`
 	VerificationMethod     string         `json:"verification_method"`
 	Name                   string         `json:"name,omitempty"`
 	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
@@ -285,6 +345,13 @@ func newTrustListCommand(parent *trustOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the trusted issuers, their keys and policies",
+		Long: `list prints every trusted issuer with its policy and keys: DIVOC verification
+methods (each key's algorithm, status and window), SMART Health Cards issuers
+(each key's kid, crlVersion and x5c certificate with its validity; entries of
+the key set that are not signing keys), their x5c roots, and EU DCC countries
+(each document signer's kid, key, validity, the certificate types its key
+usage allows, subject). An expired document signer is marked. With --json,
+one object per issuer (and per root), with "format": "divoc", "shc" or "dcc".`,
 		Example: `  crlverify trust list
   crlverify trust list --trust ./trust.json --json`,
 		Args: cobra.NoArgs,
@@ -299,8 +366,8 @@ func (o *trustListOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	entries := s.List()
-	if len(entries) == 0 {
+	entries, shcIssuers, roots, dccIssuers := s.List(), s.SHCIssuers(), s.SHCRoots(), s.DCCIssuers()
+	if len(entries)+len(shcIssuers)+len(roots)+len(dccIssuers) == 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "no trusted issuers in %s\n", clean(path))
 		return nil
 	}
@@ -316,11 +383,38 @@ func (o *trustListOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
+	for _, e := range shcIssuers {
+		if o.json {
+			if err := writeJSON(w, toSHCTrustLine(e)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeSHCTrustEntry(w, e); err != nil {
+			return err
+		}
+	}
+	if err := writeSHCRoots(w, roots, o.json); err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, e := range dccIssuers {
+		if o.json {
+			if err := writeJSON(w, toDCCTrustLine(e)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeDCCTrustEntry(w, e, now); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func toTrustLine(e trust.Entry) trustLine {
 	l := trustLine{
+		Format:                 formatDIVOC,
 		VerificationMethod:     e.VerificationMethod,
 		Name:                   e.Name,
 		EnforceEffectiveWindow: e.EnforceEffectiveWindow,
@@ -384,35 +478,62 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 type trustRemoveOptions struct {
 	*trustOptions
 	keyID string
+	root  string
 }
 
 func newTrustRemoveCommand(parent *trustOptions) *cobra.Command {
 	o := &trustRemoveOptions{trustOptions: parent}
 	cmd := &cobra.Command{
-		Use:   "remove VERIFICATION_METHOD",
+		Use:   "remove ISSUER | --x5c-root SHA256",
 		Short: "Stop trusting an issuer, or one of its keys (--key)",
-		Long: `remove deletes an issuer with its keys and policy, or with --key only
-one key (its id, as trust list shows it). Certificates of a removed issuer
-fail as from an unknown issuer. To fail a key's certificates while keeping
-a record of it, mark it terminated instead (trust add ... --status terminated).`,
+		Long: `remove deletes an issuer with its keys and policy: a DIVOC verification
+method, a SMART Health Cards issuer URL, or an EU DCC country. With --key it
+removes one key only: a DIVOC key (its id) or an EU document signer (its kid,
+base64), as trust list shows them; a SMART Health Cards issuer's key set is
+replaced whole with trust add instead. --x5c-root removes an x5c root by its
+SHA-256 (or the first 16 hex digits trust list shows). Certificates of a
+removed issuer or key fail as from an unknown issuer. To fail a DIVOC key's
+certificates while keeping a record of it, mark it terminated instead (trust
+add ... --status terminated).`,
 		Example: `  crlverify trust remove did:divoc
-  crlverify trust remove did:india --key 4a1c5e0d9b7f2a33`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+  crlverify trust remove did:india --key 4a1c5e0d9b7f2a33
+  crlverify trust remove https://spec.smarthealth.cards/examples/issuer
+  crlverify trust remove AT --key 2M5aCgvUeXs=
+  crlverify trust remove --x5c-root 5f3a1c0e9d2b7a44`,
+		Args: cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case o.root != "" && len(args) == 0:
+				return o.removeRoot(cmd)
+			case o.root != "":
+				return errors.New("--x5c-root takes no ISSUER")
+			case len(args) == 0:
+				return errors.New("remove takes the ISSUER to remove (or --x5c-root)")
+			}
+			return o.run(cmd, args[0])
+		},
 	}
 	cmd.Flags().StringVar(&o.keyID, "key", "", "remove only the key with this id")
+	cmd.Flags().StringVar(&o.root, "x5c-root", "", "remove the SMART Health Cards x5c root with this SHA-256")
 	return cmd
 }
 
-func (o *trustRemoveOptions) run(cmd *cobra.Command, vm string) error {
+func (o *trustRemoveOptions) run(cmd *cobra.Command, issuer string) error {
 	s, path, err := o.load(false)
 	if err != nil {
 		return err
 	}
-	if o.keyID != "" {
-		err = s.RemoveKey(vm, o.keyID)
-	} else {
-		err = s.Remove(vm)
+	what, found, err := removeOther(s, issuer, o.keyID)
+	switch {
+	case found && err != nil:
+		return err
+	case found:
+	case o.keyID != "":
+		err = s.RemoveKey(issuer, o.keyID)
+		what = issuer + " key " + o.keyID
+	default:
+		err = s.Remove(issuer)
+		what = issuer
 	}
 	if err != nil {
 		return err
@@ -420,11 +541,22 @@ func (o *trustRemoveOptions) run(cmd *cobra.Command, vm string) error {
 	if err := s.Save(path); err != nil {
 		return err
 	}
-	what := clean(vm)
-	if o.keyID != "" {
-		what += " key " + clean(o.keyID)
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", clean(what))
+	return err
+}
+
+func (o *trustRemoveOptions) removeRoot(cmd *cobra.Command) error {
+	s, path, err := o.load(false)
+	if err != nil {
+		return err
 	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", what)
+	if err := s.RemoveSHCRoot(o.root); err != nil {
+		return err
+	}
+	if err := s.Save(path); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed x5c root %s\n", o.root)
 	return err
 }
 

@@ -74,7 +74,7 @@ func (o *trustContextAddOptions) run(cmd *cobra.Command, url string) error {
 		return errors.New("give either --same-as BUILT_IN_URL or --file DOC.json")
 	}
 	if divoc.IsBundled(url) {
-		return fmt.Errorf("%s is built in: its document cannot be remapped", trustText(url))
+		return fmt.Errorf("%s is built in: its document cannot be remapped", clean(url))
 	}
 	var doc []byte
 	if o.file != "" {
@@ -100,7 +100,7 @@ func (o *trustContextAddOptions) run(cmd *cobra.Command, url string) error {
 			return fmt.Errorf("%s: not a usable JSON-LD context: %w", o.file, err)
 		}
 	} else if !divoc.IsBundled(o.sameAs) {
-		return fmt.Errorf("--same-as %s: not a built-in context URL (crlverify trust context list shows them)", trustText(o.sameAs))
+		return fmt.Errorf("--same-as %s: not a built-in context URL (crlverify trust context list shows them)", clean(o.sameAs))
 	}
 	s, path, err := o.load(true)
 	if err != nil {
@@ -115,10 +115,10 @@ func (o *trustContextAddOptions) run(cmd *cobra.Command, url string) error {
 			source = "standard input"
 		}
 		c, added, err = s.EmbedContext(url, doc, source)
-		what = fmt.Sprintf("document %s (%d bytes, sha256 %s)", trustText(c.Source), len(doc), c.SHA256)
+		what = fmt.Sprintf("document %s (%d bytes, sha256 %s)", clean(c.Source), len(doc), c.SHA256)
 	} else {
 		added, err = s.MapContext(url, o.sameAs)
-		what = "same as " + trustText(o.sameAs)
+		what = "same as " + clean(o.sameAs)
 	}
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (o *trustContextAddOptions) run(cmd *cobra.Command, url string) error {
 	if added {
 		verb = "added"
 	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s\n", verb, trustText(url), what)
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s\n", verb, clean(url), what)
 	return err
 }
 
@@ -200,17 +200,17 @@ func (o *trustContextListOptions) run(cmd *cobra.Command) error {
 		case "built_in":
 			what = "built in: " + l.File
 		case "same_as":
-			what = "same as " + trustText(l.SameAs)
+			what = "same as " + clean(l.SameAs)
 		default:
-			what = fmt.Sprintf("document %s (%d bytes, sha256 %s)", trustText(l.Source), l.Bytes, l.SHA256)
+			what = fmt.Sprintf("document %s (%d bytes, sha256 %s)", clean(l.Source), l.Bytes, l.SHA256)
 		}
-		if _, err := fmt.Fprintf(w, "%s  %s\n", trustText(l.URL), what); err != nil {
+		if _, err := fmt.Fprintf(w, "%s  %s\n", clean(l.URL), what); err != nil {
 			return err
 		}
 	}
 	if _, err := verify.ContextsFor(s); err != nil {
 		for _, e := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: warning: %s\n", trustText(e))
+			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: warning: %s\n", clean(e))
 		}
 	}
 	return nil
@@ -227,24 +227,20 @@ MALFORMED again. Built-in URLs cannot be removed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url := args[0]
 			if divoc.IsBundled(url) {
-				return fmt.Errorf("%s is built in: it cannot be removed", trustText(url))
+				return fmt.Errorf("%s is built in: it cannot be removed", clean(url))
 			}
 			s, path, err := parent.load(false)
 			if err != nil {
 				return err
 			}
 			if err := s.RemoveContext(url); err != nil {
-				return fmt.Errorf("the trust store maps no context %s", trustText(url))
+				return fmt.Errorf("the trust store maps no context %s", clean(url))
 			}
 			if err := s.Save(path); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", trustText(url))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", clean(url))
 			return err
 		},
 	}
 }
-
-// trustText is clean: a URL or file name from a trust store never reaches
-// a terminal with control characters in it.
-func trustText(s string) string { return clean(s) }

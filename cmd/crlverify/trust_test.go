@@ -196,7 +196,9 @@ func TestTrustErrors(t *testing.T) {
 		{"bad time", []string{"add", "did:india", rsaPEM, "--not-before", "last year"}, "want RFC 3339"},
 		{"reversed window", []string{"add", "did:india", rsaPEM, "--not-before", "2022-01-01", "--not-after", "2021-01-01"}, "before not-before"},
 		{"bad max age", []string{"add", "did:india", rsaPEM, "--max-age", "a year"}, "--max-age"},
-		{"one argument", []string{"add", "did:india"}, "accepts 2 arg"},
+		{"one argument", []string{"add", "did:india"}, "requires at least 2 arg"},
+		{"two keys for DIVOC", []string{"add", "did:india", rsaPEM, rsaPEM}, "takes one key file"},
+		{"bad format", []string{"add", "--format", "x509", "did:india", rsaPEM}, "want divoc, shc or dcc"},
 		{"remove from no store", []string{"remove", "did:india"}, "no trust store at"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

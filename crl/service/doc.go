@@ -148,8 +148,9 @@
 //
 // # POST /v1/verify[?at=T]
 //
-// The body is the bytes of a scanned QR code (a DIVOC ZIP, its UTF-8
-// expanded form, or the credential JSON). The answer is the verdict
+// The body is the bytes of a scanned QR or Aztec code: a SMART Health
+// Card ("shc:/…" or its JWS), an EU DCC ("HC1:…"), or a DIVOC ZIP, its
+// UTF-8 expanded form, or the credential JSON. The answer is the verdict
 // [github.com/crlverify/crlverify/verify.Result] exactly as "crlverify scan
 // --json" prints it, with revocation answered by the registry itself
 // ([RevocationsOf]). 200 whatever the verdict; 400 for an empty body; 501

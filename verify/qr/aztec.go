@@ -1,11 +1,10 @@
 package qr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	"image/draw"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/aztec"
@@ -34,10 +33,11 @@ var aztecAttempts = []struct {
 }
 
 // DecodeAztec finds an Aztec code in img and returns its text as bytes. It
-// checks img against Options.MaxSide and Options.MaxPixels like [Scan],
-// makes a fixed number of attempts (no time budget), and recovers a panic
-// of the decoder into an error. The error wraps [ErrNoAztecCode] when
-// nothing was found.
+// checks img against Options.MaxSide, Options.MaxPixels and
+// Options.MaxMemory and takes its estimated memory from Options.Pool, like
+// [Scan]; makes a fixed number of attempts (no time budget); and recovers
+// a panic of the decoder into an error. The error wraps [ErrNoAztecCode]
+// when nothing was found.
 //
 // The payload is the decoder's text: exact for text such as an "HC1:"
 // certificate, which Aztec stores in its character modes. Binary content
@@ -57,39 +57,89 @@ func DecodeAztec(img image.Image, opts *Options) ([]byte, error) {
 
 // ScanAztec is [DecodeAztec] that also reports which attempt succeeded.
 func ScanAztec(img image.Image, opts *Options) (*Result, error) {
+	return ScanAztecContext(context.Background(), img, opts)
+}
+
+// ScanAztecContext is [ScanAztec] that gives up when ctx is done, as
+// [ScanContext] does.
+func ScanAztecContext(ctx context.Context, img image.Image, opts *Options) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrNoAztecCode)
 	}
 	b := img.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 {
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("%w: empty image", ErrNoAztecCode)
 	}
-	if b.Dx() > opts.maxSide() || b.Dy() > opts.maxSide() || b.Dx()*b.Dy() > opts.maxPixels() {
-		return nil, fmt.Errorf("%w: %dx%d pixels", ErrTooLarge, b.Dx(), b.Dy())
+	if err := checkDimensions(w, h, opts); err != nil {
+		return nil, err
 	}
-	var padded image.Image
+	need := int64(w)*int64(h) + aztecWorkingBytes(w, h)
+	if need > opts.maxMemory() {
+		return nil, opts.tooLarge("MaxMemory", "%dx%d pixels need about %s to scan, more than the limit of %s",
+			w, h, mib(need), mib(opts.maxMemory()))
+	}
+	release, err := reserve(ctx, opts, need)
+	if err != nil {
+		return nil, fmt.Errorf("qr: scan not started: %w", err)
+	}
+	defer release()
+	return scanAztecRaster(ctx, toRaster(img))
+}
+
+// aztecWorkingBytes bounds the memory the Aztec attempts take beyond the
+// w×h luminance copy they start from: the copy with a quiet zone, kept
+// for the attempts that use it, and what one attempt holds at most on a
+// raster that size: an inverted copy, the binarizer's bit matrix and block
+// thresholds (a quarter of a byte a pixel); plus a mebibyte of small
+// buffers.
+func aztecWorkingBytes(w, h int) int64 {
+	m := int64(aztecQuietZone(w, h))
+	padded := (int64(w) + 2*m) * (int64(h) + 2*m)
+	return 2*padded + padded/4 + 1<<20
+}
+
+// aztecQuietZone is the white margin the quiet-zone attempt adds: a tenth
+// of the longer side.
+func aztecQuietZone(w, h int) int { return max(w, h)/10 + 4 }
+
+// scanAztecRaster makes the Aztec attempts on r.
+func scanAztecRaster(ctx context.Context, r raster) (*Result, error) {
+	var padded raster
+	var work int64
 	for i, a := range aztecAttempts {
-		src := img
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("qr: Aztec scan stopped after %s: %w", attempts(i), err)
+		}
+		src := r
 		if a.padded {
-			if padded == nil {
-				padded = quietZone(img)
+			if padded.pix == nil {
+				padded = r.pad(aztecQuietZone(r.w, r.h), 255)
 			}
 			src = padded
 		}
+		work += int64(src.w) * int64(src.h)
 		if text, err := decodeAztecOnce(src, a.inverted, a.global); err == nil {
-			return &Result{Payload: []byte(text), Strategy: a.name, Attempts: i + 1}, nil
+			return &Result{Payload: []byte(text), Symbology: SymbologyAztec, Strategy: a.name, Attempts: i + 1, Work: work}, nil
 		}
 	}
 	return nil, fmt.Errorf("%w (%d attempts)", ErrNoAztecCode, len(aztecAttempts))
 }
 
-func decodeAztecOnce(img image.Image, inverted, global bool) (text string, err error) {
+func decodeAztecOnce(r raster, inverted, global bool) (text string, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			text, err = "", fmt.Errorf("aztec decoder panic: %v", r)
+		if p := recover(); p != nil {
+			text, err = "", fmt.Errorf("aztec decoder panic: %v", p)
 		}
 	}()
-	src := gozxing.NewLuminanceSourceFromImage(img)
+	if r.w == 0 || r.h == 0 {
+		return "", errors.New("empty image")
+	}
+	var src gozxing.LuminanceSource
+	src, err = gozxing.NewPlanarYUVLuminanceSource(r.pix, r.w, r.h, 0, 0, r.w, r.h, false)
+	if err != nil {
+		return "", err
+	}
 	if inverted {
 		src = gozxing.NewInvertedLuminanceSource(src)
 	}
@@ -110,22 +160,14 @@ func decodeAztecOnce(img image.Image, inverted, global bool) (text string, err e
 	return res.GetText(), nil
 }
 
-// quietZone returns img on a white margin of a tenth of its longer side.
-func quietZone(img image.Image) image.Image {
-	b := img.Bounds()
-	m := max(b.Dx(), b.Dy())/10 + 4
-	out := image.NewGray(image.Rect(0, 0, b.Dx()+2*m, b.Dy()+2*m))
-	draw.Draw(out, out.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	draw.Draw(out, image.Rect(m, m, m+b.Dx(), m+b.Dy()), img, b.Min, draw.Src)
-	return out
-}
-
 // DecodeAztecBytes decodes the Aztec code in an image file held in memory
-// (PNG, JPEG or GIF), with the bounds and errors of [DecodeBytes].
+// (PNG, JPEG or GIF), with the bounds and errors of [DecodeBytes]: the
+// memory decoding and scanning take is estimated from the header and taken
+// from Options.Pool before any pixel is decoded.
 func DecodeAztecBytes(b []byte, opts *Options) ([]byte, error) {
-	img, err := decodeImage(b, opts)
+	res, err := scanBytes(context.Background(), b, opts, symAztec)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeAztec(img, opts)
+	return res.Payload, nil
 }

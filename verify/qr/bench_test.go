@@ -140,6 +140,6 @@ func BenchmarkLargeSixteenBitPNG(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(c.bytes())/(1<<20), "estimate-MiB")
+	b.ReportMetric(float64(c.bytes(symQR))/(1<<20), "estimate-MiB")
 	b.ReportMetric(float64(len(raw))/1000, "file-kB")
 }

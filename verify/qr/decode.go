@@ -15,6 +15,9 @@ import (
 type Result struct {
 	// Payload is the raw content of the symbol (see [Decode]).
 	Payload []byte
+	// Symbology is the kind of code read: [SymbologyQR], or
+	// [SymbologyAztec] (see Options.Aztec).
+	Symbology string
 	// Strategy names the attempt that decoded it: "plain" for a clean image,
 	// otherwise the transformation that was needed, e.g. "quiet-zone",
 	// "inverted", "half-size".
@@ -91,7 +94,11 @@ func ScanContext(ctx context.Context, img image.Image, opts *Options) (*Result, 
 	if err := checkDimensions(w, h, opts); err != nil {
 		return nil, err
 	}
+	syms := opts.symbols()
 	need := int64(w)*int64(h) + workingBytes(w, h)
+	if syms&symAztec != 0 {
+		need = max(need, int64(w)*int64(h)+aztecWorkingBytes(w, h))
+	}
 	if need > opts.maxMemory() {
 		return nil, opts.tooLarge("MaxMemory", "%dx%d pixels need about %s to scan, more than the limit of %s",
 			w, h, mib(need), mib(opts.maxMemory()))
@@ -101,7 +108,52 @@ func ScanContext(ctx context.Context, img image.Image, opts *Options) (*Result, 
 		return nil, fmt.Errorf("qr: scan not started: %w", err)
 	}
 	defer release()
-	return scanRaster(ctx, toRaster(img), opts)
+	return scanSymbols(ctx, toRaster(img), opts, syms)
+}
+
+// The kinds of code [Result.Symbology] names.
+const (
+	SymbologyQR    = "qr"
+	SymbologyAztec = "aztec"
+)
+
+// symbols is a set of kinds of code to look for.
+type symbols int
+
+const (
+	symQR symbols = 1 << iota
+	symAztec
+)
+
+// symbols is what a scan with o looks for: a QR code, and an Aztec code
+// with Options.Aztec.
+func (o *Options) symbols() symbols {
+	if o != nil && o.Aztec {
+		return symQR | symAztec
+	}
+	return symQR
+}
+
+// scanSymbols looks for the codes syms names in r: the QR attempts first,
+// then, when they found no QR code, the Aztec attempts. When neither is
+// found the error wraps ErrNoQRCode and ErrNoAztecCode.
+func scanSymbols(ctx context.Context, r raster, opts *Options, syms symbols) (*Result, error) {
+	var qerr error
+	if syms&symQR != 0 {
+		res, err := scanRaster(ctx, r, opts)
+		if err == nil || !errors.Is(err, ErrNoQRCode) || syms&symAztec == 0 {
+			return res, err
+		}
+		qerr = err
+	}
+	res, err := scanAztecRaster(ctx, r)
+	if err != nil && qerr != nil {
+		if errors.Is(err, ErrNoAztecCode) {
+			return nil, fmt.Errorf("%w; %w", qerr, err)
+		}
+		return nil, err
+	}
+	return res, err
 }
 
 // scanRaster runs the ladder of attempts on r within the bounds of opts.
@@ -131,7 +183,7 @@ func scanRaster(ctx context.Context, r raster, opts *Options) (*Result, error) {
 		// Why an attempt failed (no finder pattern, too many errors to
 		// correct) is not kept: the next attempt looks at another image.
 		if payload, err := decodeRaster(src, a); err == nil {
-			return &Result{Payload: payload, Strategy: a.name, Attempts: s.tried, Work: s.work}, nil
+			return &Result{Payload: payload, Symbology: SymbologyQR, Strategy: a.name, Attempts: s.tried, Work: s.work}, nil
 		}
 	}
 	switch {

@@ -41,6 +41,18 @@
 //
 // Gozxing panics on some odd input; a panic is recovered into an error.
 //
+// # Aztec codes
+//
+// EU Digital COVID Certificates from Ireland are Aztec codes. [DecodeAztec]
+// and [DecodeAztecBytes] read one; with Options.Aztec, every scan that
+// finds no QR code makes the Aztec attempts on the same luminance copy
+// ([Result.Symbology] says which was read). The Aztec attempts are a fixed
+// four (hybrid and global binarizers, an added quiet zone, inverted
+// colours) and go through the same bounds as the QR attempts: their copies
+// (the image with a quiet zone of a tenth of its side, one attempt's
+// inverted copy and bit matrices) are part of the memory estimate and of
+// what is taken from Options.Pool.
+//
 // # Bounds
 //
 // Image files are bounded before any pixel is decoded, in this order:
@@ -77,7 +89,8 @@
 //
 // Failures wrap the sentinels [ErrTooLarge] (naming the Options field that
 // refused the image, or what Options.LimitHelp says), [ErrEmpty],
-// [ErrUnsupportedImage], [ErrCorruptImage] and [ErrNoQRCode].
+// [ErrUnsupportedImage], [ErrCorruptImage], [ErrNoQRCode] and
+// [ErrNoAztecCode].
 //
 // # Payload instead of image
 //

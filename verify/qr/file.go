@@ -100,11 +100,17 @@ func ScanBytes(b []byte, opts *Options) (*Result, error) {
 // ScanBytesContext is [ScanBytes] that gives up when ctx is done (see
 // [ScanContext]).
 func ScanBytesContext(ctx context.Context, b []byte, opts *Options) (*Result, error) {
+	return scanBytes(ctx, b, opts, opts.symbols())
+}
+
+// scanBytes decodes the image file b and looks for the codes syms names
+// in it, within the bounds of opts.
+func scanBytes(ctx context.Context, b []byte, opts *Options, syms symbols) (*Result, error) {
 	codec, c, err := readHeader(b, opts)
 	if err != nil {
 		return nil, err
 	}
-	need := c.bytes()
+	need := c.bytes(syms)
 	if limit := opts.maxMemory(); need > limit {
 		return nil, opts.tooLarge("MaxMemory", "%s of %dx%d pixels needs about %s to decode and scan, more than the limit of %s",
 			c.what, c.w, c.h, mib(need), mib(limit))
@@ -123,7 +129,7 @@ func ScanBytesContext(ctx context.Context, b []byte, opts *Options) (*Result, er
 	}
 	// The decoded image is unreachable from here: the scan holds only its
 	// luminance copy, as the memory estimate counts.
-	return scanRaster(ctx, lum, opts)
+	return scanSymbols(ctx, lum, opts, syms)
 }
 
 type imageCodec struct {

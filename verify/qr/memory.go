@@ -61,9 +61,18 @@ type cost struct {
 // of the scan: the decoder's peak with the 8-bit luminance copy made from
 // the decoded image, or, once the decoded image is dropped, that copy with
 // the scanner's working copies, whichever is larger.
-func (c cost) bytes() int64 {
+// With syms holding an Aztec code, the Aztec attempts' copies are counted
+// too; they run after the QR attempts, whose copies are then unreachable.
+func (c cost) bytes(syms symbols) int64 {
 	lum := int64(c.w) * int64(c.h)
-	return max(c.decode+lum, lum+workingBytes(c.w, c.h))
+	n := c.decode + lum
+	if syms&symQR != 0 {
+		n = max(n, lum+workingBytes(c.w, c.h))
+	}
+	if syms&symAztec != 0 {
+		n = max(n, lum+aztecWorkingBytes(c.w, c.h))
+	}
+	return n
 }
 
 // estimate reads what decoding b will cost from the header; cfg is what

@@ -16,6 +16,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/aztec"
 )
 
 // allocated returns the bytes f allocates: everything it allocates, garbage
@@ -201,7 +204,7 @@ func TestMemoryBoundOnSixteenBitPNG(t *testing.T) {
 	if c.what != "16-bit RGBA PNG" || c.decode < 8*1600*450 {
 		t.Fatalf("estimated %d bytes for a %s", c.decode, c.what)
 	}
-	need := c.bytes()
+	need := c.bytes(symQR)
 	t.Logf("%d bytes on disk, %s, %d bytes estimated", len(b), c.what, need)
 
 	tight := &Options{MaxMemory: need - 1}
@@ -262,12 +265,12 @@ func TestMemoryPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := &Options{Pool: NewMemoryPool(c.bytes() - 1)}
+	small := &Options{Pool: NewMemoryPool(c.bytes(symQR) - 1)}
 	if _, err := DecodeBytes(clean, small); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("image over the pool's size: got %v, want ErrTooLarge", err)
 	}
 
-	opts := &Options{Pool: NewMemoryPool(c.bytes())}
+	opts := &Options{Pool: NewMemoryPool(c.bytes(symQR))}
 	if _, err := DecodeBytes(clean, opts); err != nil {
 		t.Fatalf("image of the pool's size: %v", err)
 	}
@@ -288,5 +291,70 @@ func TestMemoryPool(t *testing.T) {
 	release()
 	if _, err := DecodeBytes(clean, opts); err != nil {
 		t.Errorf("after the memory came back: %v", err)
+	}
+}
+
+// The Aztec attempts take their memory from the same estimate and pool as
+// the QR attempts: an image over the bound is refused from its header,
+// and one within it is read within the estimate (allocations summed over
+// every attempt, so more than what is held at once).
+func TestAztecMemoryBound(t *testing.T) {
+	const text = "HC1:AZTEC MEMORY BOUND 0123456789"
+	code, err := aztec.Encode([]byte(text), 23, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaled, err := barcode.Scale(code, 4*code.Bounds().Dx(), 4*code.Bounds().Dy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, 800, 600))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	// The Aztec detector starts from the middle of the image.
+	at := image.Pt((800-scaled.Bounds().Dx())/2, (600-scaled.Bounds().Dy())/2)
+	draw.Draw(img, scaled.Bounds().Add(at), scaled, scaled.Bounds().Min, draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	_, c, err := readHeader(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := c.bytes(symAztec)
+	if both := c.bytes(symQR | symAztec); both < need || both < c.bytes(symQR) {
+		t.Errorf("QR and Aztec together estimated %d, less than either alone", both)
+	}
+
+	var err1 error
+	got := allocated(func() { _, err1 = DecodeAztecBytes(b, &Options{MaxMemory: need - 1}) })
+	if !errors.Is(err1, ErrTooLarge) {
+		t.Fatalf("one byte under the estimate: %v", err1)
+	}
+	if got > 1<<20 {
+		t.Errorf("refusing the image allocated %d bytes: its pixels were decoded", got)
+	}
+	var payload []byte
+	got = allocated(func() { payload, err1 = DecodeAztecBytes(b, &Options{MaxMemory: need}) })
+	if err1 != nil || string(payload) != text {
+		t.Fatalf("within the bound: %q, %v", payload, err1)
+	}
+	if got > need {
+		t.Errorf("decoding and the Aztec attempts allocated %d bytes, more than the %d estimated", got, need)
+	}
+	t.Logf("%d bytes estimated, %d allocated", need, got)
+
+	// Through a scan looking for both: the pool is used, and a pool
+	// smaller than the estimate refuses the image at once.
+	if _, err := ScanBytes(b, &Options{Aztec: true, Pool: NewMemoryPool(c.bytes(symQR|symAztec) - 1)}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("pool under the estimate: %v", err)
+	}
+	res, err := ScanBytes(b, &Options{Aztec: true, Pool: NewMemoryPool(c.bytes(symQR | symAztec))})
+	if err != nil || string(res.Payload) != text || res.Symbology != SymbologyAztec {
+		t.Fatalf("QR then Aztec: %+v, %v", res, err)
+	}
+	if _, err := ScanBytes(b, nil); !errors.Is(err, ErrNoQRCode) || errors.Is(err, ErrNoAztecCode) {
+		t.Errorf("without Options.Aztec an Aztec code is not looked for: %v", err)
 	}
 }

@@ -79,6 +79,13 @@ type Options struct {
 	// when it is done. An image needing more than the whole pool is refused
 	// with ErrTooLarge.
 	Pool *MemoryPool
+	// Aztec, when set, makes a scan that finds no QR code look for an
+	// Aztec code in the same image (EU Digital COVID Certificates from
+	// Ireland are Aztec codes), within the same bounds: the memory
+	// estimate and the reservation from Pool then cover the Aztec
+	// attempts too, and they are a fixed number (see [DecodeAztec]). The
+	// error when neither is found wraps ErrNoQRCode and ErrNoAztecCode.
+	Aztec bool
 	// LimitHelp, when set, writes the end of every ErrTooLarge message: how
 	// the user changes the bound that refused the image (a program's
 	// command-line flag, say). It receives the name of the Options field:

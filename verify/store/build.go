@@ -32,6 +32,8 @@ type build struct {
 	arena   []byte
 	// kept are the lists copied as they were, with their block indexes.
 	kept map[string]*listView
+	// keptSHC are the SMART Health Cards issuers' lists of the new file.
+	keptSHC map[string]*shcView
 }
 
 // newBuild starts the file that follows v's; extra estimates how many
@@ -41,7 +43,7 @@ func (s *Store) newBuild(v *view, extra int64) (b *build, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	b = &build{s: s, src: v, tmp: tf.Name(), nextGen: 1, kept: map[string]*listView{}}
+	b = &build{s: s, src: v, tmp: tf.Name(), nextGen: 1, kept: map[string]*listView{}, keptSHC: map[string]*shcView{}}
 	tf.Close()
 	defer func() {
 		if err != nil {
@@ -201,8 +203,12 @@ func (b *build) truncateAndSync(size int64) error {
 	return err
 }
 
-// keep copies every list of the source but drop's, as it is.
+// keep copies every list of the source but drop's, as it is, and every
+// SMART Health Cards issuer's list.
 func (b *build) keep(drop string) error {
+	if err := b.keepSHC(); err != nil {
+		return err
+	}
 	for name, lv := range b.src.pubs {
 		if name == drop {
 			continue

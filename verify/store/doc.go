@@ -163,6 +163,32 @@
 // after opening (which reads the filters through it), after an apply and
 // after [Store.Entries]. This is Linux only; elsewhere there is no limit.
 //
+// # SMART Health Cards issuers' own lists
+//
+// A SMART Health Cards issuer publishes, for each of its keys with a
+// crlVersion, a revocation list of its own at
+// iss + "/.well-known/crl/" + kid + ".json" (see package shc): rids,
+// some with a timestamp ("rid.T" revokes only the cards of that rid issued
+// before T), and a counter (ctr) that must equal the key's crlVersion.
+// [Store.ImportSHCList] keeps such a list in the same file, in a bucket of
+// its own ("shc_crls"), one entry per issuer and key holding the list as
+// published and its description ([SHCList]), each sealed with its
+// checksum. They are not turned into entries of a snapshot list: an entry
+// keyed by the rid alone would also revoke the cards the issuer re-issued
+// after the timestamp. A verdict asks [Store.SHCList] for the parsed list
+// of the card's issuer and key and lets it decide ([shc.CRL.RevokesCard]).
+// A list is read from the file and parsed when first asked for.
+//
+// Imports follow the write discipline of snapshots (the next file is
+// built beside the live one and renamed over it; every write copies the
+// lists, their checksums checked). A list with a lower counter than the
+// stored one is refused ([snapshot.ErrRollback]), one with the same
+// counter and other content too ([ErrSHCListConflict]). A store holds at
+// most [MaxSHCLists] lists of at most [MaxSHCListBytes] together. These
+// lists are not signed: whoever imports one vouches for it, as for the
+// issuer's key set in the trust store. A program that predates them reads
+// the file without them, and drops them when it writes it.
+//
 // # Expired snapshots
 //
 // A snapshot already past its next-update is refused by default even when

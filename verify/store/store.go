@@ -207,6 +207,9 @@ type view struct {
 	// few is byIssuer as a slice when it has at most maxFew issuers, the
 	// usual case: comparing a few strings is quicker than hashing one.
 	few []*issuerList
+	// shc are the SMART Health Cards issuers' own lists, by
+	// shcName(issuer, kid).
+	shc map[string]*shcView
 }
 
 // issuerList is the list that covers an issuer, with the issuer's part of
@@ -234,7 +237,7 @@ func (v *view) list(issuer string) *issuerList {
 
 // newView returns the view of the lists pubs in file f.
 func newView(f *storeFile, pubs map[string]*listView) *view {
-	nv := &view{f: f, pubs: pubs, byIssuer: map[string]*issuerList{}}
+	nv := &view{f: f, pubs: pubs, byIssuer: map[string]*issuerList{}, shc: map[string]*shcView{}}
 	for _, l := range nv.pubs {
 		for _, is := range l.rec.List.Issuers {
 			nv.byIssuer[is] = &issuerList{is, crl.KeyerOf(is), l}
@@ -493,7 +496,9 @@ func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*l
 	if lv != nil {
 		b.kept[lv.rec.List.Publisher] = lv
 	}
-	return newView(nf, b.kept), nil
+	nv = newView(nf, b.kept)
+	nv.shc = b.keptSHC
+	return nv, nil
 }
 
 func u64(v uint64) []byte {
@@ -505,7 +510,12 @@ func u64(v uint64) []byte {
 // loadView reads the lists of f.
 func loadView(f *storeFile) (*view, error) {
 	pubs := map[string]*listView{}
+	var shcLists map[string]*shcView
 	err := f.view(func(tx *bolt.Tx) error {
+		var err error
+		if shcLists, err = f.loadSHC(tx); err != nil {
+			return err
+		}
 		return tx.Bucket(bktPubs).ForEachBucket(func(name []byte) error {
 			pb := tx.Bucket(bktPubs).Bucket(name)
 			rec, err := f.readRecord(name, pb)
@@ -542,7 +552,9 @@ func loadView(f *storeFile) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newView(f, pubs), nil
+	v := newView(f, pubs)
+	v.shc = shcLists
+	return v, nil
 }
 
 // Lists returns the stored lists, sorted by publisher.

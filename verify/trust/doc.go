@@ -1,6 +1,23 @@
 // Package trust is the verifier's trust store: which public keys may sign
 // certificates for each issuer, and how each issuer's certificates are
-// judged beyond their signature.
+// judged beyond their signature. One store holds the issuers of every
+// certificate format the verifier reads:
+//
+//   - DIVOC issuers, by verification method (below);
+//   - SMART Health Cards issuers, by issuer URL (a card's iss), each with
+//     its key set (its /.well-known/jwks.json) embedded in the file
+//     ([SHCIssuer]; at most [MaxSHCIssuers], each key set at most
+//     shc.MaxJWKSSize), and optional root certificates the x5c chains of
+//     their keys must lead to ([SHCRoot]);
+//   - EU DCC issuers, by country (ISO 3166-1 alpha-2), each with its
+//     document signer certificates embedded in the file ([DCCIssuer],
+//     [DSC]; at most [MaxDCCSigners] in all), added from PEM or DER files
+//     or imported from a DSC list in the common {kid, country, rawData}
+//     form ([Store.ImportDSCList]).
+//
+// Nothing is ever fetched: a verifier trusts exactly what the file holds.
+//
+// # DIVOC
 //
 // A DIVOC credential names its key by proof.verificationMethod (for example
 // "did:india"); no DID document is ever fetched. The store maps each
@@ -27,12 +44,14 @@
 // most [MaxFileSize]). Mappings are global, not per issuer: a URL means the
 // same for every credential.
 //
+// # The file
+//
 // The file is JSON, written by [Store.Save] and managed with
-// "crlverify trust add/list/remove" and "crlverify trust context", so
-// nobody edits it by hand:
+// "crlverify trust add/list/remove/import-dsc" and "crlverify trust
+// context", so nobody edits it by hand:
 //
 //	{
-//	  "version": 1,
+//	  "version": 2,
 //	  "issuers": {
 //	    "did:india": {
 //	      "name": "Government of India",
@@ -61,8 +80,36 @@
 //	      "sha256": "9f86d081884c7d65...",
 //	      "source": "test-context.json"
 //	    }
+//	  },
+//	  "shc_issuers": {
+//	    "https://shc.example.org/issuer": {
+//	      "name": "Example Health",
+//	      "jwks": {"keys": [{"kty": "EC", "kid": "vfeLDcXE...", "crlVersion": 3, ...}]},
+//	      "sha256": "1b4f0e98...",
+//	      "source": "jwks.json"
+//	    }
+//	  },
+//	  "shc_x5c_roots": [
+//	    {"certificate": "-----BEGIN CERTIFICATE-----\n...", "source": "root.pem"}
+//	  ],
+//	  "dcc_issuers": {
+//	    "XA": {
+//	      "name": "Example Health Authority",
+//	      "signers": [{
+//	        "kid": "V6jo4Ya37I4=",
+//	        "certificate": "-----BEGIN CERTIFICATE-----\n...",
+//	        "source": "example-dsc.pem"
+//	      }]
+//	    }
 //	  }
 //	}
+//
+// Version 2 added "shc_issuers", "shc_x5c_roots" and "dcc_issuers"; a store
+// holding none of them is written as version 1, which programs reading
+// only version 1 still read, and version 1 files are read as they are. An
+// SHC key set's sha256 is that of its compact JSON; a signer's kid must be
+// its certificate's ([dcc.KeyID], base64). SMART Health Cards and EU DCC
+// issuers take the policy fields max_age and crl_issuer ([IssuerPolicy]).
 //
 // Unknown fields are refused, so an older program never silently ignores a
 // policy it does not know.

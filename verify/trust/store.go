@@ -14,13 +14,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crlverify/crlverify/verify/dcc"
+	"github.com/crlverify/crlverify/verify/shc"
 )
 
-// MaxFileSize bounds a trust store file.
-const MaxFileSize = 1 << 20
+// MaxFileSize bounds a trust store file: room for the document signers of
+// every EU country (a few thousand certificates).
+const MaxFileSize = 16 << 20
 
-// formatVersion is the store file's version; other versions are refused.
-const formatVersion = 1
+// The store file's versions. Version 1 holds DIVOC issuers and contexts;
+// version 2 adds SMART Health Cards issuers and EU DCC issuers. A store is
+// written as version 1 while it holds neither, so that programs that read
+// only version 1 still read it; other versions are refused.
+const (
+	formatVersion1 = 1
+	formatVersion  = 2
+)
 
 // Status is a key's standing.
 type Status string
@@ -137,11 +147,21 @@ type Store struct {
 	mu       sync.RWMutex
 	entries  map[string]*Entry
 	contexts map[string]*Context
+	shc      map[string]*SHCIssuer
+	shcRoots []*SHCRoot
+	dcc      map[string]*DCCIssuer
+	// Made again on every change of the above.
+	shcDir     *shc.Directory
+	dccSigners *dcc.Signers
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{entries: make(map[string]*Entry), contexts: make(map[string]*Context)}
+	return &Store{
+		entries: make(map[string]*Entry), contexts: make(map[string]*Context),
+		shc: make(map[string]*SHCIssuer), dcc: make(map[string]*DCCIssuer),
+		shcDir: shc.NewDirectory(), dccSigners: dcc.NewSigners(),
+	}
 }
 
 // file is the store's JSON form.
@@ -149,6 +169,10 @@ type file struct {
 	Version  int                 `json:"version"`
 	Issuers  map[string]*Entry   `json:"issuers"`
 	Contexts map[string]*Context `json:"contexts,omitempty"`
+	// Version 2.
+	SHCIssuers map[string]*SHCIssuer `json:"shc_issuers,omitempty"`
+	SHCRoots   []*SHCRoot            `json:"shc_x5c_roots,omitempty"`
+	DCCIssuers map[string]*DCCIssuer `json:"dcc_issuers,omitempty"`
 }
 
 // Parse reads a store file's bytes. Unknown fields and versions are
@@ -166,8 +190,11 @@ func Parse(b []byte) (*Store, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: trust store: data after its JSON object", ErrMalformed)
 	}
-	if f.Version != formatVersion {
-		return nil, fmt.Errorf("%w: trust store version %d (this program reads version %d)", ErrMalformed, f.Version, formatVersion)
+	if f.Version != formatVersion1 && f.Version != formatVersion {
+		return nil, fmt.Errorf("%w: trust store version %d (this program reads versions %d and %d)", ErrMalformed, f.Version, formatVersion1, formatVersion)
+	}
+	if f.Version == formatVersion1 && (f.SHCIssuers != nil || f.SHCRoots != nil || f.DCCIssuers != nil) {
+		return nil, fmt.Errorf("%w: trust store version 1 with SMART Health Cards or EU DCC issuers (version 2 holds those)", ErrMalformed)
 	}
 	s := New()
 	for vm, e := range f.Issuers {
@@ -216,7 +243,76 @@ func Parse(b []byte) (*Store, error) {
 		}
 		s.contexts[u] = c
 	}
+	if err := s.parseFormats(&f); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// parseFormats reads the SMART Health Cards and EU DCC parts of a file.
+func (s *Store) parseFormats(f *file) error {
+	if len(f.SHCIssuers) > MaxSHCIssuers {
+		return fmt.Errorf("%w: trust store holds %d SMART Health Cards issuers, the limit is %d", ErrTooLarge, len(f.SHCIssuers), MaxSHCIssuers)
+	}
+	for iss, e := range f.SHCIssuers {
+		if e == nil {
+			return fmt.Errorf("%w: trust store: SMART Health Cards issuer %s is null", ErrMalformed, iss)
+		}
+		e.Issuer = iss
+		sum := e.SHA256
+		if err := e.parse(); err != nil {
+			return fmt.Errorf("trust store: %w", err)
+		}
+		if sum != "" && sum != e.SHA256 {
+			return fmt.Errorf("%w: trust store: the key set of %s has SHA-256 %s, the store says %s (edited by hand?)", ErrMalformed, iss, e.SHA256, sum)
+		}
+		s.shc[iss] = e
+	}
+	if len(f.SHCRoots) > MaxSHCRoots {
+		return fmt.Errorf("%w: trust store holds %d x5c roots, the limit is %d", ErrTooLarge, len(f.SHCRoots), MaxSHCRoots)
+	}
+	for i, r := range f.SHCRoots {
+		if r == nil {
+			return fmt.Errorf("%w: trust store: x5c root %d is null", ErrMalformed, i+1)
+		}
+		cert, err := parseCertificate([]byte(r.Certificate))
+		if err != nil {
+			return fmt.Errorf("trust store: x5c root %d: %w", i+1, err)
+		}
+		r.cert = cert
+		s.shcRoots = append(s.shcRoots, r)
+	}
+	n := 0
+	seen := map[string]string{} // DER → country
+	for country, e := range f.DCCIssuers {
+		if e == nil {
+			return fmt.Errorf("%w: trust store: EU DCC issuer %s is null", ErrMalformed, country)
+		}
+		if err := checkCountry(country); err != nil {
+			return fmt.Errorf("trust store: %w", err)
+		}
+		if e.MaxAge < 0 {
+			return fmt.Errorf("%w: trust store: %s has a negative max_age", ErrMalformed, country)
+		}
+		if n += len(e.Signers); n > MaxDCCSigners {
+			return fmt.Errorf("%w: trust store holds more than %d document signers", ErrTooLarge, MaxDCCSigners)
+		}
+		e.Country = country
+		for i := range e.Signers {
+			d := &e.Signers[i]
+			if err := parseDSC(country, i, d); err != nil {
+				return err
+			}
+			if other, dup := seen[string(d.cert.Raw)]; dup {
+				return fmt.Errorf("%w: trust store: the document signer %s is listed twice (%s and %s)", ErrMalformed, d.KID, other, country)
+			}
+			seen[string(d.cert.Raw)] = country
+		}
+		s.dcc[country] = e
+	}
+	s.rebuildSHC()
+	s.rebuildDCC()
+	return nil
 }
 
 // Load reads a store file. A missing file is an error wrapping
@@ -244,7 +340,11 @@ func Load(path string) (*Store, error) {
 func (s *Store) Marshal() ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	f := file{Version: formatVersion, Issuers: s.entries, Contexts: s.contexts}
+	f := file{Version: formatVersion1, Issuers: s.entries, Contexts: s.contexts}
+	if len(s.shc) > 0 || len(s.shcRoots) > 0 || len(s.dcc) > 0 {
+		f.Version = formatVersion
+		f.SHCIssuers, f.SHCRoots, f.DCCIssuers = s.shc, s.shcRoots, s.dcc
+	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return nil, err

@@ -233,7 +233,7 @@ func TestParseRefuses(t *testing.T) {
 	}{
 		"not JSON":        {"{", ErrMalformed},
 		"unknown field":   {strings.Replace(string(good), `"keys"`, `"enforce_effective_windows": true, "keys"`, 1), ErrMalformed},
-		"other version":   {strings.Replace(string(good), `"version": 1`, `"version": 2`, 1), ErrMalformed},
+		"other version":   {strings.Replace(string(good), `"version": 1`, `"version": 3`, 1), ErrMalformed},
 		"bad status":      {strings.Replace(string(good), `"status": "active"`, `"status": "revoked"`, 1), ErrMalformed},
 		"id mismatch":     {strings.Replace(string(good), id, "0123456789abcdef", 1), ErrMalformed},
 		"trailing data":   {string(good) + "{}", ErrMalformed},

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/snapshot"
+	"github.com/crlverify/crlverify/verify/shc"
+)
+
+// The SMART Health Cards fixtures of package shc (go generate ./verify/shc).
+const (
+	shcIssuer = "https://shc.example.org/issuer"
+	shcKID    = "vfeLDcXEQL5i0d2chkSDDbETJ0cCWkx9e8ILpsM1Lr8"
+)
+
+func shcFixture(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"..", "shc", "testdata"}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func shcFixtureCRL(t *testing.T) []byte {
+	return shcFixture(t, "issuer", ".well-known", "crl", shcKID+".json")
+}
+
+func shcFixtureCard(t *testing.T, name string) *shc.Card {
+	t.Helper()
+	c, err := shc.Parse(strings.TrimSpace(string(shcFixture(t, name+".jws"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSHCListImport imports an issuer's list, finds it from this store and
+// another open on the file, and keeps it through the writes of snapshots.
+func TestSHCListImport(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	defer s.Close()
+	raw := shcFixtureCRL(t)
+	res, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unchanged || res.Previous != nil || res.List.Counter != 3 || res.List.RIDs != 2 || res.List.Size != len(raw) {
+		t.Fatalf("import = %+v", res)
+	}
+	reader := mustOpen(t, path, &Options{ReadOnly: true})
+	defer reader.Close()
+	for name, st := range map[string]*Store{"writer": s, "reader": reader} {
+		l, info, found, err := st.SHCList(shcIssuer, shcKID)
+		if err != nil || !found || info != res.List {
+			t.Fatalf("%s: SHCList = %+v, %v, %v", name, info, found, err)
+		}
+		if !l.RevokesCard(shcFixtureCard(t, "revoked")) || !l.RevokesCard(shcFixtureCard(t, "superseded")) {
+			t.Errorf("%s: the list does not revoke the revoked cards", name)
+		}
+		if l.RevokesCard(shcFixtureCard(t, "valid")) || l.RevokesCard(shcFixtureCard(t, "reissued")) {
+			t.Errorf("%s: the list revokes a valid card", name)
+		}
+		if _, _, found, _ := st.SHCList(shcIssuer, "another-kid"); found {
+			t.Errorf("%s: a list for a kid never imported", name)
+		}
+		if got := st.SHCLists(); len(got) != 1 || got[0] != res.List {
+			t.Errorf("%s: SHCLists = %+v", name, got)
+		}
+	}
+
+	// The same list again writes nothing.
+	fi, _ := os.Stat(path)
+	again, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at.Add(time.Hour))
+	if err != nil || !again.Unchanged || again.List.ImportedAt != at {
+		t.Fatalf("import again = %+v, %v", again, err)
+	}
+	if fi2, _ := os.Stat(path); !os.SameFile(fi, fi2) {
+		t.Error("importing the same list again wrote a new file")
+	}
+
+	// Snapshots applied, and a publisher removed, keep the list.
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", at, crl.ReasonDataError, time.Time{})
+	if _, err := s.ApplySnapshot(bytes.NewReader(p.publish(at).Full), p.keys, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove("ministry"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*Store{"writer": s, "reader": reader} {
+		if l, _, found, err := st.SHCList(shcIssuer, shcKID); err != nil || !found || !l.RevokesCard(shcFixtureCard(t, "revoked")) {
+			t.Errorf("%s: after other writes: %v, %v", name, found, err)
+		}
+	}
+
+	// A newer counter replaces it; an older one, or the same with other
+	// content, is refused.
+	newer := bytes.Replace(raw, []byte(`"ctr": 3`), []byte(`"ctr": 4`), 1)
+	newer = bytes.Replace(newer, []byte(`"YYisjdg0HJk",`), nil, 1)
+	res, err = s.ImportSHCList(shcIssuer, newer, "crl-4.json", at)
+	if err != nil || res.Previous == nil || res.Previous.Counter != 3 || res.List.Counter != 4 || res.List.RIDs != 1 {
+		t.Fatalf("newer list: %+v, %v", res, err)
+	}
+	if l, _, _, _ := s.SHCList(shcIssuer, shcKID); l.RevokesCard(shcFixtureCard(t, "revoked")) {
+		t.Error("the replaced list still answers")
+	}
+	if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); !errors.Is(err, snapshot.ErrRollback) {
+		t.Errorf("older counter: %v, want ErrRollback", err)
+	}
+	conflict := bytes.Replace(newer, []byte(`"rids": [`), []byte(`"rids": ["AAAAAAAAAAA", `), 1)
+	if _, err := s.ImportSHCList(shcIssuer, conflict, "other.json", at); !errors.Is(err, ErrSHCListConflict) {
+		t.Errorf("same counter, other content: %v, want ErrSHCListConflict", err)
+	}
+	if _, err := s.ImportSHCList("https://shc.example.org/issuer/", raw, "", at); !errors.Is(err, shc.ErrMalformed) {
+		t.Errorf("bad issuer URL: %v", err)
+	}
+	if _, err := s.ImportSHCList(shcIssuer, []byte(`{"kid":"x","method":"other","ctr":1,"rids":[]}`), "", at); !errors.Is(err, shc.ErrMalformed) {
+		t.Errorf("another method: %v", err)
+	}
+
+	found, err := s.RemoveSHCList(shcIssuer, shcKID)
+	if err != nil || !found || len(s.SHCLists()) != 0 {
+		t.Fatalf("RemoveSHCList: %v, %v, %+v", found, err, s.SHCLists())
+	}
+	if found, err := s.RemoveSHCList(shcIssuer, shcKID); err != nil || found {
+		t.Errorf("RemoveSHCList again: %v, %v", found, err)
+	}
+}
+
+// A flipped bit in a stored list is reported as damage, never read as
+// another list.
+func TestSHCListDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	if _, err := s.ImportSHCList(shcIssuer, shcFixtureCRL(t), "crl.json", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("YYisjdg0HJk"))
+	if i < 0 {
+		t.Fatal("the list is not in the file")
+	}
+	b[i] ^= 0x01 // "XYisjdg0HJk": still a well-formed list
+	writeFile(t, path, b)
+	s = mustOpen(t, path, &Options{ReadOnly: true})
+	defer s.Close()
+	if _, _, _, err := s.SHCList(shcIssuer, shcKID); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("damaged list: %v, want ErrCorrupt", err)
+	}
+}
+
+// An apply that fails leaves the stored SMART Health Cards lists, like
+// everything else, as they were; a reader that opened the file before an
+// import keeps its answers until it reloads.
+func TestSHCListAcrossFailedWrites(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	defer s.Close()
+	raw := shcFixtureCRL(t)
+	if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	reader := mustOpen(t, path, &Options{ReadOnly: true})
+	defer reader.Close()
+	newer := bytes.Replace(raw, []byte(`"ctr": 3`), []byte(`"ctr": 4`), 1)
+	if _, err := s.ImportSHCList(shcIssuer, newer, "crl-4.json", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 3 {
+		t.Errorf("a reader sees an import before it reloads: ctr %d", info.Counter)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTestPub(t, "ministry", issuer)
+	p.revoke(issuer, "a", at, crl.ReasonDataError, time.Time{})
+	full := p.publish(at).Full
+	full[len(full)-1] ^= 0xff // the body no longer has its signed digest
+	if _, err := s.ApplySnapshot(bytes.NewReader(full), p.keys, at, nil); !errors.Is(err, snapshot.ErrDigestMismatch) {
+		t.Fatalf("tampered snapshot: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("a failed apply changed the store file")
+	}
+	if l, _, found, err := s.SHCList(shcIssuer, shcKID); err != nil || !found || !l.RevokesCard(shcFixtureCard(t, "revoked")) {
+		t.Errorf("after the failed apply: %v %v", found, err)
+	}
+	if _, err := reader.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 4 {
+		t.Errorf("a reader does not see the import after it reloads: ctr %d", info.Counter)
+	}
+}
