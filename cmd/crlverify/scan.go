@@ -280,7 +280,7 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	var t tally
 	for i := range results {
-		if in := inputs[i]; in.err != nil {
+		if in := results[i].unreadable; in != nil {
 			t.addUnreadable()
 			fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s\n", clean(in.err.Error()))
 			if o.json {
@@ -289,10 +289,10 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 				}
 				continue
 			}
-			fmt.Fprint(out, humanUnreadable(in, colour))
+			fmt.Fprint(out, humanUnreadable(*in, colour))
 			continue
 		}
-		r := &results[i]
+		r := &results[i].result
 		t.add(r)
 		if o.json {
 			if err := writeJSON(out, r); err != nil {
@@ -472,11 +472,11 @@ func readStdin(inputs []scanInput, stdin io.Reader) []byte {
 // several inputs are joined into one result, at the place of its first
 // chunk. When ctx ends first, it returns ctx's error: an interrupted scan
 // gives no verdicts rather than wrong ones.
-func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at time.Time, workers int, stdin []byte) ([]verify.Result, error) {
+func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at time.Time, workers int, stdin []byte) ([]scanRow, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	results := make([][]verify.Result, len(inputs))
+	results := make([][]scanRow, len(inputs))
 	reads := make([]verify.Scanned, len(inputs))
 	chunk := make([]bool, len(inputs))
 	errs := make([]error, len(inputs))
@@ -488,6 +488,7 @@ func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at tim
 			defer wg.Done()
 			for i := range next {
 				if inputs[i].err != nil {
+					results[i] = []scanRow{{unreadable: &inputs[i]}}
 					continue
 				}
 				if inputs[i].name == "-" {
@@ -499,7 +500,9 @@ func scanAll(ctx context.Context, v *verify.Verifier, inputs []scanInput, at tim
 					continue
 				}
 				if chunk[i] = reads[i].IsChunk(); !chunk[i] {
-					results[i] = v.VerifyScanned(reads[i], at)
+					for _, r := range v.VerifyScanned(reads[i], at) {
+						results[i] = append(results[i], scanRow{result: r})
+					}
 				}
 			}
 		}()
@@ -533,13 +536,20 @@ feed:
 	}
 	for _, r := range v.VerifyChunks(chunks, at) {
 		i := first[r.Input]
-		results[i] = append(results[i], r)
+		results[i] = append(results[i], scanRow{result: r})
 	}
-	var out []verify.Result
+	var out []scanRow
 	for _, rs := range results {
 		out = append(out, rs...)
 	}
 	return out, nil
+}
+
+// scanRow is one line of scan's output: a verdict, or an input that could
+// not be read (unreadable set).
+type scanRow struct {
+	result     verify.Result
+	unreadable *scanInput
 }
 
 // tally counts verdicts for the summary line and the exit code.

@@ -146,9 +146,6 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 	lists := st.Lists()
 	shcLists := st.SHCLists()
 	code := ExitOK
-	if len(lists) == 0 && len(shcLists) == 0 {
-		code = ExitUnknown
-	}
 	now := time.Now().UTC()
 	grace := st.Options().Grace
 	out := cmd.OutOrStdout()
@@ -222,8 +219,8 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		}
 		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", clean(r.Source), clean(r.Source), r.LastAttempt.UTC().Format(time.RFC3339), res)
 	}
-	if len(lists) == 0 {
-		return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", path))
+	if len(lists) == 0 && len(shcLists) == 0 {
+		return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", clean(path)))
 	}
 	if code != ExitOK {
 		return withCode(code, nil)
