@@ -18,7 +18,8 @@ func NewRootCommand() *cobra.Command {
 certificate revocation lists (CRL snapshots), and lets anyone check a scanned
 health certificate against them with no network.
 
-Authorities:     keygen, revoke, unrevoke, publish, serve, inspect
+Authorities:     keygen, registry, revoke, suspend, unrevoke, revocations,
+                 publish, audit, serve, inspect
 Verifiers:       sync, status, check, scan, trust, forget
 
 ` + exitCodeHelp,
@@ -30,7 +31,8 @@ Verifiers:       sync, status, check, scan, trust, forget
 		newSyncCommand(), newStatusCommand(), newCheckCommand(), newForgetCommand(),
 		newTrustCommand(), newScanCommand(),
 		newKeygenCommand(), newInspectCommand(),
-		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(),
+		newRegistryCommand(), newRevokeCommand(), newSuspendCommand(), newUnrevokeCommand(),
+		newRevocationsCommand(), newPublishCommand(), newAuditCommand(), newServeCommand(),
 	)
 	return root
 }

@@ -266,7 +266,7 @@ func (a *revokeAPI) revoke(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	var res registry.ImportResult
 	if err == nil {
-		res, err = a.reg.Import(bytes.NewReader(body), &registry.ImportOptions{Format: registry.FormatJSONLines, Source: "api"})
+		res, err = a.reg.ImportRevocations(r.Context(), bytes.NewReader(body), &registry.ImportOptions{Format: registry.FormatJSONLines, Source: "api", Actor: "api"})
 	}
 	var bad *registry.ImportError
 	var tooBig *http.MaxBytesError
@@ -299,16 +299,11 @@ func (a *revokeAPI) unrevoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: `want {"issuer": "...", "id": "..."}`})
 		return
 	}
-	if req.Issuer == "" {
-		if is, err := a.reg.Issuers(); err == nil && len(is) == 1 {
-			req.Issuer = is[0]
-		}
-	}
-	err := a.reg.Unrevoke(req.Issuer, req.ID)
+	_, err := a.reg.Lift(r.Context(), registry.Request{Selector: registry.Selector{Issuer: req.Issuer, CertificateID: req.ID}, Actor: "api"})
 	switch {
-	case errors.Is(err, registry.ErrNotRevoked):
+	case errors.Is(err, registry.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
-	case errors.Is(err, registry.ErrIssuerRequired):
+	case errors.Is(err, registry.ErrInvalid):
 		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})

@@ -123,7 +123,7 @@ func TestServeAPI(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, `"line":2`) {
 		t.Errorf("bad row: %d %s", code, body)
 	}
-	if _, ok, _ := reg.Lookup("https://cowin.gov.in/", "9000000000001"); ok {
+	if st, _ := reg.Status("https://cowin.gov.in/", "9000000000001", time.Time{}); st.State != registry.StateUnknown {
 		t.Error("a refused request applied a row")
 	}
 	if code, body = post("/revoke", token, strings.Repeat(`{"id":"1"}`+"\n", 200_000)); code != http.StatusRequestEntityTooLarge {
@@ -154,13 +154,13 @@ func TestServeAPI(t *testing.T) {
 		t.Fatalf("served index after publish: %+v %v", ix, err)
 	}
 	var audit []string
-	reg.Audit(0, func(r registry.AuditRecord) error {
+	reg.Audit(0, func(r *registry.AuditRecord) error {
 		if r.Actor == "api" {
-			audit = append(audit, r.Action.String()+" "+r.ID)
+			audit = append(audit, r.Action.String()+" "+r.Source)
 		}
 		return nil
 	})
-	if strings.Join(audit, ",") != "revoke 9000000000001,publish " {
+	if strings.Join(audit, ",") != "revoke api,publish " {
 		t.Errorf("API audit records %q", audit)
 	}
 }
