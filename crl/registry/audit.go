@@ -229,6 +229,11 @@ func (m *merkle) add(leaf []byte) {
 	h.Write(leaf)
 	var x Hash
 	h.Sum(x[:0])
+	m.addLeafHash(x)
+}
+
+// addLeafHash adds a leaf by its hash, SHA-256(0x00 || leaf).
+func (m *merkle) addLeafHash(x Hash) {
 	m.Hashes = append(m.Hashes, x)
 	m.Sizes = append(m.Sizes, 1)
 	m.N++

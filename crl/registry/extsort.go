@@ -3,7 +3,6 @@ package registry
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // sorter sorts key/value records in bounded memory: records gather in a
@@ -37,16 +37,17 @@ type sorter struct {
 type sortBuf struct {
 	arena []byte
 	recs  []sortRec
-	seq   uint32
 }
 
 type sortRec struct {
 	k    uint64 // the key's first 8 bytes, big-endian, zero-padded
 	off  uint32
-	klen uint32
-	vlen uint32
-	seq  uint32
+	klen uint16
+	vlen uint16
 }
+
+// maxSortField bounds a sorted key or value (they are far smaller).
+const maxSortField = 1<<16 - 1
 
 // maxMergeFanIn bounds the files merged at once.
 const maxMergeFanIn = 64
@@ -63,6 +64,12 @@ func newSorter(dir string, memBytes int) *sorter {
 	return s
 }
 
+// newBuf makes a buffer: two thirds of the memory for the records' bytes,
+// one third for their index; either full ends the buffer.
+func (s *sorter) newBuf() *sortBuf {
+	return &sortBuf{arena: make([]byte, 0, s.memBytes*2/3), recs: make([]sortRec, 0, s.memBytes/3/int(unsafe.Sizeof(sortRec{})))}
+}
+
 func prefix8(k []byte) uint64 {
 	if len(k) >= 8 {
 		return binary.BigEndian.Uint64(k)
@@ -74,22 +81,24 @@ func prefix8(k []byte) uint64 {
 
 // add adds a record; the sorter copies key and value.
 func (s *sorter) add(key, val []byte) error {
+	if len(key) > maxSortField || len(val) > maxSortField {
+		return fmt.Errorf("registry: sort record of %d+%d bytes", len(key), len(val))
+	}
 	if s.cur == nil {
-		s.cur = &sortBuf{arena: make([]byte, 0, s.memBytes)}
+		s.cur = s.newBuf()
 	}
 	b := s.cur
-	if len(b.arena)+len(key)+len(val) > cap(b.arena) && len(b.recs) > 0 {
+	if (len(b.arena)+len(key)+len(val) > cap(b.arena) || len(b.recs) == cap(b.recs)) && len(b.recs) > 0 {
 		if err := s.flush(); err != nil {
 			return err
 		}
-		s.cur = &sortBuf{arena: make([]byte, 0, s.memBytes)}
+		s.cur = s.newBuf()
 		b = s.cur
 	}
 	off := len(b.arena)
 	b.arena = append(b.arena, key...)
 	b.arena = append(b.arena, val...)
-	b.recs = append(b.recs, sortRec{k: prefix8(key), off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(val)), seq: b.seq})
-	b.seq++
+	b.recs = append(b.recs, sortRec{k: prefix8(key), off: uint32(off), klen: uint16(len(key)), vlen: uint16(len(val))})
 	s.n++
 	return nil
 }
@@ -109,21 +118,51 @@ func (s *sorter) flush() error {
 	return nil
 }
 
-func (b *sortBuf) key(r *sortRec) []byte { return b.arena[r.off : r.off+r.klen] }
+func (b *sortBuf) key(r *sortRec) []byte { return b.arena[r.off : r.off+uint32(r.klen)] }
 func (b *sortBuf) val(r *sortRec) []byte {
-	return b.arena[r.off+r.klen : r.off+r.klen+r.vlen]
+	return b.arena[r.off+uint32(r.klen) : r.off+uint32(r.klen)+uint32(r.vlen)]
 }
 
+// sort orders the records by key, keeping the order they were added in
+// among equal keys: a stable radix sort on the first 8 key bytes, then a
+// comparison sort of each run that shares them (rare but for keys that
+// share a prefix: those compare in full).
 func (b *sortBuf) sort() {
-	slices.SortFunc(b.recs, func(x, y sortRec) int {
-		if c := cmp.Compare(x.k, y.k); c != 0 {
-			return c
+	recs := b.recs
+	tmp := make([]sortRec, len(recs))
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for i := range recs {
+			count[byte(recs[i].k>>shift)]++
 		}
-		if c := bytes.Compare(b.key(&x), b.key(&y)); c != 0 {
-			return c
+		if count[byte(recs[0].k>>shift)] == len(recs) {
+			continue // every record has the same byte here
 		}
-		return cmp.Compare(x.seq, y.seq)
-	})
+		pos := 0
+		for i, c := range count {
+			count[i] = pos
+			pos += c
+		}
+		for i := range recs {
+			d := byte(recs[i].k >> shift)
+			tmp[count[d]] = recs[i]
+			count[d]++
+		}
+		recs, tmp = tmp, recs
+	}
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].k == recs[i].k {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortStableFunc(recs[i:j], func(x, y sortRec) int {
+				return bytes.Compare(b.key(&x), b.key(&y))
+			})
+		}
+		i = j
+	}
+	b.recs = recs
 }
 
 func (s *sorter) write(b *sortBuf) {
@@ -137,7 +176,7 @@ func (s *sorter) write(b *sortBuf) {
 			n := binary.PutUvarint(hdr[:], uint64(r.klen))
 			n += binary.PutUvarint(hdr[n:], uint64(r.vlen))
 			w.Write(hdr[:n])
-			if _, err = w.Write(b.arena[r.off : r.off+r.klen+r.vlen]); err != nil {
+			if _, err = w.Write(b.arena[r.off : r.off+uint32(r.klen)+uint32(r.vlen)]); err != nil {
 				break
 			}
 		}
@@ -358,8 +397,6 @@ type mergeIter struct {
 	h        srcHeap
 	top      *runSrc
 	key, val []byte
-	kbuf     []byte
-	vbuf     []byte
 	err      error
 }
 
@@ -379,11 +416,9 @@ func (it *mergeIter) next() bool {
 	if len(it.h) == 0 {
 		return false
 	}
+	// The source keeps key and value until it advances, in the next call.
 	it.top = it.h[0]
-	// Copy: the source's buffer is reused when it advances.
-	it.kbuf = append(it.kbuf[:0], it.top.key...)
-	it.vbuf = append(it.vbuf[:0], it.top.val...)
-	it.key, it.val = it.kbuf, it.vbuf
+	it.key, it.val = it.top.key, it.top.val
 	return true
 }
 

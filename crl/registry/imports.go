@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -326,49 +327,54 @@ func (im *importer) issuerMap(iss *issuerTable) ([]uint16, []string, error) {
 }
 
 // sortedRec is one record from the sorter: list key, local issuer, id,
-// the rest of the value, and the line.
+// the rest of the value, and the line. id and val are valid until the
+// next group is read.
 type sortedRec struct {
 	key      crl.Key
 	local    uint16
 	issuerNo uint16
-	id       string
+	id       []byte
 	val      []byte
 	line     int
 }
 
-// groupReader returns the sorted records one list key at a time.
+// groupReader returns the sorted records one list key at a time, copied
+// into a buffer it reuses.
 type groupReader struct {
-	it   *mergeIter
-	peek *sortedRec
-	done bool
-	err  error
-	nums []uint16
+	it     *mergeIter
+	peeked bool // it holds the first record of the next group
+	done   bool
+	err    error
+	nums   []uint16
+	arena  []byte
+	recs   []sortedRec
+	ptrs   []*sortedRec
+	spans  [][4]int // id start, id end, val start, val end in arena
 }
 
-func (g *groupReader) read() (*sortedRec, bool) {
-	if !g.it.next() {
-		g.err = g.it.err
-		return nil, false
-	}
-	k := g.it.key
-	if len(k) < 11 {
+// take copies the record under the iterator.
+func (g *groupReader) take() bool {
+	k, v := g.it.key, g.it.val
+	if len(k) < 11 || len(v) < 4 {
 		g.err = fmt.Errorf("%w: sort record", errCorrupt)
-		return nil, false
+		return false
 	}
-	v := g.it.val
-	// The value ends with the line, 4 bytes BE.
-	if len(v) < 4 {
-		g.err = fmt.Errorf("%w: sort record", errCorrupt)
-		return nil, false
-	}
-	i := len(v) - 4
 	local := binary.BigEndian.Uint16(k[8:])
 	if int(local) >= len(g.nums) {
 		g.err = fmt.Errorf("%w: sort record", errCorrupt)
-		return nil, false
+		return false
 	}
-	return &sortedRec{key: crl.Key(binary.BigEndian.Uint64(k)), local: local, issuerNo: g.nums[local],
-		id: string(k[10:]), val: bytes.Clone(v[:i]), line: int(binary.BigEndian.Uint32(v[i:]))}, true
+	var sp [4]int
+	sp[0] = len(g.arena)
+	g.arena = append(g.arena, k[10:]...)
+	sp[1] = len(g.arena)
+	sp[2] = len(g.arena)
+	g.arena = append(g.arena, v[:len(v)-4]...)
+	sp[3] = len(g.arena)
+	g.spans = append(g.spans, sp)
+	g.recs = append(g.recs, sortedRec{key: crl.Key(binary.BigEndian.Uint64(k)), local: local, issuerNo: g.nums[local],
+		line: int(binary.BigEndian.Uint32(v[len(v)-4:]))})
+	return true
 }
 
 // next returns the records of the next list key, sorted by issuer number,
@@ -377,43 +383,54 @@ func (g *groupReader) next() ([]*sortedRec, bool) {
 	if g.done {
 		return nil, false
 	}
-	first := g.peek
-	g.peek = nil
-	if first == nil {
-		var ok bool
-		if first, ok = g.read(); !ok {
+	g.arena, g.recs, g.spans, g.ptrs = g.arena[:0], g.recs[:0], g.spans[:0], g.ptrs[:0]
+	if !g.peeked && !g.it.next() {
+		g.done, g.err = true, g.it.err
+		return nil, false
+	}
+	g.peeked = false
+	first := binary.BigEndian.Uint64(g.it.key)
+	for {
+		if !g.take() {
 			g.done = true
 			return nil, false
 		}
-	}
-	grp := []*sortedRec{first}
-	for {
-		rec, ok := g.read()
-		if !ok {
-			g.done = true
+		if !g.it.next() {
+			g.done, g.err = true, g.it.err
 			break
 		}
-		if rec.key != first.key {
-			g.peek = rec
+		if binary.BigEndian.Uint64(g.it.key) != first {
+			g.peeked = true
 			break
 		}
-		grp = append(grp, rec)
 	}
-	if len(grp) > 1 {
-		slices.SortStableFunc(grp, func(a, b *sortedRec) int {
+	for i := range g.recs {
+		sp := g.spans[i]
+		g.recs[i].id, g.recs[i].val = g.arena[sp[0]:sp[1]:sp[1]], g.arena[sp[2]:sp[3]:sp[3]]
+		g.ptrs = append(g.ptrs, &g.recs[i])
+	}
+	if len(g.ptrs) > 1 {
+		slices.SortStableFunc(g.ptrs, func(a, b *sortedRec) int {
 			if c := cmp.Compare(a.issuerNo, b.issuerNo); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(a.id, b.id); c != 0 {
+			if c := bytes.Compare(a.id, b.id); c != 0 {
 				return c
 			}
 			return cmp.Compare(a.line, b.line)
 		})
 	}
-	return grp, true
+	return g.ptrs, true
 }
 
-func (s *sortedRec) skey() []byte { return stateKey(s.key, s.issuerNo, s.id) }
+// appendSkey appends the record's state key to b.
+func (s *sortedRec) appendSkey(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(s.key))
+	b = binary.BigEndian.AppendUint16(b, s.issuerNo)
+	return append(b, s.id...)
+}
+
+func (s *sortedRec) skey() []byte { return s.appendSkey(make([]byte, 0, 10+len(s.id))) }
 
 func sortKey(k crl.Key, local uint16, id string) []byte {
 	b := make([]byte, 10, 10+len(id))
@@ -446,7 +463,7 @@ func (r *Registry) ImportCertificates(ctx context.Context, in io.Reader, opts *I
 		return res, err
 	}
 	defer im.close()
-	var val []byte
+	val := make([]byte, 0, 4096)
 	err = im.read(in, certSchema, func(f []string) ([]byte, []byte, error) {
 		c, issuer, err := parseCertRow(f, im.defIss)
 		if err != nil {
@@ -538,29 +555,60 @@ func parseCertRow(f []string, defIssuer string) (certRec, string, error) {
 	return c, issuer, nil
 }
 
-// certFields is a sorted certificate record's value.
+// certFields is a sorted certificate record's value; the slices alias it.
 type certFields struct {
-	ben        string
+	ben        []byte
 	dose       int
-	batch      string
+	batch      []byte
 	issuedAt   int64
 	validUntil int64
-	prev       string
+	prev       []byte
 }
 
 func decodeCertFields(v []byte) (certFields, error) {
 	d := decoder{b: v}
 	var f certFields
-	f.ben = d.str()
+	f.ben = d.bytes(int(d.uvarint()))
 	f.dose = int(d.uvarint())
-	f.batch = d.str()
+	f.batch = d.bytes(int(d.uvarint()))
 	f.issuedAt = int64(d.uvarint())
 	f.validUntil = int64(d.uvarint())
-	f.prev = d.str()
+	f.prev = d.bytes(int(d.uvarint()))
 	if d.err != nil || len(d.b) != 0 {
 		return f, fmt.Errorf("%w: sort record", errCorrupt)
 	}
 	return f, nil
+}
+
+// appendCertValue appends a certificate's stored value (see certRec).
+func appendCertValue(b []byte, f certFields, batch uint32, importSeq uint64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(f.ben)))
+	b = append(b, f.ben...)
+	b = binary.AppendUvarint(b, uint64(f.dose))
+	b = binary.AppendUvarint(b, uint64(batch))
+	b = binary.AppendUvarint(b, uint64(f.issuedAt))
+	b = binary.AppendUvarint(b, uint64(f.validUntil))
+	b = binary.AppendUvarint(b, uint64(len(f.prev)))
+	b = append(b, f.prev...)
+	return binary.AppendUvarint(b, importSeq)
+}
+
+// appendCertItem appends a certificate's canonical audit item encoding
+// (as AuditItem.Canonical does).
+func appendCertItem(b []byte, issuer string, id []byte, f certFields) []byte {
+	b = append(b, itemCertificate)
+	b = cStr(b, issuer)
+	b = cU32(b, uint32(len(id)))
+	b = append(b, id...)
+	b = cU32(b, uint32(len(f.ben)))
+	b = append(b, f.ben...)
+	b = cU32(b, uint32(f.dose))
+	b = cU32(b, uint32(len(f.batch)))
+	b = append(b, f.batch...)
+	b = cI64(b, f.issuedAt)
+	b = cI64(b, f.validUntil)
+	b = cU32(b, uint32(len(f.prev)))
+	return append(b, f.prev...)
 }
 
 // writeCertificates is the import's second phase, with the file held:
@@ -614,9 +662,13 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 		corS := newSorter(im.dir, 4<<20)
 		defer corS.close()
 		var m merkle
-		batches := map[string]uint32{}
+		var batches *batchInterner
 		g := &groupReader{it: sorted, nums: nums}
-		firstLine := map[string]int{}
+		// Buffers reused row after row.
+		var skey, val, ck, canon []byte
+		leaves := sha256.New()
+		var leaf Hash
+		runLine := 0
 		for done := false; !done; {
 			err := db.Update(func(tx *bolt.Tx) error {
 				t, err := r.newTxc(tx)
@@ -626,6 +678,9 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 				runs, err := t.loadRuns()
 				if err != nil {
 					return err
+				}
+				if batches == nil {
+					batches = newBatchInterner(tx)
 				}
 				finders := make([]*forwardFinder, len(runs))
 				for i, rn := range runs {
@@ -640,27 +695,24 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 						done = true
 						break
 					}
-					clear(firstLine)
 					for i, rec := range grp {
 						f, err := decodeCertFields(rec.val)
 						if err != nil {
 							return err
 						}
-						if i > 0 && grp[i-1].issuerNo == rec.issuerNo && grp[i-1].id == rec.id {
-							prev, _ := decodeCertFields(grp[i-1].val)
-							fl := firstLine[string(rec.skey())]
-							if prev == f {
+						if i > 0 && grp[i-1].issuerNo == rec.issuerNo && bytes.Equal(grp[i-1].id, rec.id) {
+							if bytes.Equal(grp[i-1].val, rec.val) {
 								res.Duplicates++
 								if len(res.DuplicateRows) < MaxReportedDuplicates {
-									res.DuplicateRows = append(res.DuplicateRows, Duplicate{Line: rec.line, FirstLine: fl, CertificateID: rec.id})
+									res.DuplicateRows = append(res.DuplicateRows, Duplicate{Line: rec.line, FirstLine: runLine, CertificateID: string(rec.id)})
 								}
 							} else {
-								im.badRow(rec.line, fmt.Errorf("%w: certificate %q given again with other fields (first on line %d)", ErrInvalid, rec.id, fl))
+								im.badRow(rec.line, fmt.Errorf("%w: certificate %q given again with other fields (first on line %d)", ErrInvalid, rec.id, runLine))
 							}
 							continue
 						}
-						firstLine[string(rec.skey())] = rec.line
-						skey := rec.skey()
+						runLine = rec.line
+						skey = rec.appendSkey(skey[:0])
 						exists := false
 						for _, fd := range finders {
 							v, ok, err := fd.find(skey)
@@ -675,14 +727,14 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 							if err != nil {
 								return err
 							}
-							same := old.Beneficiary == f.ben && old.Dose == f.dose && old.IssuedAt == f.issuedAt &&
-								old.ValidUntil == f.validUntil && old.Previous == f.prev
+							same := old.Beneficiary == string(f.ben) && old.Dose == f.dose && old.IssuedAt == f.issuedAt &&
+								old.ValidUntil == f.validUntil && old.Previous == string(f.prev)
 							if same {
 								bn := uint32(0)
-								if f.batch != "" {
-									bn, _ = batchNumber(tx, f.batch)
+								if len(f.batch) > 0 {
+									bn, _ = batchNumber(tx, string(f.batch))
 								}
-								same = bn == old.BatchNo && (f.batch == "" || bn != 0)
+								same = bn == old.BatchNo
 							}
 							if same {
 								res.Unchanged++
@@ -694,34 +746,35 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 						if exists || len(im.bad.Rows) > 0 {
 							continue
 						}
-						c := certRec{Key: rec.key, IssuerNo: rec.issuerNo, ID: rec.id, Beneficiary: f.ben, Dose: f.dose,
-							IssuedAt: f.issuedAt, ValidUntil: f.validUntil, Previous: f.prev, ImportSeq: importSeq}
-						if f.batch != "" {
-							bn, ok := batches[f.batch]
-							if !ok {
-								if bn, err = addBatch(tx, f.batch); err != nil {
-									return err
-								}
-								batches[f.batch] = bn
-							}
-							c.BatchNo = bn
-						}
-						cw.add(skey, c.appendValue(nil))
-						item := AuditItem{Kind: "certificate", Issuer: allNames[c.IssuerNo-1], CertificateID: c.ID, BeneficiaryID: c.Beneficiary,
-							Dose: c.Dose, Batch: f.batch, IssuedAt: fromUnix(c.IssuedAt), ValidUntil: fromUnix(c.ValidUntil), PreviousCertificateID: c.Previous}
-						m.add(item.Canonical())
-						if err := benS.add(benKey(c.IssuerNo, benHash(c.Beneficiary), c.Dose, c.Key), nil); err != nil {
-							return err
-						}
-						if c.BatchNo != 0 {
-							if err := batS.add(batchKey(c.IssuerNo, c.BatchNo, c.Key), nil); err != nil {
+						var bn uint32
+						if len(f.batch) > 0 {
+							if bn, err = batches.number(tx, f.batch); err != nil {
 								return err
 							}
 						}
-						if c.Previous != "" {
-							pk := im.keyers[rec.local](c.Previous)
-							op := stagedOp{action: ActionRevoke, flags: stagedSoftAt, at: c.IssuedAt, replacedBy: c.ID, line: rec.line}
-							if err := corS.add(stateKey(pk, c.IssuerNo, c.Previous), op.encode()); err != nil {
+						val = appendCertValue(val[:0], f, bn, importSeq)
+						cw.add(skey, val)
+						canon = appendCertItem(canon[:0], allNames[rec.issuerNo-1], rec.id, f)
+						leaves.Reset()
+						leaves.Write([]byte{0})
+						leaves.Write(canon)
+						leaves.Sum(leaf[:0])
+						m.addLeafHash(leaf)
+						ck = appendBenKey(ck[:0], rec.issuerNo, benHash(string(f.ben)), f.dose, rec.key)
+						if err := benS.add(ck, nil); err != nil {
+							return err
+						}
+						if bn != 0 {
+							ck = appendBatchKey(ck[:0], rec.issuerNo, bn, rec.key)
+							if err := batS.add(ck, nil); err != nil {
+								return err
+							}
+						}
+						if len(f.prev) > 0 {
+							prev := string(f.prev)
+							pk := im.keyers[rec.local](prev)
+							op := stagedOp{action: ActionRevoke, flags: stagedSoftAt, at: f.issuedAt, replacedBy: string(rec.id), line: rec.line}
+							if err := corS.add(stateKey(pk, rec.issuerNo, prev), op.encode()); err != nil {
 								return err
 							}
 						}
@@ -785,6 +838,9 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 					if int(n) != len(iss.names)+i+1 {
 						return fmt.Errorf("%w: issuer numbering changed during the import", errCorrupt)
 					}
+				}
+				if err := batches.commit(tx); err != nil {
+					return err
 				}
 				if t.nextSeq() != importSeq {
 					return fmt.Errorf("%w: audit trail moved during the import", errCorrupt)
@@ -1067,7 +1123,7 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 						break
 					}
 					for i, rec := range grp {
-						if i+1 < len(grp) && grp[i+1].issuerNo == rec.issuerNo && grp[i+1].id == rec.id {
+						if i+1 < len(grp) && grp[i+1].issuerNo == rec.issuerNo && bytes.Equal(grp[i+1].id, rec.id) {
 							res.Replaced++ // a later row for the same certificate wins
 							continue
 						}
@@ -1077,7 +1133,7 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 						}
 						op.line = rec.line
 						skey := rec.skey()
-						tg := &target{key: rec.key, issuerNo: rec.issuerNo, issuer: allNames[rec.issuerNo-1], id: rec.id, skey: skey}
+						tg := &target{key: rec.key, issuerNo: rec.issuerNo, issuer: allNames[rec.issuerNo-1], id: string(rec.id), skey: skey}
 						v, ok, err := finder.find(skey)
 						if err != nil {
 							return err

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -273,6 +274,66 @@ func batchName(tx *bolt.Tx, n uint32) (string, error) {
 }
 
 var errTooManyBatches = errors.New("registry: too many batches")
+
+// batchInterner numbers the batches of a bulk import: known ones from the
+// bucket, new ones in order of first appearance, written sorted when the
+// import commits (many random inserts into one bbolt transaction cost
+// time quadratic in their number).
+type batchInterner struct {
+	known map[string]uint32
+	fresh []string
+	first uint32 // number of fresh[0]
+}
+
+func newBatchInterner(tx *bolt.Tx) *batchInterner {
+	return &batchInterner{known: map[string]uint32{}, first: uint32(tx.Bucket(bucketBatches).Sequence() + 1)}
+}
+
+func (bi *batchInterner) number(tx *bolt.Tx, nameb []byte) (uint32, error) {
+	if n, ok := bi.known[string(nameb)]; ok {
+		return n, nil
+	}
+	name := string(nameb)
+	if n, ok := batchNumber(tx, name); ok {
+		bi.known[name] = n
+		return n, nil
+	}
+	if uint64(bi.first)+uint64(len(bi.fresh)) > 1<<32-1 {
+		return 0, errTooManyBatches
+	}
+	n := bi.first + uint32(len(bi.fresh))
+	bi.fresh = append(bi.fresh, name)
+	bi.known[name] = n
+	return n, nil
+}
+
+// commit writes the new batches.
+func (bi *batchInterner) commit(tx *bolt.Tx) error {
+	if len(bi.fresh) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketBatches)
+	if b.Sequence()+1 != uint64(bi.first) {
+		return fmt.Errorf("%w: batch numbering changed during the import", errCorrupt)
+	}
+	for i, name := range bi.fresh {
+		var num [4]byte
+		binary.BigEndian.PutUint32(num[:], bi.first+uint32(i))
+		if err := b.Put(append([]byte{'i'}, num[:]...), []byte(name)); err != nil {
+			return err
+		}
+	}
+	names := slices.Clone(bi.fresh)
+	slices.Sort(names)
+	for _, name := range names {
+		var num [4]byte
+		binary.BigEndian.PutUint32(num[:], bi.known[name])
+		if err := b.Put(append([]byte{'n'}, name...), num[:]); err != nil {
+			return err
+		}
+	}
+	return b.SetSequence(uint64(bi.first) + uint64(len(bi.fresh)) - 1)
+}
 
 // addBatch returns the number of batch name, adding it if new.
 func addBatch(tx *bolt.Tx, name string) (uint32, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/dchest/siphash"
 
@@ -324,28 +325,24 @@ func fromUnix(s int64) time.Time {
 var benK0, benK1 = binary.LittleEndian.Uint64([]byte("crlverif")), binary.LittleEndian.Uint64([]byte("y/v1 ben"))
 
 func benHash(beneficiary string) uint64 {
-	return siphash.Hash(benK0, benK1, []byte(beneficiary))
+	return siphash.Hash(benK0, benK1, unsafe.Slice(unsafe.StringData(beneficiary), len(beneficiary)))
 }
 
-// benKey is the key of a beneficiary index item: issuer number (2 BE),
-// beneficiary hash (8 BE), dose (1), list key (8 BE).
-func benKey(issuerNo uint16, h uint64, dose int, k crl.Key) []byte {
-	b := make([]byte, 19)
-	binary.BigEndian.PutUint16(b, issuerNo)
-	binary.BigEndian.PutUint64(b[2:], h)
-	b[10] = byte(dose)
-	binary.BigEndian.PutUint64(b[11:], uint64(k))
-	return b
+// appendBenKey appends the key of a beneficiary index item: issuer
+// number (2 BE), beneficiary hash (8 BE), dose (1), list key (8 BE).
+func appendBenKey(b []byte, issuerNo uint16, h uint64, dose int, k crl.Key) []byte {
+	b = binary.BigEndian.AppendUint16(b, issuerNo)
+	b = binary.BigEndian.AppendUint64(b, h)
+	b = append(b, byte(dose))
+	return binary.BigEndian.AppendUint64(b, uint64(k))
 }
 
-// batchKey is the key of a batch index item: issuer number (2 BE), batch
-// number (4 BE), list key (8 BE).
-func batchKey(issuerNo uint16, batch uint32, k crl.Key) []byte {
-	b := make([]byte, 14)
-	binary.BigEndian.PutUint16(b, issuerNo)
-	binary.BigEndian.PutUint32(b[2:], batch)
-	binary.BigEndian.PutUint64(b[6:], uint64(k))
-	return b
+// appendBatchKey appends the key of a batch index item: issuer number (2
+// BE), batch number (4 BE), list key (8 BE).
+func appendBatchKey(b []byte, issuerNo uint16, batch uint32, k crl.Key) []byte {
+	b = binary.BigEndian.AppendUint16(b, issuerNo)
+	b = binary.BigEndian.AppendUint32(b, batch)
+	return binary.BigEndian.AppendUint64(b, uint64(k))
 }
 
 // mergeEntries combines two revocations that share one crl.Key (a 64-bit

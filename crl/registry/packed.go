@@ -317,6 +317,7 @@ type kv struct{ key, val []byte }
 // added and removed.
 func (t table) apply(muts []mut) (added, removed int, err error) {
 	c := t.b.Cursor()
+	var mb blockMerger
 	for i := 0; i < len(muts); {
 		bk, bv := seekBlock(c, muts[i].key)
 		if bk == nil {
@@ -324,13 +325,39 @@ func (t table) apply(muts []mut) (added, removed int, err error) {
 		}
 		var hi []byte
 		if bk != nil {
-			if nk, _ := c.Next(); nk != nil {
-				hi = bytes.Clone(nk)
-			}
+			hi, _ = c.Next()
 		}
 		j := i + 1
 		for j < len(muts) && (hi == nil || bytes.Compare(muts[j].key, hi) < 0) {
 			j++
+		}
+		last := hi == nil
+		// The common case: the block and the changes fit one block; merge
+		// them as they stream, without decoding into items.
+		size := len(bv)
+		for _, m := range muts[i:j] {
+			size += len(m.key) + len(m.val) + 3*binary.MaxVarintLen16
+		}
+		if size <= blockLimit(t.pageSize, len(muts[i].key)) && (bk == nil || size <= blockLimit(t.pageSize, len(bk))) {
+			mb.out = make([]byte, 0, size) // handed to bbolt, which keeps it until the commit
+			a, d, first, out, err := mb.merge(bk, bv, muts[i:j])
+			if err != nil {
+				return added, removed, err
+			}
+			added, removed = added+a, removed+d
+			bk = bytes.Clone(bk)
+			if bk != nil && (len(out) == 0 || !bytes.Equal(bk, first)) {
+				if err := t.b.Delete(bk); err != nil {
+					return added, removed, err
+				}
+			}
+			if len(out) > 0 {
+				if err := t.b.Put(first, out); err != nil {
+					return added, removed, err
+				}
+			}
+			i = j
+			continue
 		}
 		var old []kv
 		if bk != nil {
@@ -349,7 +376,7 @@ func (t table) apply(muts []mut) (added, removed int, err error) {
 		}
 		merged := make([]kv, 0, len(old)+j-i)
 		a, ms := 0, muts[i:j]
-		appending := hi == nil && (len(old) == 0 || bytes.Compare(ms[0].key, old[len(old)-1].key) > 0)
+		appending := last && (len(old) == 0 || bytes.Compare(ms[0].key, old[len(old)-1].key) > 0)
 		for _, m := range ms {
 			for a < len(old) && bytes.Compare(old[a].key, m.key) < 0 {
 				merged = append(merged, old[a])
@@ -382,6 +409,66 @@ func (t table) apply(muts []mut) (added, removed int, err error) {
 		i = j
 	}
 	return added, removed, nil
+}
+
+// blockMerger encodes a block with changes applied, reusing its buffers
+// from block to block.
+type blockMerger struct {
+	out, first, prev []byte
+}
+
+// merge encodes block (bk, bv) with muts applied and returns the counts,
+// the new block's first key and its value (empty when nothing is left);
+// both are valid until the next call.
+func (mb *blockMerger) merge(bk, bv []byte, muts []mut) (added, removed int, first, out []byte, err error) {
+	var r blockReader
+	have := false
+	if bk != nil {
+		r.reset(bk, bv)
+		have = r.next()
+	}
+	mb.first, mb.prev = mb.first[:0], mb.prev[:0]
+	n := 0
+	emit := func(key, val []byte) {
+		if n == 0 {
+			mb.first = append(mb.first, key...)
+			mb.prev = append(mb.prev, key...)
+		}
+		mb.out = appendItem(mb.out, mb.prev, key, val)
+		mb.prev = append(mb.prev[:0], key...)
+		n++
+	}
+	for _, m := range muts {
+		for have && bytes.Compare(r.key, m.key) < 0 {
+			emit(r.key, r.val)
+			have = r.next()
+		}
+		exists := have && bytes.Equal(r.key, m.key)
+		if exists {
+			have = r.next()
+		}
+		switch {
+		case m.del && exists:
+			removed++
+		case m.del:
+		default:
+			if !exists {
+				added++
+			}
+			emit(m.key, m.val)
+		}
+	}
+	for have {
+		emit(r.key, r.val)
+		have = r.next()
+	}
+	if r.err != nil {
+		return 0, 0, nil, nil, r.err
+	}
+	if n == 0 {
+		return added, removed, nil, nil, nil
+	}
+	return added, removed, mb.first, mb.out, nil
 }
 
 // putItems writes sorted items as new blocks.

@@ -61,7 +61,7 @@ type rowReader interface {
 // an *ImportError.
 func newRowReader(in io.Reader, format Format, sc *schema) (rowReader, error) {
 	cr := &countingReader{r: in}
-	br := bufio.NewReaderSize(cr, 256<<10)
+	br := bufio.NewReaderSize(cr, max(256<<10, 2*MaxLineBytes))
 	if format == FormatAuto {
 		var err error
 		if format, err = detectFormat(br); err != nil {
@@ -119,62 +119,42 @@ func detectFormat(br *bufio.Reader) (Format, error) {
 	}
 }
 
-// lineLimiter fails a read once a line grows past MaxLineBytes.
-type lineLimiter struct {
-	r    io.Reader
-	cur  int // bytes in the current line so far
-	line int // current line number, from 1
-}
-
-func (l *lineLimiter) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	for i := 0; i < n; {
-		j := bytes.IndexByte(p[i:n], '\n')
-		if j < 0 {
-			l.cur += n - i
-			break
-		}
-		if l.cur+j > MaxLineBytes {
-			l.cur += j
-			break
-		}
-		l.cur = 0
-		l.line++
-		i += j + 1
-	}
-	if l.cur > MaxLineBytes {
-		return 0, &RowError{Line: l.line, Err: fmt.Errorf("line longer than %d bytes", MaxLineBytes)}
-	}
-	return n, err
-}
-
+// csvRows reads RFC 4180 CSV: fields separated by commas, a field in
+// double quotes may hold commas, newlines and doubled quotes; lines end
+// with LF or CRLF; empty lines are skipped. It is encoding/csv's dialect,
+// read without a string per field.
 type csvRows struct {
-	r    *csv.Reader
-	lim  *lineLimiter
-	cr   *countingReader
-	sc   *schema
-	col  []int // field index of each schema column, -1 if absent
-	done bool
-	out  []string
+	br    *bufio.Reader
+	cr    *countingReader
+	sc    *schema
+	col   []int // field index of each schema column, -1 if absent
+	nf    int   // fields per record
+	line  int   // lines read so far
+	start int   // line the last record started on
+	done  bool
+	out   []string
+	rec   []byte // the record's fields, concatenated
+	ends  []int  // end of each field in rec
 }
 
-func newCSVRows(in io.Reader, sc *schema) (*csvRows, *RowError) {
-	p := &csvRows{lim: &lineLimiter{r: in, line: 1}, sc: sc}
-	p.r = csv.NewReader(p.lim)
-	p.r.ReuseRecord = true
-	header, err := p.r.Read()
-	if err != nil {
+func newCSVRows(in *bufio.Reader, sc *schema) (*csvRows, *RowError) {
+	p := &csvRows{br: in, sc: sc}
+	if err := p.read(); err != nil {
 		if err == io.EOF {
 			return nil, &RowError{Line: 1, Err: fmt.Errorf("empty input: want a CSV header row (%s) or JSON lines", strings.Join(sc.cols, ","))}
 		}
-		return nil, csvRowError(err, p.lim.line)
+		var re *RowError
+		if errors.As(err, &re) {
+			return nil, re
+		}
+		return nil, &RowError{Line: 1, Err: err}
 	}
 	p.col = make([]int, len(sc.cols))
 	for i := range p.col {
 		p.col[i] = -1
 	}
-	for i, name := range header {
-		name = strings.ToLower(strings.TrimSpace(name))
+	for i := range p.ends {
+		name := strings.ToLower(strings.TrimSpace(string(p.field(i))))
 		c, ok := sc.aliases[name]
 		if !ok {
 			return nil, &RowError{Line: 1, Err: fmt.Errorf("unknown column %q in header (known: %s)", name, strings.Join(sc.cols, ", "))}
@@ -189,21 +169,135 @@ func newCSVRows(in io.Reader, sc *schema) (*csvRows, *RowError) {
 			return nil, &RowError{Line: 1, Err: fmt.Errorf("header has no %q column", sc.cols[c])}
 		}
 	}
-	p.r.FieldsPerRecord = len(header)
+	p.nf = len(p.ends)
 	p.out = make([]string, len(sc.cols))
 	return p, nil
 }
 
-func csvRowError(err error, line int) *RowError {
-	var re *RowError
-	if errors.As(err, &re) {
-		return re
+func (p *csvRows) field(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = p.ends[i-1]
 	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &RowError{Line: pe.StartLine, Err: pe.Err}
+	return p.rec[start:p.ends[i]]
+}
+
+// readLine returns the next line without its end, failing past
+// MaxLineBytes.
+func (p *csvRows) readLine() ([]byte, error) {
+	line, err := p.br.ReadSlice('\n')
+	if len(line) == 0 {
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
 	}
-	return &RowError{Line: line, Err: err}
+	p.line++
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if err == bufio.ErrBufferFull || len(line) > MaxLineBytes {
+		return nil, &RowError{Line: p.line, Err: fmt.Errorf("line longer than %d bytes", MaxLineBytes)}
+	}
+	return line, nil
+}
+
+// read reads one record into rec and ends, and its first line into
+// start.
+func (p *csvRows) read() error {
+	var line []byte
+	for {
+		l, err := p.readLine()
+		if err != nil {
+			return err
+		}
+		if len(l) > 0 {
+			line = l
+			break
+		}
+	}
+	start := p.line
+	p.start = start
+	p.rec, p.ends = p.rec[:0], p.ends[:0]
+	if bytes.IndexByte(line, '"') < 0 {
+		for {
+			i := bytes.IndexByte(line, ',')
+			if i < 0 {
+				p.rec = append(p.rec, line...)
+				p.ends = append(p.ends, len(p.rec))
+				return nil
+			}
+			p.rec = append(p.rec, line[:i]...)
+			p.ends = append(p.ends, len(p.rec))
+			line = line[i+1:]
+		}
+	}
+	// The slow path: quoted fields, perhaps over several lines.
+	bad := func(e error) error { return &RowError{Line: start, Err: e} }
+	for {
+		if len(line) > 0 && line[0] == '"' {
+			line = line[1:]
+			for {
+				i := bytes.IndexByte(line, '"')
+				switch {
+				case i < 0:
+					// The field goes on past the end of the line.
+					p.rec = append(p.rec, line...)
+					p.rec = append(p.rec, '\n')
+					l, err := p.readLine()
+					if err == io.EOF {
+						return bad(csv.ErrQuote)
+					}
+					if err != nil {
+						return err
+					}
+					line = l
+					continue
+				case i+1 < len(line) && line[i+1] == '"':
+					p.rec = append(p.rec, line[:i+1]...)
+					line = line[i+2:]
+					continue
+				}
+				p.rec = append(p.rec, line[:i]...)
+				line = line[i+1:]
+				break
+			}
+			p.ends = append(p.ends, len(p.rec))
+			switch {
+			case len(line) == 0:
+				return nil
+			case line[0] == ',':
+				line = line[1:]
+				if len(line) == 0 {
+					p.ends = append(p.ends, len(p.rec))
+					return nil
+				}
+				continue
+			default:
+				return bad(csv.ErrQuote)
+			}
+		}
+		i := bytes.IndexByte(line, ',')
+		field := line
+		if i >= 0 {
+			field = line[:i]
+		}
+		if bytes.IndexByte(field, '"') >= 0 {
+			return bad(csv.ErrBareQuote)
+		}
+		p.rec = append(p.rec, field...)
+		p.ends = append(p.ends, len(p.rec))
+		if i < 0 {
+			return nil
+		}
+		line = line[i+1:]
+		if len(line) == 0 {
+			p.ends = append(p.ends, len(p.rec))
+			return nil
+		}
+	}
 }
 
 func (p *csvRows) bytesRead() int64 { return p.cr.n }
@@ -212,35 +306,37 @@ func (p *csvRows) next() (row, error) {
 	if p.done {
 		return row{}, io.EOF
 	}
-	rec, err := p.r.Read()
+	err := p.read()
 	if err == io.EOF {
 		p.done = true
 		return row{}, io.EOF
 	}
-	if err != nil {
-		var pe *csv.ParseError
-		var re *RowError
-		switch {
-		case errors.As(err, &pe):
-			// After a quoting error the reader cannot resynchronise
-			// reliably; a wrong field count affects one row only.
-			p.done = !errors.Is(pe.Err, csv.ErrFieldCount)
-			return row{}, &RowError{Line: pe.StartLine, Err: pe.Err}
-		case errors.As(err, &re):
-			p.done = true
-			return row{}, re
-		default:
-			p.done = true
-			return row{}, err // I/O error
-		}
+	line := p.start
+	var re *RowError
+	switch {
+	case errors.As(err, &re):
+		// After a quoting error the reader cannot resynchronise reliably.
+		p.done = true
+		return row{}, re
+	case err != nil:
+		p.done = true
+		return row{}, err // I/O error
 	}
-	line, _ := p.r.FieldPos(0)
+	if len(p.ends) != p.nf {
+		return row{}, &RowError{Line: line, Err: csv.ErrFieldCount}
+	}
+	// One string for the whole record; fields are slices of it.
+	s := string(p.rec)
 	for c, i := range p.col {
-		if i >= 0 {
-			p.out[c] = rec[i]
-		} else {
+		if i < 0 {
 			p.out[c] = ""
+			continue
 		}
+		start := 0
+		if i > 0 {
+			start = p.ends[i-1]
+		}
+		p.out[c] = s[start:p.ends[i]]
 	}
 	return row{fields: p.out, line: line}, nil
 }
