@@ -78,6 +78,15 @@ type Hash [32]byte
 // MarshalText encodes h in hex.
 func (h Hash) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h[:])), nil }
 
+// UnmarshalText decodes 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error {
+	if len(b) != 64 {
+		return fmt.Errorf("hash %q: want 64 hex digits", b)
+	}
+	_, err := hex.Decode(h[:], b)
+	return err
+}
+
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // AuditRecord is one record of the hash-chained audit trail. The package

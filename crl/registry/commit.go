@@ -119,14 +119,21 @@ func (c *committer) run() {
 	defer c.wg.Done()
 	r := c.r
 	for {
-		group := c.take(true)
-		if len(group) == 0 {
-			return
-		}
-		var bulk []*pendingOp
+		// Requests are taken only once the file is ours: until then a
+		// caller whose context ends can still withdraw.
 		r.bmu.RLock()
 		r.wmu.Lock()
 		db, err := r.acquire()
+		group := c.take(true)
+		if len(group) == 0 {
+			if err == nil {
+				r.release()
+			}
+			r.wmu.Unlock()
+			r.bmu.RUnlock()
+			return
+		}
+		var bulk []*pendingOp
 		if err != nil {
 			for _, op := range group {
 				op.done <- opResult{err: err}

@@ -200,14 +200,9 @@ func (s *sorter) write(b *sortBuf) {
 // sorted ends the input and returns an iterator over the records in
 // order. The sorter must be closed afterwards.
 func (s *sorter) sorted() (*mergeIter, error) {
-	var last *sortBuf
-	if s.cur != nil && len(s.cur.recs) > 0 && s.files == nil {
-		// Everything fits in memory: no file needed.
-		last = s.cur
-		s.cur = nil
-	} else if err := s.flush(); err != nil {
-		return nil, err
-	}
+	// The last buffer stays in memory: it merges as one more source.
+	last := s.cur
+	s.cur = nil
 	s.end()
 	if s.err != nil {
 		return nil, s.err
@@ -235,7 +230,7 @@ func (s *sorter) sorted() (*mergeIter, error) {
 		}
 		it.srcs = append(it.srcs, src)
 	}
-	if last != nil {
+	if last != nil && len(last.recs) > 0 {
 		last.sort()
 		it.srcs = append(it.srcs, &runSrc{mem: last, idx: len(files)})
 	}

@@ -90,8 +90,6 @@ func mustImportCerts(t testing.TB, r *Registry, in string) CertImportResult {
 // moh is a registry of one issuer with three beneficiaries:
 // B1 doses 1-3 (C1-1..C1-3, batch LOT-A for doses 1-2, LOT-B for 3),
 // B2 dose 1 (C2-1, LOT-A), B3 doses 1-2 (C3-1, C3-2, LOT-B).
-const mohIssuer = "did:in:moh"
-
 func mohRegistry(t testing.TB) (*Registry, *clock) {
 	t.Helper()
 	r, c := openTest(t)
@@ -105,8 +103,6 @@ func mohRegistry(t testing.TB) (*Registry, *clock) {
 	))
 	return r, c
 }
-
-func req(actor string, sel Selector) Request { return Request{Selector: sel, Actor: actor} }
 
 func changedIDs(out Outcome) []string {
 	var ids []string

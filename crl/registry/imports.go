@@ -795,6 +795,9 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 			if err != nil {
 				return err
 			}
+			if r.stepHook != nil {
+				r.stepHook("import")
+			}
 		}
 		if len(im.bad.Rows) > 0 {
 			if im.full() {

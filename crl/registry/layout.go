@@ -334,24 +334,3 @@ func (bi *batchInterner) commit(tx *bolt.Tx) error {
 	}
 	return b.SetSequence(uint64(bi.first) + uint64(len(bi.fresh)) - 1)
 }
-
-// addBatch returns the number of batch name, adding it if new.
-func addBatch(tx *bolt.Tx, name string) (uint32, error) {
-	if n, ok := batchNumber(tx, name); ok {
-		return n, nil
-	}
-	b := tx.Bucket(bucketBatches)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return 0, err
-	}
-	if seq > 1<<32-1 {
-		return 0, errTooManyBatches
-	}
-	var num [4]byte
-	binary.BigEndian.PutUint32(num[:], uint32(seq))
-	if err := b.Put(append([]byte{'n'}, name...), num[:]); err != nil {
-		return 0, err
-	}
-	return uint32(seq), b.Put(append([]byte{'i'}, num[:]...), []byte(name))
-}

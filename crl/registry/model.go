@@ -170,14 +170,6 @@ func (s *revState) certState(at int64) CertState {
 	return cs
 }
 
-func (s *revState) entry(k crl.Key) crl.Entry {
-	e := crl.Entry{Key: k, RevokedAt: s.RevokedAt, Reason: s.Reason}
-	if s.Status == StatusSuspended {
-		e.SuspendedUntil = s.Until
-	}
-	return e
-}
-
 // stateKey is the key of a certificate's items in the state table and of
 // its record in a certificate run: the list key (8 bytes BE), the issuer
 // number (2 bytes BE), the id.
@@ -218,18 +210,9 @@ type certRec struct {
 	ImportSeq   uint64
 }
 
-func (c *certRec) key() []byte { return stateKey(c.Key, c.IssuerNo, c.ID) }
-
 func (c *certRec) appendValue(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(c.Beneficiary)))
-	b = append(b, c.Beneficiary...)
-	b = binary.AppendUvarint(b, uint64(c.Dose))
-	b = binary.AppendUvarint(b, uint64(c.BatchNo))
-	b = binary.AppendUvarint(b, uint64(c.IssuedAt))
-	b = binary.AppendUvarint(b, uint64(c.ValidUntil))
-	b = binary.AppendUvarint(b, uint64(len(c.Previous)))
-	b = append(b, c.Previous...)
-	return binary.AppendUvarint(b, c.ImportSeq)
+	return appendCertValue(b, certFields{ben: []byte(c.Beneficiary), dose: c.Dose, issuedAt: c.IssuedAt,
+		validUntil: c.ValidUntil, prev: []byte(c.Previous)}, c.BatchNo, c.ImportSeq)
 }
 
 func decodeCert(key, val []byte) (certRec, error) {

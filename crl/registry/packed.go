@@ -503,21 +503,6 @@ func (t table) putItems(items []kv, fill bool) error {
 	return nil
 }
 
-// deleteRange deletes every item whose key starts with prefix, block by
-// block. Blocks holding items on both sides of the range are rewritten.
-func (t table) deletePrefix(prefix []byte) (int, error) {
-	var muts []mut
-	it := t.iter(prefix)
-	for it.next() && bytes.HasPrefix(it.key(), prefix) {
-		muts = append(muts, mut{key: bytes.Clone(it.key()), del: true})
-	}
-	if it.err != nil {
-		return 0, it.err
-	}
-	_, n, err := t.apply(muts)
-	return n, err
-}
-
 // deleteBefore deletes every item whose key sorts before limit: whole
 // blocks where it can, the first items of the block that straddles limit.
 func (t table) deleteBefore(limit []byte) (int, error) {
