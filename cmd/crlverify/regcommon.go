@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"math"
 	"os/user"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -256,6 +258,18 @@ func (b *importBar) done() {
 		b.bar.Clear()
 	}
 }
+
+// boundImportMemory asks the garbage collector to keep the heap near the
+// import's working set (its sort buffers, about 100 MB), unless GOMEMLIMIT
+// says otherwise: an import's peak memory then does not depend on how
+// big the input is.
+func boundImportMemory() {
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		debug.SetMemoryLimit(importMemoryLimit)
+	}
+}
+
+const importMemoryLimit = 160 << 20
 
 // openInput opens an input file, "-" meaning stdin; it returns the name
 // to report and the size (-1 if unknown).

@@ -102,6 +102,7 @@ func (o *registryImportOptions) run(cmd *cobra.Command, input string) error {
 		return registryError(err)
 	}
 	defer reg.Close()
+	boundImportMemory()
 	bar := newImportBar(cmd.ErrOrStderr(), size)
 	res, err := reg.ImportCertificates(contextOf(cmd), in, &registry.ImportOptions{
 		Format: format, Issuer: o.issuer, Source: name, Actor: actorOr(o.actor), Note: o.note, Progress: bar.update,

@@ -199,6 +199,7 @@ func (o *changeOptions) runFile(cmd *cobra.Command) error {
 		return registryError(err)
 	}
 	defer reg.Close()
+	boundImportMemory()
 	bar := newImportBar(cmd.ErrOrStderr(), size)
 	res, err := reg.ImportRevocations(contextOf(cmd), in, &registry.ImportOptions{
 		Format: format, Issuer: o.sel.issuer, Source: name, Actor: actorOr(o.actor), Note: o.note, Progress: bar.update,

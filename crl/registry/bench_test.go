@@ -79,26 +79,60 @@ func writeBenchCerts(w io.Writer, n int) error {
 	return bw.Flush()
 }
 
+// writeBenchRevocations writes n realistic revocation rows: numeric ids,
+// two issuers, revocation times over two years, a mix of reasons, one
+// suspension in fifty.
+func writeBenchRevocations(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString("id,issuer,reason,revoked_at,suspended_until\n")
+	const start = 1735689600 // 2025-01-01
+	reasons := []string{"dataError", "superseded", "tampering", "faultyBatch", "keyCompromise"}
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		at := start + int64(x%(2*365*86400))
+		issuer := "https://cowin.gov.in/"
+		if i%10 == 0 {
+			issuer = "https://state.example.gov/"
+		}
+		if i%50 == 0 {
+			fmt.Fprintf(bw, "%d,%s,certificateHold,%d,%d\n", 7_000_000_000_000+i*7, issuer, at, at+3*365*86400)
+			continue
+		}
+		fmt.Fprintf(bw, "%d,%s,%s,%d,\n", 7_000_000_000_000+i*7, issuer, reasons[x%uint64(len(reasons))], at)
+	}
+	return bw.Flush()
+}
+
 var benchFiles sync.Map // n -> path of a generated certificate file
 
 // benchCertsFile returns a generated file of n rows, made once per test
 // binary run in a directory that outlives the benchmark functions.
-func benchCertsFile(b *testing.B, n int) string {
-	if p, ok := benchFiles.Load(n); ok {
+func benchCertsFile(b *testing.B, n int) string { return benchFile(b, "certs", n, writeBenchCerts) }
+
+func benchRevocationsFile(b *testing.B, n int) string {
+	return benchFile(b, "revocations", n, writeBenchRevocations)
+}
+
+func benchFile(b *testing.B, kind string, n int, write func(io.Writer, int) error) string {
+	name := fmt.Sprintf("%s-%d.csv", kind, n)
+	if p, ok := benchFiles.Load(name); ok {
 		return p.(string)
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("crlverify-bench-%d", os.Getpid()))
 	os.MkdirAll(dir, 0o700)
-	path := filepath.Join(dir, fmt.Sprintf("certs-%d.csv", n))
+	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := writeBenchCerts(f, n); err != nil {
+	if err := write(f, n); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()
-	benchFiles.Store(n, path)
+	benchFiles.Store(name, path)
 	return path
 }
 
@@ -159,6 +193,47 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// BenchmarkImportRevocations1M imports 1M revocation rows (CSV) into a
+// fresh registry, as one bulk operation: rows/s and bytes of registry file
+// per revocation (before a publication prunes the change log).
+func BenchmarkImportRevocations1M(b *testing.B) {
+	n := benchN(b) / 10
+	path := benchRevocationsFile(b, n)
+	dir := b.TempDir()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		regPath := filepath.Join(dir, fmt.Sprintf("r%d.db", i))
+		r, err := Open(regPath, &Options{Actor: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		res, err := r.ImportRevocations(ctx, f, &ImportOptions{Source: "bench.csv"})
+		elapsed, cpu := time.Since(start), cpuTime()-cpu0
+		b.StopTimer()
+		f.Close()
+		if err != nil || res.Changed != int64(n) {
+			b.Fatal(res, err)
+		}
+		s, _ := r.Stats()
+		r.Close()
+		fi, _ := os.Stat(regPath)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "rows/s")
+		b.ReportMetric(float64(n)/cpu.Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(fi.Size())/float64(n), "file-bytes/revocation")
+		b.ReportMetric(float64(s.FileBytes)/float64(n), "used-bytes/revocation")
+		os.Remove(regPath)
+		b.StartTimer()
+	}
+}
+
 // BenchmarkImportCLIPeakRSS10M builds the command and runs "crlverify
 // registry import" of a generated 10M-row file under /usr/bin/time -v,
 // reporting its peak resident memory; at 1M rows too, to show that it
@@ -177,7 +252,12 @@ func BenchmarkImportCLIPeakRSS10M(b *testing.B) {
 	measure := func(rows int, name string) {
 		path := benchCertsFile(b, rows)
 		reg := filepath.Join(dir, name+".db")
-		cmd := exec.Command("/usr/bin/time", "-v", bin, "registry", "import", "--registry", reg, path)
+		args := []string{"-v", bin, "registry", "import", "--registry", reg, path}
+		if name == "revocations" {
+			path = benchRevocationsFile(b, rows)
+			args = []string{"-v", bin, "revoke", "--registry", reg, "--from-file", path}
+		}
+		cmd := exec.Command("/usr/bin/time", args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		start := time.Now()
@@ -197,6 +277,7 @@ func BenchmarkImportCLIPeakRSS10M(b *testing.B) {
 	for b.Loop() {
 		measure(n/10, "tenth")
 		measure(n, "full")
+		measure(n/10, "revocations")
 	}
 }
 

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"bytes"
+	"container/heap"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -31,8 +33,9 @@ import (
 // the next process to open the file deletes; during step 3 the next
 // process to open the file finishes the operation first.
 
-// bulkChunk is how many staged changes one apply transaction takes.
-const bulkChunk = 8192
+// bulkChunk is how many staged changes one apply transaction takes (a
+// variable for tests).
+var bulkChunk = 32768
 
 // stagedOp is what to do to one certificate: a staging table item's value
 //
@@ -88,9 +91,19 @@ func (o *stagedOp) decide(tg *target, now int64) (revState, bool, error) {
 	return decide(o.action, &req, tg, now)
 }
 
-// bulkIntent is a committed bulk operation (meta "bulk", JSON).
+// bulkIntent is a committed bulk operation (meta "bulk", JSON). It runs
+// in two phases: the staged changes go into the revocation records, the
+// change log and the audit items, chunk after chunk, each chunk's changes
+// to the chronological index appended to a second staging table (Chrono)
+// under the chunk's number; then those are merged in key order into the
+// chronological index, so each of its blocks is rewritten once, not once
+// per chunk.
 type bulkIntent struct {
 	Stage     uint64      `json:"stage"`
+	Chrono    uint64      `json:"chrono"`
+	Chunks    uint32      `json:"chunks"`
+	Phase     int         `json:"phase"`
+	ChronoAt  []byte      `json:"chrono_at,omitempty"`
 	Seq       uint64      `json:"seq"`
 	Record    AuditRecord `json:"record"`
 	Cursor    []byte      `json:"cursor,omitempty"`
@@ -159,7 +172,14 @@ func (r *Registry) startBulk(db *bolt.DB, stage uint64, rec AuditRecord, newIssu
 					return err
 				}
 			}
-			in = bulkIntent{Stage: stage, Seq: t.nextSeq(), Record: rec}
+			chrono, err := nextID(t.meta)
+			if err != nil {
+				return err
+			}
+			if _, err := t.tx.Bucket(bucketStage).CreateBucket(u64(chrono)); err != nil {
+				return err
+			}
+			in = bulkIntent{Stage: stage, Chrono: chrono, Seq: t.nextSeq(), Record: rec}
 			v, err := json.Marshal(&in)
 			if err != nil {
 				return err
@@ -179,6 +199,7 @@ func (r *Registry) applyBulk(db *bolt.DB, in *bulkIntent, out *Outcome) error {
 	for {
 		done := false
 		err := db.Update(func(tx *bolt.Tx) error {
+			releaseMapping(db, tx.Size())
 			return runTxc(r, tx, func(t *txc) error {
 				var err error
 				done, err = t.bulkStep(in, out)
@@ -200,6 +221,9 @@ func (r *Registry) applyBulk(db *bolt.DB, in *bulkIntent, out *Outcome) error {
 // bulkStep applies the next chunk of staged changes; after the last one it
 // appends the audit record and clears the operation.
 func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
+	if in.Phase == 1 {
+		return t.bulkChronoStep(in, out)
+	}
 	sb := stageBucket(t.tx, in.Stage)
 	if sb == nil {
 		return false, fmt.Errorf("%w: staging table %d of a bulk operation missing", errCorrupt, in.Stage)
@@ -225,54 +249,70 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 		return false, it.err
 	}
 	if len(chunk) == 0 {
-		head, err := t.auditHead()
-		if err != nil {
-			return false, err
-		}
-		if head.seq+1 != in.Seq {
-			return false, fmt.Errorf("%w: bulk operation expects audit record %d, the trail is at %d", errCorrupt, in.Seq, head.seq)
-		}
-		rec := in.Record
-		rec.ItemCount, rec.ItemsRoot = in.Merkle.N, in.Merkle.root()
-		if err := t.putRecord(&rec); err != nil {
-			return false, err
-		}
-		if out != nil {
-			out.AuditSeq = 0
-			if in.Changed > 0 {
-				out.AuditSeq = rec.Seq
-			}
-		}
+		in.Phase = 1
 		if err := t.tx.Bucket(bucketStage).DeleteBucket(u64(in.Stage)); err != nil {
 			return false, err
 		}
-		return true, t.meta.Delete(metaBulk)
-	}
-
-	now := t.now.Unix()
-	finder := newForwardFinder(t.state)
-	logged := newForwardFinder(t.changes)
-	var stateMuts, chronoMuts, changeMuts, itemMuts []mut
-	for i := 0; i < len(chunk); {
-		// One list key at a time: its holders before and after.
-		k := crl.Key(binary.BigEndian.Uint64(chunk[i].skey))
-		j := i + 1
-		for j < len(chunk) && crl.Key(binary.BigEndian.Uint64(chunk[j].skey)) == k {
-			j++
-		}
-		before, err := t.holderStates(k)
+		v, err := json.Marshal(in)
 		if err != nil {
 			return false, err
 		}
-		after := make(map[string]revState, len(before))
-		for sk, st := range before {
-			after[sk] = st
+		return false, t.meta.Put(metaBulk, v)
+	}
+
+	now := t.now.Unix()
+	// The state table is read forward once: the records of each list key
+	// the chunk touches, in order.
+	states := t.state.iter(chunk[0].skey[:8])
+	statesOK := states.next()
+	logged := newForwardFinder(t.changes)
+	var stateMuts, chronoMuts, changeMuts, itemMuts []mut
+	var before, after []holderState
+	leaves := sha256.New()
+	var canon []byte
+	var leaf Hash
+	for i := 0; i < len(chunk); {
+		// One list key at a time: its records before and after.
+		kb := chunk[i].skey[:8]
+		k := crl.Key(binary.BigEndian.Uint64(kb))
+		j := i + 1
+		for j < len(chunk) && bytes.Equal(chunk[j].skey[:8], kb) {
+			j++
 		}
-		changedAny := false
-		for _, s := range chunk[i:j] {
-			tg, err := stagedTarget(t, finder, s.skey)
+		for statesOK && bytes.Compare(states.key(), kb) < 0 && !bytes.HasPrefix(states.key(), kb) {
+			statesOK = states.next()
+		}
+		before = before[:0]
+		for statesOK && bytes.HasPrefix(states.key(), kb) {
+			st, err := decodeState(states.val())
 			if err != nil {
 				return false, err
+			}
+			before = append(before, holderState{skey: bytes.Clone(states.key()), st: st})
+			statesOK = states.next()
+		}
+		if states.err != nil {
+			return false, states.err
+		}
+		after = append(after[:0], before...)
+		changedAny := false
+		for _, s := range chunk[i:j] {
+			_, n, id, err := splitStateKey(s.skey)
+			if err != nil {
+				return false, err
+			}
+			issuer, err := t.iss.name(n)
+			if err != nil {
+				return false, err
+			}
+			tg := &target{key: k, issuerNo: n, issuer: issuer, id: id, skey: s.skey}
+			idx := -1
+			for x := range after {
+				if bytes.Equal(after[x].skey, s.skey) {
+					idx = x
+					st := after[x].st
+					tg.st = &st
+				}
 			}
 			st, changed, err := s.op.decide(tg, now)
 			if err != nil {
@@ -280,37 +320,44 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 				return false, fmt.Errorf("%w: staged change of %q no longer applies: %v", errCorrupt, tg.id, err)
 			}
 			in.Matched++
-			cc := CertificateChange{Issuer: tg.issuer, CertificateID: tg.id, Changed: changed, After: st.certState(now)}
-			if tg.st != nil {
-				cc.Before = tg.st.certState(now)
-			} else {
-				cc.Before = CertState{State: StateValid}
-			}
-			if !changed {
-				in.Unchanged++
-			} else {
+			if changed {
 				in.Changed++
 				changedAny = true
 				st.LastSeq = in.Seq
-				cc.After.LastChange = in.Seq
-				after[string(s.skey)] = st
+				if idx >= 0 {
+					after[idx].st = st
+				} else {
+					after = append(after, holderState{skey: s.skey, st: st})
+				}
 				stateMuts = append(stateMuts, mut{key: s.skey, val: st.encode()})
 				if tg.st != nil {
 					(*t.counts.status(tg.st.Status))--
 				}
 				(*t.counts.status(st.Status))++
 				t.dirty = true
-				item := stateItem(tg.issuerNo, tg.id, &st)
-				pi, err := t.publicItem(&item)
-				if err != nil {
-					return false, err
-				}
-				in.Merkle.add(pi.Canonical())
+				item := stateItem(n, id, &st)
+				canon = appendRevItem(canon[:0], issuer, id, &st)
+				leaves.Reset()
+				leaves.Write([]byte{0})
+				leaves.Write(canon)
+				leaves.Sum(leaf[:0])
+				in.Merkle.addLeafHash(leaf)
 				itemMuts = append(itemMuts, mut{key: itemKey(in.Seq, uint32(in.Merkle.N-1)), val: item.encode()})
+			} else {
+				in.Unchanged++
 			}
 			if out != nil {
 				out.Matched, out.Changed, out.Unchanged = in.Matched, in.Changed, in.Unchanged
 				if len(out.Certificates) < MaxOutcomeCertificates {
+					cc := CertificateChange{Issuer: issuer, CertificateID: id, Changed: changed, After: st.certState(now)}
+					if tg.st != nil {
+						cc.Before = tg.st.certState(now)
+					} else {
+						cc.Before = CertState{State: StateValid}
+					}
+					if changed {
+						cc.After.LastChange = in.Seq
+					}
 					out.Certificates = append(out.Certificates, cc)
 				} else {
 					out.Truncated = true
@@ -323,9 +370,9 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 				return false, err
 			} else if !ok {
 				var hs []holder
-				for _, st := range sortedStates(before) {
-					if st.Status == StatusRevoked || st.Status == StatusSuspended {
-						hs = append(hs, holderOf(&st))
+				for _, h := range before {
+					if h.st.Status == StatusRevoked || h.st.Status == StatusSuspended {
+						hs = append(hs, holderOf(&h.st))
 					}
 				}
 				changeMuts = append(changeMuts, mut{key: ck, val: encodeHolders(hs)})
@@ -334,17 +381,40 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 		}
 		i = j
 	}
+	// This chunk's changes to the chronological index wait, in key order,
+	// under the chunk's number. A list key's changes come from one group,
+	// so no key repeats.
 	slices.SortFunc(chronoMuts, func(a, b mut) int { return bytes.Compare(a.key, b.key) })
-	chronoMuts = slices.CompactFunc(chronoMuts, func(a, b mut) bool { return bytes.Equal(a.key, b.key) })
+	var chronoStaged []mut
+	for i, m := range chronoMuts {
+		if i+1 < len(chronoMuts) && bytes.Equal(chronoMuts[i+1].key, m.key) {
+			continue
+		}
+		op := []byte{1}
+		if m.del {
+			op[0] = 0
+		}
+		chronoStaged = append(chronoStaged, mut{key: append(binary.BigEndian.AppendUint32(nil, in.Chunks), m.key...), val: op})
+	}
+	in.Chunks++
+	cb := stageBucket(t.tx, in.Chrono)
+	if cb == nil {
+		return false, fmt.Errorf("%w: chronological staging table %d of a bulk operation missing", errCorrupt, in.Chrono)
+	}
 	for _, step := range []struct {
 		t    table
 		muts []mut
-	}{{t.state, stateMuts}, {t.chrono, chronoMuts}, {t.changes, changeMuts}, {t.items, itemMuts}} {
+	}{{t.state, stateMuts}, {newTable(cb, t.pageSize), chronoStaged}, {t.changes, changeMuts}, {t.items, itemMuts}} {
 		if _, _, err := step.t.apply(step.muts); err != nil {
 			return false, err
 		}
 	}
+	// The applied changes leave the staging table, whose pages the next
+	// chunks reuse.
 	in.Cursor = chunk[len(chunk)-1].skey
+	if _, err := stage.deleteBefore(append(bytes.Clone(in.Cursor), 0)); err != nil {
+		return false, err
+	}
 	v, err := json.Marshal(in)
 	if err != nil {
 		return false, err
@@ -352,56 +422,158 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 	return false, t.meta.Put(metaBulk, v)
 }
 
-// holderStates returns the revocation records of list key k by state key.
-func (t *txc) holderStates(k crl.Key) (map[string]revState, error) {
-	kb := k.Bytes()
-	out := map[string]revState{}
-	it := t.state.iter(kb[:])
-	for it.next() && bytes.HasPrefix(it.key(), kb[:]) {
-		st, err := decodeState(it.val())
-		if err != nil {
-			return nil, err
-		}
-		out[string(it.key())] = st
+// bulkChronoStep merges the next bulkChunk changes of the chronological
+// index, in key order, from every chunk's staged changes; after the last
+// it appends the audit record and clears the operation.
+func (t *txc) bulkChronoStep(in *bulkIntent, out *Outcome) (bool, error) {
+	cb := stageBucket(t.tx, in.Chrono)
+	if cb == nil {
+		return false, fmt.Errorf("%w: chronological staging table %d of a bulk operation missing", errCorrupt, in.Chrono)
 	}
-	return out, it.err
+	ct := newTable(cb, t.pageSize)
+	// One stream per chunk, each past the cursor, merged on the key after
+	// the chunk number.
+	var h chronoHeap
+	for c := range in.Chunks {
+		from := binary.BigEndian.AppendUint32(nil, c)
+		if in.ChronoAt != nil {
+			from = append(append(from, in.ChronoAt...), 0)
+		}
+		it := ct.iter(from)
+		if it.next() && bytes.HasPrefix(it.key(), from[:4]) {
+			h = append(h, iterAt{it, int(c)})
+		} else if it.err != nil {
+			return false, it.err
+		}
+	}
+	heap.Init(&h)
+	var muts []mut
+	for len(h) > 0 && len(muts) < bulkChunk {
+		top := h[0]
+		key, op := bytes.Clone(top.it.key()[4:]), top.it.val()
+		m := mut{key: key, del: len(op) == 1 && op[0] == 0}
+		if n := len(muts); n > 0 && bytes.Equal(muts[n-1].key, key) {
+			muts[n-1] = m // a later chunk's change wins
+		} else {
+			muts = append(muts, m)
+		}
+		prefix := binary.BigEndian.AppendUint32(nil, uint32(top.idx))
+		if top.it.next() && bytes.HasPrefix(top.it.key(), prefix) {
+			heap.Fix(&h, 0)
+		} else {
+			if top.it.err != nil {
+				return false, top.it.err
+			}
+			heap.Pop(&h)
+		}
+	}
+	// Every chunk's stream is now past the last key taken, or at a key
+	// after it: take the rest of a key split across chunks in the next
+	// step only if it sorts after.
+	for len(h) > 0 && len(muts) > 0 && bytes.Equal(h[0].it.key()[4:], muts[len(muts)-1].key) {
+		top := h[0]
+		op := top.it.val()
+		muts[len(muts)-1].del = len(op) == 1 && op[0] == 0
+		prefix := binary.BigEndian.AppendUint32(nil, uint32(top.idx))
+		if top.it.next() && bytes.HasPrefix(top.it.key(), prefix) {
+			heap.Fix(&h, 0)
+		} else {
+			heap.Pop(&h)
+		}
+	}
+	if len(muts) > 0 {
+		if _, _, err := t.chrono.apply(muts); err != nil {
+			return false, err
+		}
+		in.ChronoAt = muts[len(muts)-1].key
+		v, err := json.Marshal(in)
+		if err != nil {
+			return false, err
+		}
+		return false, t.meta.Put(metaBulk, v)
+	}
+	head, err := t.auditHead()
+	if err != nil {
+		return false, err
+	}
+	if head.seq+1 != in.Seq {
+		return false, fmt.Errorf("%w: bulk operation expects audit record %d, the trail is at %d", errCorrupt, in.Seq, head.seq)
+	}
+	rec := in.Record
+	rec.ItemCount, rec.ItemsRoot = in.Merkle.N, in.Merkle.root()
+	if err := t.putRecord(&rec); err != nil {
+		return false, err
+	}
+	if out != nil {
+		out.AuditSeq = 0
+		if in.Changed > 0 {
+			out.AuditSeq = rec.Seq
+		}
+	}
+	if err := t.tx.Bucket(bucketStage).DeleteBucket(u64(in.Chrono)); err != nil {
+		return false, err
+	}
+	return true, t.meta.Delete(metaBulk)
 }
 
-func sortedStates(m map[string]revState) []revState {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// chronoHeap orders chunks' streams of staged chronological index changes
+// by key, then chunk.
+type chronoHeap []iterAt
+
+func (h chronoHeap) Len() int { return len(h) }
+func (h chronoHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].it.key()[4:], h[j].it.key()[4:]); c != 0 {
+		return c < 0
 	}
-	slices.Sort(keys)
-	out := make([]revState, len(keys))
-	for i, k := range keys {
-		out[i] = m[k]
-	}
-	return out
+	return h[i].idx < h[j].idx
+}
+func (h chronoHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *chronoHeap) Push(x any)   { *h = append(*h, x.(iterAt)) }
+func (h *chronoHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// holderState is a revocation record with its state key.
+type holderState struct {
+	skey []byte
+	st   revState
+}
+
+// appendRevItem appends a revocation item's canonical encoding (as
+// AuditItem.Canonical does).
+func appendRevItem(b []byte, issuer, id string, st *revState) []byte {
+	b = append(b, itemRevocation)
+	b = cStr(b, issuer)
+	b = cStr(b, id)
+	b = append(b, byte(st.Status), byte(st.Reason))
+	b = cI64(b, st.RevokedAt)
+	b = cI64(b, st.Until)
+	return cStr(b, st.SupersededBy)
 }
 
 // chronoDiff returns the chronological index changes of list key k when
 // its records go from before to after.
-func chronoDiff(k crl.Key, before, after map[string]revState) []mut {
-	times := func(m map[string]revState) map[int64]bool {
-		s := map[int64]bool{}
-		for _, st := range m {
-			if st.Status == StatusRevoked || st.Status == StatusSuspended {
-				s[st.RevokedAt] = true
+func chronoDiff(k crl.Key, before, after []holderState) []mut {
+	active := func(hs []holderState, at int64) bool {
+		for _, h := range hs {
+			if (h.st.Status == StatusRevoked || h.st.Status == StatusSuspended) && h.st.RevokedAt == at {
+				return true
 			}
 		}
-		return s
+		return false
 	}
-	b, a := times(before), times(after)
 	var out []mut
-	for at := range b {
-		if !a[at] {
-			out = append(out, mut{key: chronoKey(at, k), del: true})
+	for _, h := range before {
+		if (h.st.Status == StatusRevoked || h.st.Status == StatusSuspended) && !active(after, h.st.RevokedAt) {
+			out = append(out, mut{key: chronoKey(h.st.RevokedAt, k), del: true})
 		}
 	}
-	for at := range a {
-		if !b[at] {
-			out = append(out, mut{key: chronoKey(at, k)})
+	for _, h := range after {
+		if (h.st.Status == StatusRevoked || h.st.Status == StatusSuspended) && !active(before, h.st.RevokedAt) {
+			out = append(out, mut{key: chronoKey(h.st.RevokedAt, k)})
 		}
 	}
 	return out
@@ -437,7 +609,7 @@ func (r *Registry) recover(db *bolt.DB) error {
 			return err
 		}
 		return tx.Bucket(bucketStage).ForEach(func(k, _ []byte) error {
-			if in == nil || !bytes.Equal(k, u64(in.Stage)) {
+			if in == nil || (!bytes.Equal(k, u64(in.Stage)) && !bytes.Equal(k, u64(in.Chrono))) {
 				orphanStages = append(orphanStages, bytes.Clone(k))
 			}
 			return nil

@@ -402,6 +402,7 @@ func (r *Registry) compact() error {
 		}
 		for done := false; !done; {
 			if err := r.update(func(t *txc) error {
+				releaseMapping(t.tx.DB(), t.tx.Size())
 				var err error
 				done, err = t.mergeStep(src, dst, mergeBlocksPerStep)
 				return err

@@ -80,7 +80,7 @@
 // against the registry first (a refused change refuses the whole
 // operation), written to a staging table over several transactions, then
 // committed in one small transaction that records the operation (meta
-// "bulk"), then applied 8,192 at a time, the last transaction appending the
+// "bulk"), then applied 32,768 at a time, the last transaction appending the
 // audit record. A crash before the commit leaves a staging table nothing
 // refers to, removed by the next process that opens the file for writing;
 // a crash after it leaves the operation to be finished, first thing, by

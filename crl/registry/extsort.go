@@ -26,6 +26,7 @@ type sorter struct {
 
 	cur   *sortBuf
 	spill chan *sortBuf
+	free  chan *sortBuf // written buffers, reused: memory stays flat
 	ended bool
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -37,6 +38,7 @@ type sorter struct {
 type sortBuf struct {
 	arena []byte
 	recs  []sortRec
+	tmp   []sortRec // the radix sort's other half
 }
 
 type sortRec struct {
@@ -53,7 +55,7 @@ const maxSortField = 1<<16 - 1
 const maxMergeFanIn = 64
 
 func newSorter(dir string, memBytes int) *sorter {
-	s := &sorter{dir: dir, memBytes: memBytes, spill: make(chan *sortBuf)}
+	s := &sorter{dir: dir, memBytes: memBytes, spill: make(chan *sortBuf), free: make(chan *sortBuf, 1)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -67,6 +69,12 @@ func newSorter(dir string, memBytes int) *sorter {
 // newBuf makes a buffer: two thirds of the memory for the records' bytes,
 // one third for their index; either full ends the buffer.
 func (s *sorter) newBuf() *sortBuf {
+	select {
+	case b := <-s.free:
+		b.arena, b.recs = b.arena[:0], b.recs[:0]
+		return b
+	default:
+	}
 	return &sortBuf{arena: make([]byte, 0, s.memBytes*2/3), recs: make([]sortRec, 0, s.memBytes/3/int(unsafe.Sizeof(sortRec{})))}
 }
 
@@ -129,7 +137,10 @@ func (b *sortBuf) val(r *sortRec) []byte {
 // share a prefix: those compare in full).
 func (b *sortBuf) sort() {
 	recs := b.recs
-	tmp := make([]sortRec, len(recs))
+	if cap(b.tmp) < len(recs) {
+		b.tmp = make([]sortRec, len(recs))
+	}
+	tmp := b.tmp[:len(recs)]
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [256]int
 		for i := range recs {
@@ -150,6 +161,7 @@ func (b *sortBuf) sort() {
 		}
 		recs, tmp = tmp, recs
 	}
+	b.tmp = tmp
 	for i := 0; i < len(recs); {
 		j := i + 1
 		for j < len(recs) && recs[j].k == recs[i].k {
@@ -187,6 +199,10 @@ func (s *sorter) write(b *sortBuf) {
 			err = cerr
 		}
 	}
+	select {
+	case s.free <- b:
+	default:
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f != nil {
@@ -206,6 +222,10 @@ func (s *sorter) sorted() (*mergeIter, error) {
 	s.end()
 	if s.err != nil {
 		return nil, s.err
+	}
+	select {
+	case <-s.free: // no more buffers to fill: let it go
+	default:
 	}
 	files := s.files
 	for len(files) > maxMergeFanIn {

@@ -655,9 +655,9 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 		}()
 		ps := db.Info().PageSize
 		cw := newTableWriter(ps)
-		benS := newSorter(im.dir, im.o.MemoryBytes/4)
+		benS := newSorter(im.dir, im.o.MemoryBytes/8)
 		defer benS.close()
-		batS := newSorter(im.dir, im.o.MemoryBytes/4)
+		batS := newSorter(im.dir, im.o.MemoryBytes/8)
 		defer batS.close()
 		corS := newSorter(im.dir, 4<<20)
 		defer corS.close()
@@ -671,6 +671,7 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 		runLine := 0
 		for done := false; !done; {
 			err := db.Update(func(tx *bolt.Tx) error {
+				releaseMapping(db, tx.Size())
 				t, err := r.newTxc(tx)
 				if err != nil {
 					return err
@@ -865,7 +866,14 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 				t.counts.certs += counts[indexCerts]
 				t.dirty = true
 				if ncor > 0 {
-					in = &bulkIntent{Stage: stage, Seq: t.nextSeq(), Record: AuditRecord{Action: ActionRevoke, Actor: im.o.Actor,
+					chrono, err := nextID(t.meta)
+					if err != nil {
+						return err
+					}
+					if _, err := t.tx.Bucket(bucketStage).CreateBucket(u64(chrono)); err != nil {
+						return err
+					}
+					in = &bulkIntent{Stage: stage, Chrono: chrono, Seq: t.nextSeq(), Record: AuditRecord{Action: ActionRevoke, Actor: im.o.Actor,
 						Source: im.o.Source, Note: im.o.Note, Reason: crl.ReasonSuperseded}}
 					v, err := json.Marshal(in)
 					if err != nil {
@@ -1111,6 +1119,7 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 		staged := 0
 		for done := false; !done; {
 			err := db.Update(func(tx *bolt.Tx) error {
+				releaseMapping(db, tx.Size())
 				t, err := r.newTxc(tx)
 				if err != nil {
 					return err

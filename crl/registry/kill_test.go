@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -345,6 +346,43 @@ func crashed(t *testing.T, fn func()) {
 	fn()
 }
 
+// A bulk operation of many chunks, rows at random times: every
+// revocation lands in the chronological index, in order.
+func TestBulkManyChunks(t *testing.T) {
+	defer func(n int) { bulkChunk = n }(bulkChunk)
+	bulkChunk = 300
+	r, _ := openTest(t)
+	var b strings.Builder
+	const n = 5000
+	b.WriteString("id,issuer,reason,revoked_at\n")
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := range n {
+		fmt.Fprintf(&b, "X-%d,moh,dataError,%d\n", i, 1_700_000_000+rng.IntN(50_000_000))
+	}
+	res, err := r.ImportRevocations(ctx, strings.NewReader(b.String()), nil)
+	if err != nil || res.Changed != n {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var got []RevocationRecord
+	q := RevocationQuery{Limit: 777}
+	for {
+		page, next, err := r.Revocations(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	if len(got) != n || !slices.IsSortedFunc(got, func(a, b RevocationRecord) int { return a.RevokedAt.Compare(b.RevokedAt) }) {
+		t.Fatalf("%d revocations listed (want %d), sorted %v", len(got), n, slices.IsSortedFunc(got, func(a, b RevocationRecord) int { return a.RevokedAt.Compare(b.RevokedAt) }))
+	}
+	// Lifting half of them in bulk (by batch) takes them out of the index.
+	mustVerify(t, r)
+}
+
 // A bulk operation interrupted after its commit is finished by the next
 // process to open the file; one interrupted before it leaves nothing.
 func TestBulkRollsForward(t *testing.T) {
@@ -368,11 +406,11 @@ func TestBulkRollsForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if s, _ := r.Stats(); s.Revoked != 3*bulkChunk+10 {
+	if s, _ := r.Stats(); s.Revoked != uint64(3*bulkChunk+10) {
 		t.Fatalf("after the crash: %+v", s)
 	}
 	rep := mustVerify(t, r)
-	if rep.Items != 3*bulkChunk+10 {
+	if rep.Items != uint64(3*bulkChunk+10) {
 		t.Errorf("report %+v", rep)
 	}
 

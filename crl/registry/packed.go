@@ -316,6 +316,11 @@ type kv struct{ key, val []byte }
 // filled (appending keeps pages full). It returns how many items were
 // added and removed.
 func (t table) apply(muts []mut) (added, removed int, err error) {
+	for i := 1; i < len(muts); i++ {
+		if bytes.Compare(muts[i-1].key, muts[i].key) >= 0 {
+			return 0, 0, fmt.Errorf("registry: changes to a table out of order at %x", muts[i].key)
+		}
+	}
 	c := t.b.Cursor()
 	var mb blockMerger
 	for i := 0; i < len(muts); {

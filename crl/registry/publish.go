@@ -591,11 +591,8 @@ func (p *publication) record(t *txc) error {
 			}
 		}
 	}
-	rec := &AuditRecord{Action: ActionPublish, Actor: p.actor, Serial: p.serial, Time: p.thisUpdate}
+	rec := &AuditRecord{Action: ActionPublish, Actor: p.actor, Serial: p.serial}
 	copy(rec.ListDigest[:], p.res.ListDigest[:])
-	if rec.Time.Before(t.now) {
-		rec.Time = t.now
-	}
 	if _, err := t.appendAudit(rec, nil); err != nil {
 		return err
 	}
