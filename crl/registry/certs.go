@@ -15,9 +15,9 @@ import (
 // sorted tables (the certificates, the beneficiary index and the batch
 // index) in a bucket of their own, built over several transactions and
 // made live in one last, small one. Lookups consult every live run. Runs
-// are merged, newest into the one before, when the newest has grown to a
-// quarter of it (or when there are more than maxRuns), a bounded slice of
-// blocks per transaction: a certificate is always in exactly one run.
+// are merged, newest into the one before, when the newest has grown as
+// large (or when there are more than maxRuns), a bounded slice of blocks
+// per transaction: a certificate is always in exactly one run.
 
 // The tables of a run.
 const (
@@ -368,8 +368,10 @@ func (t *txc) mergeStep(srcID, dstID uint64, maxBlocks int) (bool, error) {
 }
 
 // nextMerge picks the runs to merge next, if any: the newest into the one
-// before when it has grown to a quarter of it, or when there are too many
-// runs.
+// before when it has grown as large, or when there are too many runs.
+// Runs so double in size from newest to oldest, as the digits of a binary
+// counter: a certificate is rewritten about log2(total/import) times, and
+// a lookup reads at most that many runs.
 func (t *txc) nextMerge() (src, dst uint64, ok bool, err error) {
 	runs, err := t.loadRuns()
 	if err != nil || len(runs) < 2 {
@@ -377,7 +379,7 @@ func (t *txc) nextMerge() (src, dst uint64, ok bool, err error) {
 	}
 	n := len(runs)
 	newest, prev := runs[n-1], runs[n-2]
-	if newest.meta.n[indexCerts]*4 >= prev.meta.n[indexCerts] || n > maxRuns {
+	if newest.meta.n[indexCerts] >= prev.meta.n[indexCerts] || n > maxRuns {
 		return newest.id, prev.id, true, nil
 	}
 	return 0, 0, false, nil

@@ -381,7 +381,11 @@ func (t table) apply(muts []mut) (added, removed int, err error) {
 		}
 		merged := make([]kv, 0, len(old)+j-i)
 		a, ms := 0, muts[i:j]
-		appending := last && (len(old) == 0 || bytes.Compare(ms[0].key, old[len(old)-1].key) > 0)
+		// Fill blocks where items are appended at the end of the table, or
+		// where the changes outnumber the block's items (a merge): few
+		// later inserts will land there. Split evenly elsewhere, leaving
+		// room for inserts to come.
+		appending := (last && (len(old) == 0 || bytes.Compare(ms[0].key, old[len(old)-1].key) > 0)) || len(ms) >= len(old)
 		for _, m := range ms {
 			for a < len(old) && bytes.Compare(old[a].key, m.key) < 0 {
 				merged = append(merged, old[a])

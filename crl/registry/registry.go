@@ -273,8 +273,21 @@ func (r *Registry) prepare(db *bolt.DB) error {
 	if fi, err := os.Stat(r.path); err == nil {
 		db.AllocSize = int(min(max(fi.Size()/16, 256<<10), 64<<20))
 	}
-	if err := db.Update(checkOrInit); err != nil {
+	// A read transaction checks the layout; only a new file needs a write.
+	fresh := false
+	if err := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			fresh = true
+			return nil
+		}
+		return checkLayout(tx)
+	}); err != nil {
 		return fmt.Errorf("registry: %s: %w", r.path, err)
+	}
+	if fresh {
+		if err := db.Update(checkOrInit); err != nil {
+			return fmt.Errorf("registry: %s: %w", r.path, err)
+		}
 	}
 	return r.recover(db)
 }
