@@ -322,3 +322,19 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// A file name holding terminal escapes is kept printable in the audit
+// trail.
+func TestImportSourceSanitized(t *testing.T) {
+	r, _ := openTest(t)
+	res, err := r.ImportCertificates(ctx, strings.NewReader(certsCSV("C-1,moh,B,1,L,2021-01-01")), &ImportOptions{Source: "evil\x1b[2J\x07.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AuditList(AuditFilter{Action: ActionImport}, func(a *AuditRecord) error {
+		if a.Seq == res.AuditSeq && a.Source != "evil?[2J?.csv" {
+			t.Errorf("source %q", a.Source)
+		}
+		return nil
+	})
+}

@@ -13,6 +13,9 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -179,8 +182,15 @@ func (r *Registry) newImporter(ctx context.Context, opts *ImportOptions) (*impor
 	if err := checkNote(im.o.Note); err != nil {
 		return nil, err
 	}
+	// The source is a file name: shown, never trusted to be printable.
+	im.o.Source = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(im.o.Source, "?"))
 	if len(im.o.Source) > MaxNameBytes {
-		im.o.Source = im.o.Source[:MaxNameBytes]
+		im.o.Source = strings.ToValidUTF8(im.o.Source[:MaxNameBytes], "")
 	}
 	if im.o.Issuer != "" {
 		if err := checkName("issuer", im.o.Issuer, MaxIssuerBytes); err != nil {

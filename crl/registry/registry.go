@@ -238,6 +238,9 @@ func (r *Registry) openDB() (*bolt.DB, error) {
 			}
 		}
 	}
+	if err := checkIntact(r.path); err != nil {
+		return nil, err
+	}
 	for {
 		db, err := bolt.Open(r.path, 0o600, &bolt.Options{
 			// One attempt: waiting is counted here, in attempts.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,5 +213,30 @@ func TestOldLayoutRefused(t *testing.T) {
 	db.Close()
 	if _, err := Open(other, nil); !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), "not a crlverify registry") {
 		t.Errorf("open of another bbolt file: %v", err)
+	}
+}
+
+// A truncated file (a copy cut short, a full disk) is refused with a
+// clear error, not a crash of the process reading past its end.
+func TestTruncatedFileRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	r, _ := openAt(t, path)
+	var rows []string
+	for i := range 20000 {
+		rows = append(rows, fmt.Sprintf("C-%d,moh,B-%d,1,L,2021-01-01", i, i))
+	}
+	mustImportCerts(t, r, certsCSV(rows...))
+	r.Close()
+	fi, _ := os.Stat(path)
+	if err := os.Truncate(path, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "is truncated") || !strings.Contains(err.Error(), "restore it from a backup") {
+		t.Fatalf("open of a truncated file: %v", err)
+	}
+	os.WriteFile(path, []byte("not a database at all, just some text"), 0o600)
+	if _, err := Open(path, nil); !errors.Is(err, ErrLayout) {
+		t.Fatalf("open of a text file: %v", err)
 	}
 }
