@@ -39,7 +39,9 @@ const selectorHelp = `Select the certificates with one of:
   --batch X                      every certificate of a vaccine batch
 
 --issuer is needed only when the registry covers several issuers and the
-selection does not tell which.`
+selection does not tell which. A request a rule refuses (doses that leave the
+latest dose standing, suspending a revoked certificate, an unknown beneficiary
+or batch) changes nothing and exits 2, naming the rule.`
 
 func newRevokeCommand() *cobra.Command {
 	o := &changeOptions{action: registry.ActionRevoke}

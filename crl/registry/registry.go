@@ -31,7 +31,9 @@ type Options struct {
 	// Actor is who the audit trail names for changes that carry no
 	// [Request] (imports, publications, added issuers), e.g. "cli:alice".
 	Actor string
-	// ReadOnly opens an existing registry for reading only.
+	// ReadOnly opens an existing registry for reading only (several
+	// readers may share the file). It does not finish a bulk operation a
+	// crash interrupted: open for writing to do that.
 	ReadOnly bool
 	// LockAttempts bounds how often an operation tries to get the file
 	// while another process has it; zero means DefaultLockAttempts.
