@@ -52,9 +52,19 @@ demo: build
 	  rc=0; out=$$("$$b" "$$@" 2>&1) || rc=$$?; printf '%s\n' "$$out" | sed "s|$$d|DEMO|g"; \
 	  if [ "$$rc" != "$$want" ]; then echo "demo: exit code $$rc, expected $$want" >&2; exit 1; fi; \
 	  echo "(exit $$rc)"; }; \
-	echo "== Authority: a signing key, a registry of revocations, a signed publication"; \
+	echo "== Authority: a signing key, the issued certificates, revocations by DIVOC's rules"; \
 	run 0 keygen --out "$$d/keys"; \
+	run 0 registry import --registry "$$d/registry.db" crl/registry/testdata/demo/certificates.csv; \
+	run 2 revoke --registry "$$d/registry.db" --beneficiary 91000000000001 --doses 1 --reason dataError; \
+	run 0 revoke --registry "$$d/registry.db" --beneficiary 91000000000001 --doses 2,3 --reason dataError --note "name misspelt"; \
+	run 0 revoke --registry "$$d/registry.db" --batch EX-7790 --note "recall 2026-114"; \
+	run 0 suspend --registry "$$d/registry.db" --id 9100000000010 --until +720h --note "under review"; \
+	run 0 registry show --registry "$$d/registry.db" --beneficiary 91000000000001; \
 	run 0 revoke --registry "$$d/registry.db" --from-file testdata/demo/revocations.csv; \
+	run 0 revocations --registry "$$d/registry.db" --until 2025-06-09; \
+	run 0 audit verify --registry "$$d/registry.db"; \
+	run 0 audit list --registry "$$d/registry.db" --certificate 9100000000003; \
+	echo; echo "== Authority: a signed publication"; \
 	run 0 publish --registry "$$d/registry.db" --key "$$d/keys/signing.jwk" --out "$$d/pub" --publisher "Demo Health Authority" --issuer https://cowin.gov.in/; \
 	run 0 inspect "$$d/pub/index.jws" --jwks "$$d/keys/publisher.jwks"; \
 	echo; echo "== Verifier: download and verify the list, then check offline"; \

@@ -184,8 +184,16 @@ func (r Reason) String() string {
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }
 
+// Valid reports whether r is one of the named reasons of the table (7 and
+// 14–15 are not).
+func (r Reason) Valid() bool {
+	_, ok := reasonNames[r]
+	return ok
+}
+
 // ParseReason accepts a reason's name (case-sensitive, as in the table) or
-// its decimal code. The empty string is [ReasonUnspecified].
+// its decimal code; a code without a name (7, 14, 15) is refused. The
+// empty string is [ReasonUnspecified].
 func ParseReason(s string) (Reason, error) {
 	if s == "" {
 		return ReasonUnspecified, nil
@@ -195,10 +203,10 @@ func ParseReason(s string) (Reason, error) {
 			return r, nil
 		}
 	}
-	if n, err := strconv.ParseUint(s, 10, 8); err == nil && Reason(n) <= MaxReason {
+	if n, err := strconv.ParseUint(s, 10, 8); err == nil && Reason(n).Valid() {
 		return Reason(n), nil
 	}
-	return 0, fmt.Errorf("unknown revocation reason %q (want one of %s)", s, reasonList())
+	return 0, fmt.Errorf("unknown revocation reason %q (want one of %s, or its code)", s, reasonList())
 }
 
 // Reasons returns every named reason in code order.

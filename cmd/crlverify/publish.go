@@ -22,6 +22,7 @@ type publishOptions struct {
 	publisher  string
 	issuers    []string
 	at         string
+	actor      string
 	json       bool
 }
 
@@ -49,8 +50,12 @@ registry's only issuer. --issuer adds issuers the list covers even with no
 revocation yet: verifiers treat a certificate of an issuer no list covers
 as of unknown revocation status.
 
+Suspensions whose end has passed by the publication time (--at, default
+now) are left out, and the deltas carry their removal.
+
 Publish again before the next update (--next-update, default 24h): past it
-verifiers stop trusting the list.
+verifiers stop trusting the list. Each publication is a record of the audit
+trail.
 
 ` + exitCodeHelp,
 		Example: `  crlverify publish --registry moh.db --key keys/signing.jwk --out pub/
@@ -68,6 +73,7 @@ verifiers stop trusting the list.
 	f.StringVar(&o.publisher, "publisher", "", "publisher name (default: as before, or the registry's only issuer)")
 	f.StringSliceVar(&o.issuers, "issuer", nil, "also cover this issuer (repeatable; remembered)")
 	f.StringVar(&o.at, "at", "", "publication time (default now)")
+	addActorFlag(f, &o.actor)
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	for _, name := range []string{"registry", "key", "out"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -80,10 +86,15 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	popts := &registry.PublishOptions{Publisher: o.publisher, NextUpdate: o.nextUpdate, KeepSerials: o.keep}
-	if o.at != "" {
-		if popts.Now, err = registry.ParseTime(o.at); err != nil {
-			return withCode(ExitError, fmt.Errorf("--at: %w", err))
+	popts := &registry.PublishOptions{Publisher: o.publisher, NextUpdate: o.nextUpdate, KeepSerials: o.keep, Actor: actorOr(o.actor)}
+	// Zero values mean defaults in the library; on the command line they
+	// are mistakes.
+	if o.nextUpdate < time.Second {
+		return withCode(ExitError, fmt.Errorf("--next-update %v: want a duration of at least 1s, e.g. 6h", o.nextUpdate))
+	}
+	if cmd.Flags().Changed("at") {
+		if popts.Now, err = parseTimeFlag("at", o.at); err != nil {
+			return withCode(ExitError, err)
 		}
 	}
 	if o.keep < 1 {
@@ -92,19 +103,19 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return withCode(ExitError, err)
 	}
-	reg, err := openRegistryFile(o.registry)
+	reg, err := openRegistryFile(o.registry, o.actor)
 	if err != nil {
-		return withCode(ExitError, err)
+		return registryError(err)
 	}
 	defer reg.Close()
 	if len(o.issuers) > 0 {
 		if err := reg.AddIssuers(o.issuers...); err != nil {
-			return withCode(ExitError, err)
+			return registryError(err)
 		}
 	}
 	res, err := reg.Publish(o.out, key, popts)
 	if err != nil {
-		return withCode(ExitError, err)
+		return registryError(err)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
@@ -112,6 +123,9 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(out, "published serial %d of %q: %d entries, next update %s\n",
 		res.Serial, res.Publisher, res.ListCount, res.NextUpdate.Format(time.RFC3339))
+	if res.Expired > 0 {
+		fmt.Fprintf(out, "  (%d ended suspension%s left out)\n", res.Expired, plural(int(res.Expired)))
+	}
 	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Full.Name, res.Full.Length)
 	for _, d := range res.Deltas {
 		fmt.Fprintf(out, "  %-52s %10d bytes  +%d -%d\n", d.Name, d.Length, d.Upserts, d.Removals)

@@ -4,45 +4,67 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/user"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/crl/registry"
 )
 
-type revokeOptions struct {
-	registry string
-	id       string
-	issuer   string
-	reason   string
-	at       string
-	until    string
-	fromFile string
-	format   string
-	json     bool
+// changeOptions are the flags of revoke, suspend and unrevoke.
+type changeOptions struct {
+	action     registry.Action
+	registry   string
+	sel        selectorFlags
+	reason     string
+	note       string
+	at         string
+	until      string
+	replacedBy string
+	fromFile   string
+	format     string
+	actor      string
+	json       bool
 }
 
+const selectorHelp = `Select the certificates with one of:
+
+  --id ID                        one certificate (revoke and suspend also take
+                                 ids the registry never imported)
+  --beneficiary B --doses 2,3    a beneficiary's doses: consecutive, and
+                                 including the latest dose issued (doses 1-3
+                                 issued: 3, 2,3 or 1,2,3; not 1, 2 or 1,3)
+  --beneficiary B --all-doses    every dose of the beneficiary
+  --batch X                      every certificate of a vaccine batch
+
+--issuer is needed only when the registry covers several issuers and the
+selection does not tell which. A request a rule refuses (doses that leave the
+latest dose standing, suspending a revoked certificate, an unknown beneficiary
+or batch) changes nothing and exits 2, naming the rule.`
+
 func newRevokeCommand() *cobra.Command {
-	o := &revokeOptions{}
+	o := &changeOptions{action: registry.ActionRevoke}
 	cmd := &cobra.Command{
-		Use:   "revoke --registry FILE (--id ID | --from-file FILE|-) [flags]",
-		Short: "Revoke or suspend certificates in the authority's registry",
-		Long: `revoke records revocations in the registry (a bbolt file, created if
-missing). They reach verifiers with the next "crlverify publish".
+		Use:   "revoke --registry FILE (--id ID | --beneficiary B (--doses 2,3 | --all-doses) | --batch X | --from-file FILE|-) [flags]",
+		Short: "Revoke certificates in the authority's registry",
+		Long: `revoke revokes certificates for good in the registry (a bbolt file, created
+if missing). They reach verifiers with the next "crlverify publish".
 
-One certificate:  --id, with --issuer, --reason, --at and --until.
-Many:             --from-file FILE (or - for stdin), CSV or JSON lines, told
-                  apart by the first character ('{' means JSON lines).
+` + selectorHelp + `
 
-CSV has a header row naming its columns, in any order; only id is required:
+A batch revocation says how many certificates it revoked; its reason is
+faultyBatch unless --reason says otherwise. --replaced-by NEW revokes --id as
+superseded by the corrected certificate NEW (a correction).
+
+Revoking a certificate that is already revoked keeps its original revoked-at
+(unless --at is given) and its reason (unless --reason is given): repeating a
+request changes nothing. Every change is one record of the audit trail,
+naming --actor (default cli:$USER), the reason and --note.
+
+Many at once: --from-file FILE (or - for stdin), CSV or JSON lines, told apart
+by the first character ('{' means JSON lines). CSV has a header row naming
+its columns, in any order; only id is required:
 
   id,issuer,reason,revoked_at,suspended_until
   7000003421003,https://cowin.gov.in/,tampering,2025-06-07T22:56:18Z,
@@ -52,101 +74,102 @@ JSON lines carry the same fields, one object per line:
 
   {"id":"7000003421003","issuer":"https://cowin.gov.in/","reason":"tampering","revoked_at":1749336978}
 
-Times are RFC 3339, a date (midnight UTC) or Unix seconds; revoked_at
-defaults to now. A suspended_until (--until) makes the entry a suspension: the
-certificate is valid again from then. An empty issuer means --issuer, or the
-registry's only issuer. Reasons (name or code):
+A row with suspended_until is a suspension. The last row for a certificate
+wins. A file is applied all or nothing: if any row is bad, every bad row is
+reported as FILE:LINE: why, nothing is applied and the exit code is 2.
+
+Times are RFC 3339, a date (midnight UTC) or Unix seconds. Reasons (name or
+code):
 
 ` + reasonTable() + `
 
-A file is applied all or nothing: if any row is bad, every bad row is
-reported as FILE:LINE: why, nothing is applied and the exit code is 2.
-Revoking a certificate again replaces its reason and times; within one file
-the last row for a certificate wins. Lift a revocation with "crlverify
-unrevoke".
-
 ` + exitCodeHelp,
-		Example: `  crlverify revoke --registry moh.db --issuer https://cowin.gov.in/ --id 7000003421003 --reason dataError
-  crlverify revoke --registry moh.db --id 8000000000042 --reason certificateHold --until 2026-09-01
-  crlverify revoke --registry moh.db --from-file revocations.csv
-  zcat batch.jsonl.gz | crlverify revoke --registry moh.db --from-file - --json`,
+		Example: `  crlverify revoke --registry moh.db --id 7000003421003 --reason dataError --note "ticket 4411"
+  crlverify revoke --registry moh.db --beneficiary 12345678901234 --doses 2,3 --reason tampering
+  crlverify revoke --registry moh.db --batch 4121Z025 --json
+  crlverify revoke --registry moh.db --id 7000003421003 --replaced-by 7000009999001
+  crlverify revoke --registry moh.db --from-file revocations.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
+	o.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.registry, "registry", "", "registry file (required)")
-	f.StringVar(&o.id, "id", "", "certificate id to revoke")
-	f.StringVar(&o.issuer, "issuer", "", "issuer of the certificate (default: the registry's only issuer); for --from-file, of rows without one")
-	f.StringVar(&o.reason, "reason", "", "reason name or code (default unspecified)")
-	f.StringVar(&o.at, "at", "", "when the revocation took effect (default now)")
-	f.StringVar(&o.until, "until", "", "end of a suspension: a time, or +DURATION after --at (e.g. +720h)")
+	f.StringVar(&o.replacedBy, "replaced-by", "", "id of the certificate that corrects --id (revokes it as superseded)")
 	f.StringVar(&o.fromFile, "from-file", "", "CSV or JSON lines file of revocations, - for stdin")
 	f.StringVar(&o.format, "format", "auto", "format of --from-file: auto, csv or jsonl")
-	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
-	_ = cmd.MarkFlagRequired("registry")
+	// --until made a suspension in earlier versions; say where it went.
+	f.StringVar(&o.until, "until", "", "")
+	_ = f.MarkHidden("until")
 	return cmd
 }
 
-func (o *revokeOptions) run(cmd *cobra.Command) error {
-	switch {
-	case o.id == "" && o.fromFile == "":
-		return withCode(ExitError, errors.New("give --id or --from-file"))
-	case o.id != "" && o.fromFile != "":
-		return withCode(ExitError, errors.New("give --id or --from-file, not both"))
-	case o.fromFile != "" && (o.reason != "" || o.at != "" || o.until != ""):
-		return withCode(ExitError, errors.New("--reason, --at and --until are for a single --id; a file carries them per row"))
+func (o *changeOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.registry, "registry", "", "registry file (required)")
+	o.sel.add(f)
+	if o.action != registry.ActionLift {
+		f.StringVar(&o.reason, "reason", "", "reason name or code (default: see above)")
+		f.StringVar(&o.at, "at", "", "when it took effect (default now; a certificate already revoked keeps its time)")
 	}
-	reg, err := openRegistryFile(o.registry)
+	f.StringVar(&o.note, "note", "", "free text kept in the audit trail")
+	addActorFlag(f, &o.actor)
+	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	_ = cmd.MarkFlagRequired("registry")
+}
+
+func (o *changeOptions) run(cmd *cobra.Command) error {
+	if o.action == registry.ActionRevoke && o.until != "" {
+		return withCode(ExitError, errors.New("--until makes a suspension: use \"crlverify suspend ... --until T\""))
+	}
+	if o.fromFile != "" {
+		return o.runFile(cmd)
+	}
+	sel, err := o.sel.selector()
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	defer reg.Close()
-	if o.fromFile != "" {
-		return o.runFile(cmd, reg)
+	q := registry.Request{Selector: sel, Note: o.note, Actor: actorOr(o.actor), ReplacedBy: o.replacedBy}
+	if q.Reason, err = parseReasonFlag(o.reason); err != nil {
+		return withCode(ExitError, err)
 	}
-	rv := registry.Revocation{Issuer: o.issuer, ID: o.id}
-	if rv.Reason, err = crl.ParseReason(o.reason); err != nil {
-		return withCode(ExitError, fmt.Errorf("--reason: %w", err))
+	if q.At, err = parseTimeFlag("at", o.at); err != nil {
+		return withCode(ExitError, err)
 	}
-	if o.at != "" {
-		if rv.RevokedAt, err = registry.ParseTime(o.at); err != nil {
-			return withCode(ExitError, fmt.Errorf("--at: %w", err))
-		}
-	}
-	if o.until != "" {
-		if rv.SuspendedUntil, err = parseUntil(o.until, rv.RevokedAt); err != nil {
+	if o.action == registry.ActionSuspend {
+		if q.Until, err = parseUntil(o.until, q.At); err != nil {
 			return withCode(ExitError, fmt.Errorf("--until: %w", err))
 		}
 	}
-	rv, err = reg.Revoke(rv)
-	if errors.Is(err, registry.ErrIssuerRequired) {
-		err = fmt.Errorf("%w: give --issuer (the registry does not cover exactly one issuer to default to)", err)
+	reg, err := openRegistryFile(o.registry, o.actor)
+	if err != nil {
+		return registryError(err)
+	}
+	defer reg.Close()
+	var out registry.Outcome
+	ctx := contextOf(cmd)
+	switch o.action {
+	case registry.ActionRevoke:
+		out, err = reg.Revoke(ctx, q)
+	case registry.ActionSuspend:
+		out, err = reg.Suspend(ctx, q)
+	default:
+		out, err = reg.Lift(ctx, q)
 	}
 	if err != nil {
-		return withCode(ExitError, err)
+		return registryError(err)
 	}
-	out := cmd.OutOrStdout()
-	if o.json {
-		return json.NewEncoder(out).Encode(revocationJSON(rv))
-	}
-	what := "revoked"
-	if !rv.SuspendedUntil.IsZero() {
-		what = "suspended"
-	}
-	fmt.Fprintf(out, "%s %s %s (%s, from %s", what, rv.Issuer, rv.ID, rv.Reason, rv.RevokedAt.Format(time.RFC3339))
-	if !rv.SuspendedUntil.IsZero() {
-		fmt.Fprintf(out, " until %s", rv.SuspendedUntil.Format(time.RFC3339))
-	}
-	fmt.Fprintln(out, ")")
-	return nil
+	return printOutcome(cmd.OutOrStdout(), out, o.json)
 }
 
 // parseUntil reads --until: a time, or "+DURATION" after at (now when at
 // is zero).
 func parseUntil(v string, at time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, errors.New("a suspension needs an end: give --until")
+	}
 	if d, ok := strings.CutPrefix(v, "+"); ok {
 		dur, err := time.ParseDuration(d)
-		if err != nil || dur <= 0 {
+		if err != nil || dur < time.Second {
 			return time.Time{}, fmt.Errorf("bad duration %q (want e.g. +720h)", v)
 		}
 		if at.IsZero() {
@@ -157,50 +180,38 @@ func parseUntil(v string, at time.Time) (time.Time, error) {
 	return registry.ParseTime(v)
 }
 
-func (o *revokeOptions) runFile(cmd *cobra.Command, reg *registry.Registry) error {
-	var format registry.Format
-	switch o.format {
-	case "auto", "":
-		format = registry.FormatAuto
-	case "csv":
-		format = registry.FormatCSV
-	case "jsonl", "json":
-		format = registry.FormatJSONLines
-	default:
-		return withCode(ExitError, fmt.Errorf("--format must be auto, csv or jsonl, not %q", o.format))
+func (o *changeOptions) runFile(cmd *cobra.Command) error {
+	switch {
+	case o.sel != selectorFlags{}:
+		return withCode(ExitError, errors.New("give --from-file or a selector (--id, --beneficiary, --batch), not both"))
+	case o.reason != "" || o.at != "" || o.replacedBy != "":
+		return withCode(ExitError, errors.New("--reason, --at and --replaced-by are for one request; a file carries them per row"))
 	}
-	var in io.Reader = cmd.InOrStdin()
-	name, size := "stdin", int64(-1)
-	if o.fromFile != "-" {
-		f, err := os.Open(o.fromFile)
-		if err != nil {
-			return withCode(ExitError, err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-		in, name = f, o.fromFile
-	}
-	bar := newImportBar(cmd.ErrOrStderr(), size)
-	res, err := reg.Import(in, &registry.ImportOptions{
-		Format: format, Issuer: o.issuer, Source: name, Progress: bar.update,
-	})
-	bar.done()
-	var bad *registry.ImportError
-	if errors.As(err, &bad) {
-		stderr := cmd.ErrOrStderr()
-		for _, row := range bad.Rows {
-			fmt.Fprintf(stderr, "%s:%d: %v\n", name, row.Line, row.Err)
-		}
-		more := ""
-		if bad.Truncated {
-			more = " (stopped looking after these)"
-		}
-		return withCode(ExitError, fmt.Errorf("%s: nothing applied: %d bad rows%s", name, len(bad.Rows), more))
-	}
+	format, err := parseFormat(o.format)
 	if err != nil {
 		return withCode(ExitError, err)
+	}
+	in, name, size, closeIn, err := openInput(cmd, o.fromFile)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	defer closeIn()
+	reg, err := openRegistryFile(o.registry, o.actor)
+	if err != nil {
+		return registryError(err)
+	}
+	defer reg.Close()
+	boundImportMemory()
+	bar := newImportBar(cmd.ErrOrStderr(), size)
+	res, err := reg.ImportRevocations(contextOf(cmd), in, &registry.ImportOptions{
+		Format: format, Issuer: o.sel.issuer, Source: name, Actor: actorOr(o.actor), Note: o.note, Progress: bar.update,
+	})
+	bar.done()
+	if bad := reportBadRows(cmd.ErrOrStderr(), name, err); bad != nil {
+		return bad
+	}
+	if err != nil {
+		return registryError(err)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
@@ -209,102 +220,13 @@ func (o *revokeOptions) runFile(cmd *cobra.Command, reg *registry.Registry) erro
 			registry.ImportResult
 		}{name, res})
 	}
-	_, err = fmt.Fprintf(out, "%s: %d rows, %d revoked or updated, %d unchanged\n", name, res.Rows, res.Changed, res.Unchanged)
+	fmt.Fprintf(out, "%s: %d rows: %d certificates revoked, suspended or updated, %d unchanged", name, res.Rows, res.Changed, res.Unchanged)
+	if res.Replaced > 0 {
+		fmt.Fprintf(out, ", %d rows replaced by a later row", res.Replaced)
+	}
+	if res.AuditSeq != 0 {
+		fmt.Fprintf(out, "; audit record %d", res.AuditSeq)
+	}
+	_, err = fmt.Fprintln(out)
 	return err
-}
-
-// importBar shows a progress bar on a terminal: bytes read, then rows
-// applied. It stays silent when stderr is not a terminal.
-type importBar struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	applying bool
-}
-
-func newImportBar(stderr io.Writer, size int64) *importBar {
-	f, ok := stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return &importBar{}
-	}
-	return &importBar{w: f, bar: progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(f),
-		progressbar.OptionSetDescription("reading "),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)}
-}
-
-func (b *importBar) update(p registry.ImportProgress) {
-	if b.bar == nil {
-		return
-	}
-	if p.Applied > 0 && !b.applying {
-		b.applying = true
-		b.bar.Clear()
-		b.bar = progressbar.NewOptions64(p.Rows,
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription("applying"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	if b.applying {
-		b.bar.Set64(p.Applied)
-	} else {
-		b.bar.Set64(p.Bytes)
-	}
-}
-
-func (b *importBar) done() {
-	if b.bar != nil {
-		b.bar.Clear()
-	}
-}
-
-// openRegistryFile opens the registry for a command, recording the OS
-// user as the actor in its audit trail.
-func openRegistryFile(path string) (*registry.Registry, error) {
-	actor := "cli"
-	if u, err := user.Current(); err == nil {
-		actor = "cli:" + u.Username
-	}
-	return registry.Open(path, &registry.Options{Actor: actor})
-}
-
-type revocationLine struct {
-	Issuer         string     `json:"issuer"`
-	ID             string     `json:"id"`
-	Key            string     `json:"key"`
-	Reason         crl.Reason `json:"reason"`
-	RevokedAt      time.Time  `json:"revoked_at"`
-	SuspendedUntil *time.Time `json:"suspended_until,omitempty"`
-}
-
-func revocationJSON(rv registry.Revocation) revocationLine {
-	l := revocationLine{Issuer: rv.Issuer, ID: rv.ID, Key: rv.Key().String(), Reason: rv.Reason, RevokedAt: rv.RevokedAt}
-	if !rv.SuspendedUntil.IsZero() {
-		l.SuspendedUntil = &rv.SuspendedUntil
-	}
-	return l
-}
-
-// reasonTable lists the reason codes for help texts, three to a line.
-func reasonTable() string {
-	var lines []string
-	var line strings.Builder
-	for i, r := range crl.Reasons() {
-		fmt.Fprintf(&line, "%-3d %-22s", int(r), r)
-		if i%3 == 2 {
-			lines = append(lines, "  "+strings.TrimRight(line.String(), " "))
-			line.Reset()
-		}
-	}
-	if line.Len() > 0 {
-		lines = append(lines, "  "+strings.TrimRight(line.String(), " "))
-	}
-	return strings.Join(lines, "\n")
 }

@@ -25,7 +25,8 @@ func NewRootCommand() *cobra.Command {
 certificate revocation lists (CRL snapshots), and lets anyone check a scanned
 health certificate against them with no network.
 
-Authorities:     keygen, revoke, unrevoke, publish, serve, token, inspect
+Authorities:     keygen, registry, revoke, suspend, unrevoke, revocations,
+                 publish, audit, serve, token, inspect
 Verifiers:       sync, status, check, scan, trust, forget
 
 ` + outputHelp + `
@@ -41,7 +42,8 @@ Verifiers:       sync, status, check, scan, trust, forget
 		newSyncCommand(), newStatusCommand(), newCheckCommand(), newForgetCommand(),
 		newTrustCommand(), newScanCommand(),
 		newKeygenCommand(), newInspectCommand(),
-		newRevokeCommand(), newUnrevokeCommand(), newPublishCommand(), newServeCommand(), newTokenCommand(),
+		newRegistryCommand(), newRevokeCommand(), newSuspendCommand(), newUnrevokeCommand(),
+		newRevocationsCommand(), newPublishCommand(), newAuditCommand(), newServeCommand(), newTokenCommand(),
 	)
 	return root
 }

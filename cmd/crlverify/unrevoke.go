@@ -1,72 +1,34 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/crlverify/crlverify/crl/registry"
 )
 
-type unrevokeOptions struct {
-	registry string
-	id       string
-	issuer   string
-	json     bool
-}
-
 func newUnrevokeCommand() *cobra.Command {
-	o := &unrevokeOptions{}
+	o := &changeOptions{action: registry.ActionLift}
 	cmd := &cobra.Command{
-		Use:   "unrevoke --registry FILE --id ID [--issuer I]",
-		Short: "Lift a revocation or suspension in the authority's registry",
-		Long: `unrevoke lifts the revocation or suspension of one certificate: the next
-"crlverify publish" leaves it out of the full list and carries its removal in
-the deltas, so verifiers holding an older list drop it too.
+		Use:   "unrevoke --registry FILE (--id ID | --beneficiary B (--doses 2,3 | --all-doses) | --batch X) [flags]",
+		Short: "Lift revocations or suspensions in the authority's registry",
+		Long: `unrevoke lifts the revocations and suspensions of the selected certificates:
+the next "crlverify publish" leaves them out of the full list and carries
+their removal in the deltas, so verifiers holding an older list drop them too.
 
-A suspension with an end date needs no unrevoke: verifiers treat the
-certificate as valid again from that date. Lifting is for mistakes and for
-ending a suspension early. Every lift is recorded in the registry's audit
-trail.
+` + selectorHelp + `
+
+Lifting is a soft delete: the registry keeps the certificate and the record
+of the revocation, marked lifted, and the audit trail keeps its history.
+Lifting what is not revoked changes nothing; an id the registry never heard
+of is an error. A suspension needs no unrevoke to end on its date; this is
+for mistakes and for ending one early.
 
 ` + exitCodeHelp,
-		Example: `  crlverify unrevoke --registry moh.db --issuer https://cowin.gov.in/ --id 8000000000059`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		Example: `  crlverify unrevoke --registry moh.db --id 8000000000059 --note "revoked in error, ticket 4412"
+  crlverify unrevoke --registry moh.db --batch 4121Z025`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.registry, "registry", "", "registry file (required)")
-	f.StringVar(&o.id, "id", "", "certificate id (required)")
-	f.StringVar(&o.issuer, "issuer", "", "issuer of the certificate (default: the registry's only issuer)")
-	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
-	_ = cmd.MarkFlagRequired("registry")
-	_ = cmd.MarkFlagRequired("id")
+	o.addFlags(cmd)
 	return cmd
-}
-
-func (o *unrevokeOptions) run(cmd *cobra.Command) error {
-	reg, err := openRegistryFile(o.registry)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	defer reg.Close()
-	issuer := o.issuer
-	if issuer == "" {
-		if is, err := reg.Issuers(); err == nil && len(is) == 1 {
-			issuer = is[0]
-		}
-	}
-	if err := reg.Unrevoke(issuer, o.id); err != nil {
-		if errors.Is(err, registry.ErrIssuerRequired) {
-			err = fmt.Errorf("%w: the registry covers several issuers; give --issuer", err)
-		}
-		return withCode(ExitError, err)
-	}
-	if o.json {
-		return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"lifted": o.id, "issuer": issuer})
-	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "lifted %s %s\n", issuer, o.id)
-	return err
 }

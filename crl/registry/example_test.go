@@ -2,7 +2,9 @@ package registry_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,9 +18,10 @@ import (
 	"github.com/crlverify/crlverify/snapshot"
 )
 
-// Example revokes certificates in a registry, publishes the list into a
-// directory any static web host can serve, and reads the published full
-// snapshot back as a verifier would.
+// Example imports the certificates an authority issued, revokes some of
+// them by DIVOC's rules, publishes the list into a directory any static
+// web host can serve, reads the published full snapshot back as a
+// verifier would, and checks the audit trail.
 func Example() {
 	work, err := os.MkdirTemp("", "crlverify-example")
 	if err != nil {
@@ -27,43 +30,55 @@ func Example() {
 	defer os.RemoveAll(work)
 	pub := filepath.Join(work, "pub")
 	os.Mkdir(pub, 0o755)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return day }
 
 	// The authority's private registry.
-	reg, err := registry.Open(filepath.Join(work, "registry.db"), &registry.Options{Actor: "example"})
+	reg, err := registry.Open(filepath.Join(work, "registry.db"), &registry.Options{Now: clock, Actor: "cli:alice"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer reg.Close()
-	day := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	const issuer = "did:example:moh"
-	if _, err := reg.Revoke(registry.Revocation{Issuer: issuer, ID: "CERT-0001", Reason: crl.ReasonDataError, RevokedAt: day}); err != nil {
-		log.Fatal(err)
-	}
-	// A bulk import: CSV or JSON lines; all rows or none.
-	csv := "id,issuer,reason,revoked_at,suspended_until\n" +
-		"CERT-0002,did:example:moh,superseded,2026-11-21T10:00:00Z,\n" +
-		"CERT-0003,did:example:moh,certificateHold,2026-11-21T11:00:00Z,2026-12-21T11:00:00Z\n"
-	if _, err := reg.Import(strings.NewReader(csv), &registry.ImportOptions{Source: "batch.csv"}); err != nil {
+	issued := "certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n" +
+		"CERT-1,did:example:moh,B-100,1,LOT-7,2021-03-01\n" +
+		"CERT-2,did:example:moh,B-100,2,LOT-8,2021-06-01\n" +
+		"CERT-3,did:example:moh,B-200,1,LOT-8,2021-04-01\n"
+	if _, err := reg.ImportCertificates(ctx, strings.NewReader(issued), &registry.ImportOptions{Source: "issued.csv"}); err != nil {
 		log.Fatal(err)
 	}
 
-	// A fixed signing key; `crlverify keygen` makes a random one.
-	seed := make([]byte, ed25519.SeedSize)
-	key, err := snapshot.KeyFromRaw(ed25519.NewKeyFromSeed(seed))
+	// Dose 1 alone would leave dose 2 standing: refused.
+	_, err = reg.Revoke(ctx, registry.Request{Selector: registry.Selector{BeneficiaryID: "B-100", Doses: []int{1}}, Actor: "cli:alice"})
+	var rule *registry.RuleError
+	if errors.As(err, &rule) {
+		fmt.Println("refused:", rule.Rule)
+	}
+	out, err := reg.Revoke(ctx, registry.Request{Selector: registry.Selector{BeneficiaryID: "B-100", Doses: []int{1, 2}},
+		Reason: crl.ReasonDataError, Note: "name misspelt", Actor: "cli:alice"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := reg.Publish(pub, key, &registry.PublishOptions{
-		Publisher: "Example Health Authority",
-		Now:       day.Add(48 * time.Hour),
-	})
+	fmt.Println("revoked", out.Changed, "in audit record", out.AuditSeq)
+	out, err = reg.Revoke(ctx, registry.Request{Selector: registry.Selector{Batch: "LOT-8"}, Actor: "cli:alice"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("batch LOT-8:", out.Matched, "certificates,", out.Changed, "newly revoked")
+
+	// A fixed signing key; `crlverify keygen` makes a random one.
+	key, err := snapshot.KeyFromRaw(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := reg.Publish(pub, key, &registry.PublishOptions{Publisher: "Example Health Authority", Now: day.Add(time.Hour)})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("serial", res.Serial, "entries", res.ListCount, "next update", res.NextUpdate.Format(time.RFC3339))
-	fmt.Println(res.Full.Name)
 
-	// A verifier with the public JWKS reads the full snapshot.
+	// A verifier with the public key set reads the full snapshot.
 	set, _ := snapshot.PublicSet(key)
 	f, err := os.Open(filepath.Join(pub, res.Full.Name))
 	if err != nil {
@@ -76,7 +91,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	body := snapshot.NewBodyReader(br, h, nil)
-	var listed []crl.Entry
+	listed := map[crl.Key]crl.Entry{}
 	for {
 		e, _, err := body.Next()
 		if err == io.EOF {
@@ -85,56 +100,24 @@ func Example() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		listed = append(listed, e)
+		listed[e.Key] = e
 	}
-	for _, id := range []string{"CERT-0001", "CERT-0003", "CERT-0004"} {
-		k := crl.KeyOf(issuer, id)
-		status := "not listed"
-		for _, e := range listed {
-			if e.Key == k {
-				status = e.Reason.String()
-				if e.IsSuspension() {
-					status += " until " + e.Until().Format(time.DateOnly)
-				}
-			}
-		}
-		fmt.Println(id, status)
+	for _, id := range []string{"CERT-1", "CERT-2", "CERT-3"} {
+		fmt.Println(id, listed[crl.KeyOf(issuer, id)].Reason)
 	}
-	// Output:
-	// serial 1 entries 3 next update 2026-11-23T09:00:00Z
-	// full-00000000000000000001.crl
-	// CERT-0001 dataError
-	// CERT-0003 certificateHold until 2026-12-21
-	// CERT-0004 not listed
-}
 
-// ExampleRegistry_Unrevoke lifts a revocation; the next publication
-// carries it as a removal in the delta from the previous serial.
-func ExampleRegistry_Unrevoke() {
-	work, _ := os.MkdirTemp("", "crlverify-example")
-	defer os.RemoveAll(work)
-	reg, err := registry.Open(filepath.Join(work, "registry.db"), nil)
+	rep, err := reg.VerifyAudit()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer reg.Close()
-	key, _ := snapshot.GenerateKey("")
-	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-
-	reg.Revoke(registry.Revocation{Issuer: "did:example:moh", ID: "CERT-7", Reason: crl.ReasonTampering})
-	reg.Revoke(registry.Revocation{Issuer: "did:example:moh", ID: "CERT-8", Reason: crl.ReasonFaultyBatch})
-	if _, err := reg.Publish(work, key, &registry.PublishOptions{Now: now}); err != nil {
-		log.Fatal(err)
-	}
-	if err := reg.Unrevoke("did:example:moh", "CERT-7"); err != nil {
-		log.Fatal(err)
-	}
-	res, err := reg.Publish(work, key, &registry.PublishOptions{Now: now.Add(24 * time.Hour)})
-	if err != nil {
-		log.Fatal(err)
-	}
-	d := res.Deltas[0]
-	fmt.Printf("serial %d: %d entries; %s: %d upserts, %d removals\n", res.Serial, res.ListCount, d.Name, d.Upserts, d.Removals)
+	fmt.Println("audit trail:", rep.Records, "records,", rep.Certificates, "certificates,", rep.Revocations, "revocation records")
 	// Output:
-	// serial 2: 1 entries; delta-00000000000000000001-00000000000000000002.crl: 0 upserts, 1 removals
+	// refused: doses-include-latest
+	// revoked 2 in audit record 3
+	// batch LOT-8: 2 certificates, 1 newly revoked
+	// serial 1 entries 3 next update 2026-11-21T10:00:00Z
+	// CERT-1 dataError
+	// CERT-2 dataError
+	// CERT-3 faultyBatch
+	// audit trail: 5 records, 3 certificates, 3 revocation records
 }

@@ -2,7 +2,9 @@ package registry
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
 )
 
@@ -45,7 +49,7 @@ type PublishOptions struct {
 	// before, or for a first publication the registry's only issuer.
 	Publisher string
 	// NextUpdate is how long until the next publication is due; zero means
-	// DefaultNextUpdate.
+	// DefaultNextUpdate. It must be at least a second.
 	NextUpdate time.Duration
 	// KeepSerials is how many recent serials stay reachable: a delta is
 	// written from each of the KeepSerials serials before the new one, and
@@ -54,6 +58,8 @@ type PublishOptions struct {
 	// Now is the publication time (this-update); zero means the current
 	// time. It never goes below the previous publication's this-update.
 	Now time.Time
+	// Actor is who the audit trail names; empty means [Options.Actor].
+	Actor string
 }
 
 // PublishedFile describes one file a publication wrote.
@@ -79,31 +85,35 @@ type PublishResult struct {
 	NextUpdate time.Time       `json:"next_update"`
 	ListCount  uint64          `json:"list_count"`
 	ListDigest snapshot.Digest `json:"list_digest"`
-	Full       PublishedFile   `json:"full"`
-	Deltas     []PublishedFile `json:"deltas"`
+	// Expired counts suspensions left out because they had ended.
+	Expired uint64          `json:"expired"`
+	Full    PublishedFile   `json:"full"`
+	Deltas  []PublishedFile `json:"deltas"`
 	// Skipped lists base serials whose delta would have been larger than
 	// the full snapshot; verifiers at those serials download the full.
 	Skipped []uint64      `json:"skipped,omitempty"`
 	Index   PublishedFile `json:"index"`
 	// Pruned lists the files deleted as older than KeepSerials.
 	Pruned []string `json:"pruned,omitempty"`
+	// AuditSeq is the audit record of the publication.
+	AuditSeq uint64 `json:"audit_seq"`
 }
 
 // Publish writes a new serial into the publication directory dir, signed
 // with key (a private Ed25519 or P-256 JWK, as from snapshot.GenerateKey):
 //
-//  1. the full snapshot of the list, streamed in key order from the
-//     registry;
-//  2. for each of the KeepSerials serials before it that the registry still
-//     has a change log for, a delta straight to the new serial, unless it
-//     would be larger than the full snapshot;
-//  3. the serial is recorded in the registry;
-//  4. the signed index naming the new files;
-//  5. files of serials older than KeepSerials are deleted.
+//  1. in one pass over the registry, the full snapshot of the list (every
+//     revocation, and every suspension that has not ended at the
+//     publication time) and, for each of the KeepSerials serials before it
+//     that the registry still has a change log for, a delta straight to
+//     the new serial, unless it would be larger than the full snapshot;
+//  2. the serial is recorded in the registry, with an audit record;
+//  3. the signed index naming the new files;
+//  4. files of serials older than KeepSerials are deleted.
 //
 // Every file is written under a temporary name, synced and renamed, and the
 // index comes last: a crash at any point leaves the previous index naming
-// complete files. If Publish fails before step 3 the serial is not used;
+// complete files. If Publish fails before step 2 the serial is not used;
 // after it the serial counts as published and the next call moves on.
 //
 // The serial is one more than the last published, and more than any serial
@@ -118,16 +128,19 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 		o.NextUpdate = DefaultNextUpdate
 	}
 	if o.NextUpdate < time.Second {
-		return nil, fmt.Errorf("registry: next update %v is less than a second", o.NextUpdate)
+		return nil, fmt.Errorf("%w: next update %v is less than a second", ErrInvalid, o.NextUpdate)
 	}
 	if o.KeepSerials == 0 {
 		o.KeepSerials = DefaultKeepSerials
 	}
 	if o.KeepSerials < 1 || o.KeepSerials > snapshot.MaxIndexDeltas {
-		return nil, fmt.Errorf("registry: keep %d serials: want 1 to %d", o.KeepSerials, snapshot.MaxIndexDeltas)
+		return nil, fmt.Errorf("%w: keep %d serials: want 1 to %d", ErrInvalid, o.KeepSerials, snapshot.MaxIndexDeltas)
 	}
 	if o.Now.IsZero() {
-		o.Now = time.Now()
+		o.Now = r.now()
+	}
+	if s := o.Now.Unix(); s <= 0 || s > MaxTime {
+		return nil, fmt.Errorf("%w: publication time %s out of range", ErrInvalid, o.Now.UTC().Format(time.RFC3339))
 	}
 	if key == nil {
 		return nil, errors.New("registry: no signing key")
@@ -140,21 +153,42 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("registry: publication directory %s is not a directory", dir)
 	}
+	if r.readOnly {
+		return nil, fmt.Errorf("%w: the registry was opened read-only", ErrInvalid)
+	}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// Writers wait for the whole publication: the serial's change log
+	// must not grow while its snapshot is read.
+	r.writersWaiting.Add(1)
+	r.bmu.RLock()
+	defer r.bmu.RUnlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.writersWaiting.Add(-1)
+	db, err := r.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer r.release()
+
 	removeTemps(dir)
-	p := &publication{dir: dir, key: key, opts: &o}
+	p := &publication{dir: dir, key: key, opts: &o, actor: r.actorOr(o.Actor)}
 	defer p.cleanup()
-	if err := r.db.View(func(tx *bolt.Tx) error {
-		if err := p.prepare(tx); err != nil {
+	if err := db.View(func(tx *bolt.Tx) error {
+		t, err := r.newTxc(tx)
+		if err != nil {
 			return err
 		}
-		return p.write(tx)
+		if err := p.prepare(t); err != nil {
+			return err
+		}
+		return p.write(t)
 	}); err != nil {
 		return nil, err
 	}
-	if err := r.db.Update(func(tx *bolt.Tx) error { return r.record(tx, p) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		return runTxc(r, tx, func(t *txc) error { return p.record(t) })
+	}); err != nil {
 		return nil, fmt.Errorf("registry: recording serial %d: %w", p.serial, err)
 	}
 	p.recorded = true // the files stay even if the index fails
@@ -167,9 +201,10 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 
 // publication is the state of one Publish call.
 type publication struct {
-	dir  string
-	key  jwk.Key
-	opts *PublishOptions
+	dir   string
+	key   jwk.Key
+	opts  *PublishOptions
+	actor string
 
 	serial     uint64
 	publisher  string
@@ -177,19 +212,15 @@ type publication struct {
 	thisUpdate time.Time
 	nextUpdate time.Time
 	floor      uint64
-	bases      []Published // published serials to write deltas from
+	bases      []Published // published serials to write deltas from, newest first
 	res        PublishResult
-	// fullBodyLength is the body length of the full snapshot, the bound
-	// for a delta's.
-	fullBodyLength int64
-	written        []string // files renamed into place, removed if Publish fails before recording
-	recorded       bool     // the serial is in the registry
+	written    []string // files renamed into place, removed if Publish fails before recording
+	recorded   bool     // the serial is in the registry
 }
 
 // prepare decides the serial, names and times.
-func (p *publication) prepare(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	last, err := getU64(meta.Get(metaPublished))
+func (p *publication) prepare(t *txc) error {
+	last, err := getU64(t.meta.Get(metaPublished))
 	if err != nil {
 		return err
 	}
@@ -200,19 +231,15 @@ func (p *publication) prepare(tx *bolt.Tx) error {
 	if p.serial > snapshot.MaxSerial {
 		return fmt.Errorf("registry: serial %d is past the largest allowed", p.serial)
 	}
-	if p.floor, err = getU64(meta.Get(metaFloor)); err != nil {
+	if p.floor, err = getU64(t.meta.Get(metaFloor)); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketIssuers).ForEach(func(k, _ []byte) error {
-		p.issuers = append(p.issuers, string(k))
-		return nil
-	}); err != nil {
-		return err
-	}
+	p.issuers = slices.Clone(t.iss.names)
+	slices.Sort(p.issuers)
 	if p.issuers == nil {
 		p.issuers = []string{}
 	}
-	stored := string(meta.Get(metaPublisher))
+	stored := string(t.meta.Get(metaPublisher))
 	switch {
 	case p.opts.Publisher != "" && stored != "" && p.opts.Publisher != stored:
 		return fmt.Errorf("%w: %q, earlier %q", ErrPublisherChanged, p.opts.Publisher, stored)
@@ -233,7 +260,7 @@ func (p *publication) prepare(tx *bolt.Tx) error {
 	if p.serial > uint64(p.opts.KeepSerials) {
 		oldest = p.serial - uint64(p.opts.KeepSerials)
 	}
-	c := tx.Bucket(bucketSerials).Cursor()
+	c := t.tx.Bucket(bucketSerials).Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
 		var pub Published
 		if err := json.Unmarshal(v, &pub); err != nil {
@@ -257,106 +284,391 @@ func (p *publication) prepare(tx *bolt.Tx) error {
 	return nil
 }
 
-// write writes the full snapshot and the deltas.
-func (p *publication) write(tx *bolt.Tx) error {
-	full, err := p.writeSnapshot(snapshot.FullName(p.serial), &snapshot.Header{Kind: snapshot.KindFull},
-		func(bw *snapshot.BodyWriter) error {
-			return forEachEntry(tx, bw.Upsert)
-		}, nil)
+// body is one snapshot body being written to a temporary file; a delta's
+// removals wait in a second file until its upserts are done.
+type body struct {
+	f, rem  *os.File
+	buf     *bufio.Writer
+	remBuf  *bufio.Writer
+	bw      *snapshot.BodyWriter
+	info    snapshot.BodyInfo
+	base    Published
+	baseT   int64
+	removes uint64
+}
+
+func (p *publication) newBody(delta bool) (*body, error) {
+	f, err := os.CreateTemp(p.dir, tempPrefix+"body-*"+tempSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	b := &body{f: f, buf: bufio.NewWriterSize(f, 256<<10)}
+	b.bw = snapshot.NewBodyWriter(b.buf)
+	if delta {
+		if b.rem, err = os.CreateTemp(p.dir, tempPrefix+"removals-*"+tempSuffix); err != nil {
+			b.close()
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		b.remBuf = bufio.NewWriterSize(b.rem, 64<<10)
+	}
+	return b, nil
+}
+
+func (b *body) close() {
+	for _, f := range []*os.File{b.f, b.rem} {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+}
+
+func (b *body) remove(k crl.Key) error {
+	var kb [8]byte
+	binary.BigEndian.PutUint64(kb[:], uint64(k))
+	b.removes++
+	_, err := b.remBuf.Write(kb[:])
+	return err
+}
+
+// finish writes the waiting removals and ends the body.
+func (b *body) finish() error {
+	if b.rem != nil {
+		if err := b.remBuf.Flush(); err != nil {
+			return err
+		}
+		if _, err := b.rem.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		br := bufio.NewReaderSize(b.rem, 64<<10)
+		var kb [8]byte
+		for range b.removes {
+			if _, err := io.ReadFull(br, kb[:]); err != nil {
+				return err
+			}
+			if err := b.bw.Remove(crl.Key(binary.BigEndian.Uint64(kb[:]))); err != nil {
+				return err
+			}
+		}
+	}
+	info, err := b.bw.Close()
 	if err != nil {
 		return err
 	}
-	p.res.Full = *full
-	for _, base := range p.bases {
-		baseDigest, err := snapshot.ParseDigest(base.ListDigest)
-		if err != nil {
-			return fmt.Errorf("%w: serial %d digest: %v", errCorrupt, base.Serial, err)
+	b.info = info
+	return b.buf.Flush()
+}
+
+// changeStream reads the change log of one serial in key order.
+type changeStream struct {
+	serial uint64
+	it     *tableIter
+	k      crl.Key
+	ok     bool
+}
+
+func (s *changeStream) advance() error {
+	prefix := u64(s.serial)
+	if s.it.next() && bytes.HasPrefix(s.it.key(), prefix) {
+		if len(s.it.key()) != 16 {
+			return fmt.Errorf("%w: change log key", errCorrupt)
 		}
-		h := &snapshot.Header{Kind: snapshot.KindDelta, BaseSerial: base.Serial, BaseDigest: baseDigest}
-		delta, err := p.writeSnapshot(snapshot.DeltaName(base.Serial, p.serial), h,
-			func(bw *snapshot.BodyWriter) error {
-				return writeDelta(tx, base.Serial, p.serial, bw)
-			}, &p.res.Full)
+		s.k, s.ok = crl.Key(binary.BigEndian.Uint64(s.it.key()[8:])), true
+		return nil
+	}
+	s.ok = false
+	return s.it.err
+}
+
+// write writes the full snapshot and the deltas in one pass over the
+// revocation records and the change log.
+func (p *publication) write(t *txc) error {
+	full, err := p.newBody(false)
+	if err != nil {
+		return err
+	}
+	defer full.close()
+	deltas := make([]*body, 0, len(p.bases))
+	defer func() {
+		for _, d := range deltas {
+			d.close()
+		}
+	}()
+	for _, base := range p.bases {
+		d, err := p.newBody(true)
 		if err != nil {
 			return err
 		}
-		if delta == nil {
-			p.res.Skipped = append(p.res.Skipped, base.Serial)
+		d.base, d.baseT = base, base.ThisUpdate.Unix()
+		deltas = append(deltas, d)
+	}
+	// The change log of every serial a base needs: serials above the
+	// oldest base.
+	var streams []*changeStream
+	if len(p.bases) > 0 {
+		for next := p.bases[len(p.bases)-1].Serial + 1; ; {
+			probe := t.changes.iter(u64(next))
+			if !probe.next() {
+				if probe.err != nil {
+					return probe.err
+				}
+				break
+			}
+			s := binary.BigEndian.Uint64(probe.key())
+			cs := &changeStream{serial: s, it: t.changes.iter(u64(s))}
+			if err := cs.advance(); err != nil {
+				return err
+			}
+			if cs.ok {
+				streams = append(streams, cs)
+			}
+			next = s + 1
+		}
+	}
+	now := p.thisUpdate.Unix()
+	st := t.state.iter(nil)
+	stOK := st.next()
+	var cur []holder
+	befores := make(map[uint64][]holder, len(streams))
+	for {
+		// The next key: the smallest of the records' and the logs'.
+		var k crl.Key
+		have := false
+		if stOK {
+			if len(st.key()) < 8 {
+				return fmt.Errorf("%w: state key", errCorrupt)
+			}
+			k, have = crl.Key(binary.BigEndian.Uint64(st.key())), true
+		}
+		for _, cs := range streams {
+			if cs.ok && (!have || cs.k < k) {
+				k, have = cs.k, true
+			}
+		}
+		if !have {
+			break
+		}
+		cur = cur[:0]
+		kb := k.Bytes()
+		for stOK && bytes.HasPrefix(st.key(), kb[:]) {
+			s, err := decodeState(st.val())
+			if err != nil {
+				return err
+			}
+			if s.Status == StatusRevoked || s.Status == StatusSuspended {
+				cur = append(cur, holderOf(&s))
+			}
+			stOK = st.next()
+		}
+		if st.err != nil {
+			return st.err
+		}
+		clear(befores)
+		for _, cs := range streams {
+			if cs.ok && cs.k == k {
+				hs, err := decodeHolders(cs.it.val())
+				if err != nil {
+					return err
+				}
+				befores[cs.serial] = hs
+				if err := cs.advance(); err != nil {
+					return err
+				}
+			}
+		}
+		now1, listed := listEntry(k, cur, now)
+		if listed {
+			if err := full.bw.Upsert(now1); err != nil {
+				return err
+			}
+		} else if _, was := listEntry(k, cur, 0); was {
+			p.res.Expired++
+		}
+		for _, d := range deltas {
+			before := cur
+			first := uint64(0)
+			for s, hs := range befores {
+				if s > d.base.Serial && (first == 0 || s < first) {
+					first, before = s, hs
+				}
+			}
+			then, wasListed := listEntry(k, before, d.baseT)
+			switch {
+			case listed && (!wasListed || then != now1):
+				if err := d.bw.Upsert(now1); err != nil {
+					return err
+				}
+			case !listed && wasListed:
+				if err := d.remove(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := full.finish(); err != nil {
+		return fmt.Errorf("registry: encoding the full snapshot: %w", err)
+	}
+	p.res.ListDigest, p.res.ListCount = full.info.Digest, full.info.Upserts
+	f, err := p.writeSnapshot(snapshot.FullName(p.serial), &snapshot.Header{Kind: snapshot.KindFull}, full)
+	if err != nil {
+		return err
+	}
+	p.res.Full = *f
+	for _, d := range deltas {
+		if err := d.finish(); err != nil {
+			return fmt.Errorf("registry: encoding the delta from serial %d: %w", d.base.Serial, err)
+		}
+		if d.info.Length >= full.info.Length {
+			p.res.Skipped = append(p.res.Skipped, d.base.Serial)
 			continue
 		}
-		p.res.Deltas = append(p.res.Deltas, *delta)
+		baseDigest, err := snapshot.ParseDigest(d.base.ListDigest)
+		if err != nil {
+			return fmt.Errorf("%w: serial %d digest: %v", errCorrupt, d.base.Serial, err)
+		}
+		h := &snapshot.Header{Kind: snapshot.KindDelta, BaseSerial: d.base.Serial, BaseDigest: baseDigest}
+		df, err := p.writeSnapshot(snapshot.DeltaName(d.base.Serial, p.serial), h, d)
+		if err != nil {
+			return err
+		}
+		p.res.Deltas = append(p.res.Deltas, *df)
 	}
 	return nil
 }
 
-// writeDelta writes the changes from base to target: first every entry
-// added or changed, then every key removed, each in key order.
-func writeDelta(tx *bolt.Tx, base, target uint64, bw *snapshot.BodyWriter) error {
-	if err := foldChanges(tx, base, target, func(c Change) error {
-		if c.After == nil {
-			return nil
-		}
-		return bw.Upsert(*c.After)
-	}); err != nil {
-		return err
-	}
-	return foldChanges(tx, base, target, func(c Change) error {
-		if c.After != nil {
-			return nil
-		}
-		return bw.Remove(c.Key)
-	})
-}
-
-// writeSnapshot encodes a body into a temporary file, then writes header
-// and body to name via a temporary file. For a delta, full is the full
-// snapshot of the same serial: a delta body at least as long is dropped
-// and writeSnapshot returns nil.
-func (p *publication) writeSnapshot(name string, h *snapshot.Header, body func(*snapshot.BodyWriter) error, full *PublishedFile) (*PublishedFile, error) {
-	bodyFile, err := os.CreateTemp(p.dir, tempPrefix+"body-*"+tempSuffix)
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-	defer func() {
-		bodyFile.Close()
-		os.Remove(bodyFile.Name())
-	}()
-	buf := bufio.NewWriterSize(bodyFile, 256<<10)
-	bw := snapshot.NewBodyWriter(buf)
-	if err := body(bw); err != nil {
-		return nil, fmt.Errorf("registry: encoding %s: %w", name, err)
-	}
-	info, err := bw.Close()
-	if err == nil {
-		err = buf.Flush()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("registry: encoding %s: %w", name, err)
-	}
-	if h.Kind == snapshot.KindFull {
-		p.res.ListDigest, p.res.ListCount = info.Digest, info.Upserts
-	} else if full != nil && info.Length >= p.fullBodyLength {
-		return nil, nil
-	}
+// writeSnapshot writes header and body to name via a temporary file.
+func (p *publication) writeSnapshot(name string, h *snapshot.Header, b *body) (*PublishedFile, error) {
 	h.Publisher, h.Issuers, h.Serial = p.publisher, p.issuers, p.serial
 	h.ThisUpdate, h.NextUpdate = p.thisUpdate, p.nextUpdate
 	h.ListDigest, h.ListCount = p.res.ListDigest, p.res.ListCount
-	h.Upserts, h.Removals = info.Upserts, info.Removals
-	h.BodyLength, h.BodyDigest = info.Length, info.Digest
-	if _, err := bodyFile.Seek(0, io.SeekStart); err != nil {
+	h.Upserts, h.Removals = b.info.Upserts, b.info.Removals
+	h.BodyLength, h.BodyDigest = b.info.Length, b.info.Digest
+	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	length, digest, err := p.writeFile(name, func(w io.Writer) error {
-		return snapshot.WriteSnapshot(w, h, p.key, bufio.NewReaderSize(bodyFile, 256<<10))
+		return snapshot.WriteSnapshot(w, h, p.key, bufio.NewReaderSize(b.f, 256<<10))
 	})
 	if err != nil {
 		return nil, err
 	}
-	if h.Kind == snapshot.KindFull {
-		p.fullBodyLength = info.Length
-	}
 	return &PublishedFile{Name: name, Kind: h.Kind, Serial: h.Serial, BaseSerial: h.BaseSerial,
-		Length: length, Digest: digest, Upserts: info.Upserts, Removals: info.Removals}, nil
+		Length: length, Digest: digest, Upserts: b.info.Upserts, Removals: b.info.Removals}, nil
+}
+
+// record files the new serial in the registry: the counter, what the list
+// held, the publisher name, an audit record; and drops change logs no
+// delta will need.
+func (p *publication) record(t *txc) error {
+	pub := Published{
+		Serial: p.serial, ThisUpdate: p.thisUpdate, NextUpdate: p.nextUpdate,
+		ListDigest: p.res.ListDigest.String(), ListCount: p.res.ListCount, Full: p.res.Full.Name,
+	}
+	v, err := json.Marshal(pub)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketSerials).Put(u64(p.serial), v); err != nil {
+		return err
+	}
+	if err := t.meta.Put(metaPublished, u64(p.serial)); err != nil {
+		return err
+	}
+	if err := t.meta.Put(metaPublisher, []byte(p.publisher)); err != nil {
+		return err
+	}
+	// A delta from serial s needs the changes filed under s+1 and later.
+	// The next publication writes deltas from serials >= serial+1-keep.
+	keep := uint64(p.opts.KeepSerials)
+	if p.serial > keep {
+		floor := p.serial - keep
+		if floor > p.floor {
+			if _, err := t.changes.deleteBefore(u64(floor + 1)); err != nil {
+				return err
+			}
+			if err := t.meta.Put(metaFloor, u64(floor)); err != nil {
+				return err
+			}
+		}
+	}
+	rec := &AuditRecord{Action: ActionPublish, Actor: p.actor, Serial: p.serial}
+	copy(rec.ListDigest[:], p.res.ListDigest[:])
+	if _, err := t.appendAudit(rec, nil); err != nil {
+		return err
+	}
+	p.res.AuditSeq = rec.Seq
+	return nil
+}
+
+// Published is what the registry remembers of one published serial.
+type Published struct {
+	Serial     uint64    `json:"serial"`
+	ThisUpdate time.Time `json:"this_update"`
+	NextUpdate time.Time `json:"next_update"`
+	// ListDigest is the body digest of the full snapshot ("sha256:<hex>").
+	ListDigest string `json:"list_digest"`
+	ListCount  uint64 `json:"list_count"`
+	// Full is the file name of the full snapshot.
+	Full string `json:"full"`
+}
+
+// PublishedSerials returns the serials published so far, oldest first. A
+// serial claimed by a publication that failed midway is absent.
+func (r *Registry) PublishedSerials() ([]Published, error) {
+	var out []Published
+	err := r.view(func(t *txc) error {
+		return t.tx.Bucket(bucketSerials).ForEach(func(_, v []byte) error {
+			var p Published
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("%w: %v", errCorrupt, err)
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Entries calls fn for every entry of the public list at time at, in key
+// order: what a full snapshot published then would contain.
+func (r *Registry) Entries(at time.Time, fn func(crl.Entry) error) error {
+	return r.view(func(t *txc) error {
+		var hs []holder
+		var k crl.Key
+		flush := func() error {
+			if e, ok := listEntry(k, hs, at.Unix()); ok {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+			hs = hs[:0]
+			return nil
+		}
+		it := t.state.iter(nil)
+		for it.next() {
+			kk, _, _, err := splitStateKey(it.key())
+			if err != nil {
+				return err
+			}
+			if len(hs) > 0 && kk != k {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			s, err := decodeState(it.val())
+			if err != nil {
+				return err
+			}
+			k = kk
+			if s.Status == StatusRevoked || s.Status == StatusSuspended {
+				hs = append(hs, holderOf(&s))
+			}
+		}
+		if it.err != nil {
+			return it.err
+		}
+		return flush()
+	})
 }
 
 // Temporary files in a publication directory start with tempPrefix and end
@@ -440,65 +752,6 @@ func (p *publication) cleanup() {
 	for _, name := range p.written {
 		os.Remove(filepath.Join(p.dir, name))
 	}
-}
-
-// record files the new serial in the registry: the counter, what the list
-// held, the publisher name; and drops change logs no delta will need.
-func (r *Registry) record(tx *bolt.Tx, p *publication) error {
-	t, err := r.newTxn(tx, "")
-	if err != nil {
-		return err
-	}
-	pub := Published{
-		Serial: p.serial, ThisUpdate: p.thisUpdate, NextUpdate: p.nextUpdate,
-		ListDigest: p.res.ListDigest.String(), ListCount: p.res.ListCount, Full: p.res.Full.Name,
-	}
-	v, err := json.Marshal(pub)
-	if err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketSerials).Put(u64(p.serial), v); err != nil {
-		return err
-	}
-	if err := t.meta.Put(metaPublished, u64(p.serial)); err != nil {
-		return err
-	}
-	if err := t.meta.Put(metaPublisher, []byte(p.publisher)); err != nil {
-		return err
-	}
-	// A delta from serial s needs the changes filed under s+1 and later.
-	// The next publication writes deltas from serials >= serial+1-keep.
-	keep := uint64(p.opts.KeepSerials)
-	if p.serial > keep {
-		floor := p.serial - keep
-		if floor > p.floor {
-			if err := pruneChanges(t.changes, floor); err != nil {
-				return err
-			}
-			if err := t.meta.Put(metaFloor, u64(floor)); err != nil {
-				return err
-			}
-		}
-	}
-	return t.appendAudit(AuditRecord{Action: ActionPublish, Serial: p.serial})
-}
-
-// pruneChanges deletes the change logs of serials <= upTo.
-func pruneChanges(b *bolt.Bucket, upTo uint64) error {
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.First() {
-		s, err := getU64(k[:8])
-		if err != nil {
-			return err
-		}
-		if s > upTo {
-			return nil
-		}
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeIndex writes the signed index naming this publication's files.

@@ -1,12 +1,8 @@
 package registry
 
 import (
-	"bufio"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -15,93 +11,47 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
 )
 
-// testKey is a fixed Ed25519 signing key and the verifier's view of it.
-func testKey(t testing.TB) (jwk.Key, snapshot.Keys) {
+// rv revokes (or, with until, suspends) one certificate at c's time.
+func rv(t testing.TB, r *Registry, issuer, id string, reason crl.Reason, at time.Time, until time.Duration) crl.Entry {
 	t.Helper()
-	seed := make([]byte, ed25519.SeedSize)
-	copy(seed, "crlverify registry test key seed")
-	key, err := snapshot.KeyFromRaw(ed25519.NewKeyFromSeed(seed))
+	q := Request{Selector: Selector{Issuer: issuer, CertificateID: id}, Actor: "test", Reason: reason, At: at}
+	var err error
+	e := crl.Entry{Key: crl.KeyOf(issuer, id), RevokedAt: at.Unix(), Reason: reason}
+	if until != 0 {
+		q.Until = at.Add(until)
+		e.SuspendedUntil = q.Until.Unix()
+		_, err = r.Suspend(ctx, q)
+	} else {
+		_, err = r.Revoke(ctx, q)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := snapshot.PublicSet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, snapshot.KeysFromSet(set)
+	return e
 }
 
-// readSnapshot decodes a published snapshot file completely.
-func readSnapshot(t testing.TB, path string, keys snapshot.Keys) (*snapshot.Header, []crl.Entry, []crl.Key) {
+func lift(t testing.TB, r *Registry, issuer, id string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
+	if _, err := r.Lift(ctx, Request{Selector: Selector{Issuer: issuer, CertificateID: id}, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	h, err := snapshot.ReadHeader(br, keys, nil)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	rd := snapshot.NewBodyReader(br, h, nil)
-	var ups []crl.Entry
-	var rms []crl.Key
-	for {
-		e, removed, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if removed {
-			rms = append(rms, e.Key)
-		} else {
-			ups = append(ups, e)
-		}
-	}
-	return h, ups, rms
 }
 
-func readIndex(t testing.TB, dir string, keys snapshot.Keys) *snapshot.Index {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, snapshot.IndexName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ix, err := snapshot.ReadIndex(f, keys, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
-}
-
-// listOf returns what a list should hold for these revocations.
-func listOf(revs ...Revocation) []crl.Entry {
-	var out []crl.Entry
-	for _, rv := range revs {
-		out = append(out, rv.Entry())
-	}
-	slices.SortFunc(out, func(a, b crl.Entry) int { return compareKeys(a.Key, b.Key) })
-	return out
-}
-
-func compareKeys(a, b crl.Key) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+func sortEntries(es []crl.Entry) []crl.Entry {
+	slices.SortFunc(es, func(a, b crl.Entry) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return es
 }
 
 // applyDelta is what a verifier does with a delta.
@@ -114,6 +64,9 @@ func applyDelta(base []crl.Entry, ups []crl.Entry, rms []crl.Key) []crl.Entry {
 		m[e.Key] = e
 	}
 	for _, k := range rms {
+		if _, ok := m[k]; !ok {
+			panic(fmt.Sprintf("removal of %v, not in the base", k))
+		}
 		delete(m, k)
 	}
 	keys := slices.Sorted(maps.Keys(m))
@@ -129,24 +82,21 @@ func TestPublishRoundTrip(t *testing.T) {
 	key, keys := testKey(t)
 	dir := t.TempDir()
 	const issuer = "did:example:moh"
-	revs := []Revocation{
-		{Issuer: issuer, ID: "CERT-1", Reason: crl.ReasonDataError, RevokedAt: t0.Add(-48 * time.Hour)},
-		{Issuer: issuer, ID: "CERT-2", Reason: crl.ReasonSuperseded, RevokedAt: t0.Add(-24 * time.Hour)},
-		{Issuer: "did:example:state", ID: "CERT-3", Reason: crl.ReasonCertificateHold, RevokedAt: t0.Add(-time.Hour), SuspendedUntil: t0.Add(7 * 24 * time.Hour)},
-	}
-	if _, err := r.RevokeBatch(revs); err != nil {
-		t.Fatal(err)
-	}
+	want := sortEntries([]crl.Entry{
+		rv(t, r, issuer, "CERT-1", crl.ReasonDataError, t0.Add(-48*time.Hour), 0),
+		rv(t, r, issuer, "CERT-2", crl.ReasonSuperseded, t0.Add(-24*time.Hour), 0),
+		rv(t, r, "did:example:state", "CERT-3", crl.ReasonCertificateHold, t0.Add(-time.Hour), 8*24*time.Hour),
+	})
 	res, err := r.Publish(dir, key, &PublishOptions{Publisher: "Example Health Authority", Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Serial != 1 || res.ListCount != 3 || len(res.Deltas) != 0 || !res.NextUpdate.Equal(t0.Add(24*time.Hour)) {
+	if res.Serial != 1 || res.ListCount != 3 || len(res.Deltas) != 0 || !res.NextUpdate.Equal(t0.Add(24*time.Hour)) || res.AuditSeq == 0 {
 		t.Errorf("result %+v", res)
 	}
 	h, ups, rms := readSnapshot(t, filepath.Join(dir, snapshot.FullName(1)), keys)
-	if !slices.Equal(ups, listOf(revs...)) || len(rms) != 0 {
-		t.Errorf("full snapshot entries\n%+v\nwant\n%+v", ups, listOf(revs...))
+	if !slices.Equal(ups, want) || len(rms) != 0 {
+		t.Errorf("full snapshot entries\n%+v\nwant\n%+v", ups, want)
 	}
 	if h.Serial != 1 || h.Publisher != "Example Health Authority" || !slices.Equal(h.Issuers, []string{"did:example:moh", "did:example:state"}) ||
 		!h.ThisUpdate.Equal(t0) || h.ListDigest != res.ListDigest {
@@ -157,130 +107,121 @@ func TestPublishRoundTrip(t *testing.T) {
 		t.Errorf("index %+v", ix)
 	}
 	checkFiles(t, dir, ix)
+	var rec *AuditRecord
+	r.AuditList(AuditFilter{Action: ActionPublish}, func(a *AuditRecord) error { rec = a; return nil })
+	if rec == nil || rec.Serial != 1 || rec.ListDigest != Hash(res.ListDigest) {
+		t.Errorf("publish audit record %+v", rec)
+	}
+	mustVerify(t, r)
 }
 
-// checkFiles verifies that every file the index names exists with the
-// length and digest the index gives.
-func checkFiles(t testing.TB, dir string, ix *snapshot.Index) {
+// publisher publishes and checks each publication the way a verifier
+// would: every delta applied to its base's full list gives the new full.
+type publisher struct {
+	t     *testing.T
+	r     *Registry
+	c     *clock
+	dir   string
+	keep  int
+	fulls map[uint64][]crl.Entry
+}
+
+func (p *publisher) publish() *PublishResult {
+	t := p.t
 	t.Helper()
-	for _, f := range append([]snapshot.IndexFile{ix.Full}, ix.Deltas...) {
-		b, err := os.ReadFile(filepath.Join(dir, f.Name))
-		if err != nil {
-			t.Fatalf("index names %s: %v", f.Name, err)
+	key, keys := testKey(t)
+	p.c.t = p.c.t.Add(time.Hour)
+	res, err := p.r.Publish(p.dir, key, &PublishOptions{Now: p.c.t, KeepSerials: p.keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ups, _ := readSnapshot(t, filepath.Join(p.dir, res.Full.Name), keys)
+	if h.ListDigest != res.ListDigest || !slices.Equal(ups, entries(t, p.r, p.c.t)) {
+		t.Fatalf("serial %d: full snapshot differs from the registry", res.Serial)
+	}
+	p.fulls[res.Serial] = ups
+	ix := readIndex(t, p.dir, keys)
+	checkFiles(t, p.dir, ix)
+	for _, d := range ix.Deltas {
+		h, dups, drms := readSnapshot(t, filepath.Join(p.dir, d.Name), keys)
+		if got := applyDelta(p.fulls[d.BaseSerial], dups, drms); !slices.Equal(got, ups) {
+			t.Fatalf("serial %d: base %d + delta gives\n%+v\nwant\n%+v", res.Serial, d.BaseSerial, got, ups)
 		}
-		if int64(len(b)) != f.Length || snapshot.Digest(sha256Sum(b)) != f.Digest {
-			t.Fatalf("%s: %d bytes, index says %d (or digest differs)", f.Name, len(b), f.Length)
+		if h.ListDigest != res.ListDigest || h.ListCount != uint64(len(ups)) {
+			t.Fatalf("delta %s header list digest/count %v %d", d.Name, h.ListDigest, h.ListCount)
 		}
 	}
+	return res
 }
 
-// Every delta the publisher writes, applied to the full list of its base,
-// gives exactly the new full list.
 func TestPublishDeltas(t *testing.T) {
 	r, c := openTest(t)
-	key, keys := testKey(t)
-	dir := t.TempDir()
 	r.AddIssuers("moh")
-	fulls := map[uint64][]crl.Entry{}
-	publish := func() *PublishResult {
-		t.Helper()
-		c.t = c.t.Add(time.Hour)
-		res, err := r.Publish(dir, key, &PublishOptions{Now: c.t, KeepSerials: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, ups, _ := readSnapshot(t, filepath.Join(dir, res.Full.Name), keys)
-		if h.ListDigest != res.ListDigest || !slices.Equal(ups, entries(t, r)) {
-			t.Fatalf("serial %d: full snapshot differs from the registry", res.Serial)
-		}
-		fulls[res.Serial] = ups
-		ix := readIndex(t, dir, keys)
-		checkFiles(t, dir, ix)
-		for _, d := range ix.Deltas {
-			h, dups, drms := readSnapshot(t, filepath.Join(dir, d.Name), keys)
-			got := applyDelta(fulls[d.BaseSerial], dups, drms)
-			if !slices.Equal(got, ups) {
-				t.Fatalf("serial %d: base %d + delta gives\n%+v\nwant\n%+v", res.Serial, d.BaseSerial, got, ups)
-			}
-			if h.ListDigest != res.ListDigest || h.ListCount != uint64(len(ups)) {
-				t.Fatalf("delta %s header list digest/count %v %d", d.Name, h.ListDigest, h.ListCount)
-			}
-			if want, _ := snapshot.ParseDigest(fmt.Sprint(mustPublished(t, r, d.BaseSerial).ListDigest)); h.BaseDigest != want {
-				t.Fatalf("delta %s base digest %v, want %v", d.Name, h.BaseDigest, want)
-			}
-		}
-		return res
-	}
-	rv := func(id string, reason crl.Reason, until time.Duration) Revocation {
-		x := Revocation{Issuer: "moh", ID: id, Reason: reason, RevokedAt: c.t}
-		if until != 0 {
-			x.SuspendedUntil = c.t.Add(until)
-		}
-		return x
-	}
+	p := &publisher{t: t, r: r, c: c, dir: t.TempDir(), keep: 4, fulls: map[uint64][]crl.Entry{}}
 	for i := range 20 {
-		r.Revoke(rv(fmt.Sprint("base-", i), crl.ReasonDataError, 0))
+		rv(t, r, "moh", fmt.Sprint("base-", i), crl.ReasonDataError, c.t, 0)
 	}
-	publish() // 1
-	r.Revoke(rv("new-1", crl.ReasonTampering, 0))
-	r.Revoke(rv("base-1", crl.ReasonSuperseded, 0)) // changed
-	r.Unrevoke("moh", "base-2")                     // removed
-	r.Revoke(rv("susp-1", crl.ReasonCertificateHold, 72*time.Hour))
-	res := publish() // 2
+	p.publish() // 1
+	rv(t, r, "moh", "new-1", crl.ReasonTampering, c.t, 0)
+	rv(t, r, "moh", "base-1", crl.ReasonSuperseded, c.t, 0) // changed
+	lift(t, r, "moh", "base-2")                             // removed
+	rv(t, r, "moh", "susp-1", crl.ReasonCertificateHold, c.t, 72*time.Hour)
+	res := p.publish() // 2
 	if len(res.Deltas) != 1 || res.Deltas[0].Upserts != 3 || res.Deltas[0].Removals != 1 {
 		t.Fatalf("serial 2 deltas %+v", res.Deltas)
 	}
-	r.Unrevoke("moh", "susp-1") // lift a suspension
-	r.Revoke(rv("base-2", crl.ReasonDataError, 0))
-	r.Revoke(rv("flip", crl.ReasonDataError, 0)) // added and removed within one serial: no change
-	r.Unrevoke("moh", "flip")
-	publish() // 3
-	publish() // 4: nothing changed, empty deltas
-	r.Revoke(rv("base-3", crl.ReasonCertificateHold, time.Hour))
-	res = publish() // 5
+	lift(t, r, "moh", "susp-1") // lift a suspension
+	rv(t, r, "moh", "base-2", crl.ReasonDataError, c.t, 0)
+	rv(t, r, "moh", "flip", crl.ReasonDataError, c.t, 0) // added and removed within one serial: no change
+	lift(t, r, "moh", "flip")
+	p.publish()       // 3
+	res = p.publish() // 4: nothing changed, empty deltas
+	if len(res.Deltas) != 3 || res.Deltas[0].Upserts+res.Deltas[0].Removals != 0 {
+		t.Fatalf("serial 4 deltas %+v", res.Deltas)
+	}
+	rv(t, r, "moh", "susp-2", crl.ReasonCertificateHold, c.t.Add(-time.Hour), 3*time.Hour) // ends within the next two publications
+	res = p.publish()                                                                      // 5
 	if len(res.Deltas) != 4 || res.Deltas[0].BaseSerial != 4 || res.Deltas[3].BaseSerial != 1 {
 		t.Fatalf("serial 5 deltas from %v, want 4 3 2 1", res.Deltas)
 	}
-	res = publish() // 6: serial 1 falls out; its files are pruned
-	if len(res.Deltas) != 4 || res.Deltas[3].BaseSerial != 2 {
-		t.Fatalf("serial 6 deltas %+v", res.Deltas)
+	res = p.publish() // 6: susp-2's suspension has ended: it leaves the list
+	if res.Expired != 1 || res.Deltas[0].BaseSerial != 5 || res.Deltas[0].Removals != 1 {
+		t.Fatalf("serial 6 %+v", res)
 	}
-	if !slices.Contains(res.Pruned, snapshot.FullName(2)) || slices.Contains(res.Pruned, snapshot.FullName(3)) {
-		t.Errorf("serial 6 pruned %v", res.Pruned)
+	res = p.publish() // 7: serial 3 falls out; its files are pruned
+	if !slices.Contains(res.Pruned, snapshot.FullName(3)) {
+		t.Errorf("serial 7 pruned %v", res.Pruned)
 	}
-	names, _ := filepath.Glob(filepath.Join(dir, "*"))
+	names, _ := filepath.Glob(filepath.Join(p.dir, "*"))
 	for _, n := range names {
-		if s, ok := parseName(filepath.Base(n)); ok && s < 3 {
+		if s, ok := parseName(filepath.Base(n)); ok && s < 4 {
 			t.Errorf("file %s of a pruned serial left", n)
 		}
 		if strings.HasSuffix(n, tempSuffix) {
 			t.Errorf("temporary file %s left", n)
 		}
 	}
-	// The change log behind serial 2 is gone; later ones remain.
-	ok, _ := r.Changes(1, func(Change) error { return nil })
-	if ok {
-		t.Error("change log still reaches serial 1")
-	}
-	ok, _ = r.Changes(5, func(Change) error { return nil })
-	if !ok {
-		t.Error("change log does not reach serial 5")
-	}
+	mustVerify(t, r)
 }
 
-func mustPublished(t testing.TB, r *Registry, serial uint64) Published {
-	t.Helper()
-	ps, err := r.PublishedSerials()
-	if err != nil {
-		t.Fatal(err)
+// A suspension stays listed until it ends and leaves the next list
+// published after its end, as a removal in the deltas.
+func TestPublishDropsExpiredSuspensions(t *testing.T) {
+	r, c := openTest(t)
+	p := &publisher{t: t, r: r, c: c, dir: t.TempDir(), keep: 3, fulls: map[uint64][]crl.Entry{}}
+	rv(t, r, "moh", "perm", crl.ReasonDataError, c.t, 0)
+	rv(t, r, "moh", "short", 0, c.t, 90*time.Minute)
+	rv(t, r, "moh", "long", 0, c.t, 30*24*time.Hour)
+	if res := p.publish(); res.ListCount != 3 { // t0+1h
+		t.Fatalf("serial 1 %+v", res)
 	}
-	for _, p := range ps {
-		if p.Serial == serial {
-			return p
-		}
+	res := p.publish() // t0+2h: "short" ended at t0+1h30
+	if res.ListCount != 2 || res.Expired != 1 || len(res.Deltas) != 1 || res.Deltas[0].Removals != 1 {
+		t.Fatalf("serial 2 %+v", res)
 	}
-	t.Fatalf("serial %d not recorded", serial)
-	return Published{}
+	if res := p.publish(); res.ListCount != 2 || res.Deltas[0].Removals != 0 || res.Deltas[1].Removals != 1 {
+		t.Fatalf("serial 3 %+v", res)
+	}
 }
 
 // A mass lifting makes the delta larger than the new full list: the delta
@@ -289,16 +230,19 @@ func TestPublishSkipsDeltaLargerThanFull(t *testing.T) {
 	r, _ := openTest(t)
 	key, keys := testKey(t)
 	dir := t.TempDir()
-	var revs []Revocation
+	var b strings.Builder
+	b.WriteString("id,issuer,revoked_at\n")
 	for i := range 500 {
-		revs = append(revs, Revocation{Issuer: "moh", ID: fmt.Sprint(i), RevokedAt: t0})
+		fmt.Fprintf(&b, "%d,moh,2026-01-01\n", i)
 	}
-	r.RevokeBatch(revs)
+	if _, err := r.ImportRevocations(ctx, strings.NewReader(b.String()), nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := r.Publish(dir, key, &PublishOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	for _, rv := range revs[1:] {
-		r.Unrevoke("moh", rv.ID)
+	for i := 1; i < 500; i++ {
+		lift(t, r, "moh", fmt.Sprint(i))
 	}
 	res, err := r.Publish(dir, key, &PublishOptions{Now: t0.Add(time.Hour)})
 	if err != nil {
@@ -333,6 +277,11 @@ func TestPublishNamesAndTimes(t *testing.T) {
 	if _, err := r.Publish(dir, key, &PublishOptions{Publisher: "someone else"}); !errors.Is(err, ErrPublisherChanged) {
 		t.Errorf("renaming the publisher: %v", err)
 	}
+	for _, o := range []*PublishOptions{{NextUpdate: -time.Second}, {NextUpdate: time.Millisecond}, {KeepSerials: -1}, {Now: time.Unix(-5, 0)}} {
+		if _, err := r.Publish(dir, key, o); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Publish(%+v) = %v, want ErrInvalid", o, err)
+		}
+	}
 	// The clock went back an hour: this-update stays where it was.
 	res, err = r.Publish(dir, key, &PublishOptions{Now: t0.Add(-time.Hour)})
 	if err != nil {
@@ -362,12 +311,12 @@ func TestPublishFailureKeepsOldIndex(t *testing.T) {
 	r, _ := openTest(t)
 	key, keys := testKey(t)
 	dir := t.TempDir()
-	r.Revoke(Revocation{Issuer: "moh", ID: "1", RevokedAt: t0})
+	rv(t, r, "moh", "1", 0, t0, 0)
 	if _, err := r.Publish(dir, key, &PublishOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, snapshot.IndexName))
-	r.Revoke(Revocation{Issuer: "moh", ID: "2", RevokedAt: t0})
+	rv(t, r, "moh", "2", 0, t0, 0)
 	// A directory where the delta file should go makes its rename fail.
 	os.Mkdir(filepath.Join(dir, snapshot.DeltaName(1, 2)), 0o755)
 	os.WriteFile(filepath.Join(dir, snapshot.DeltaName(1, 2), "x"), nil, 0o644)
@@ -379,15 +328,13 @@ func TestPublishFailureKeepsOldIndex(t *testing.T) {
 		t.Fatal("index changed by a failed publication")
 	}
 	checkFiles(t, dir, readIndex(t, dir, keys))
-	for _, n := range []string{snapshot.FullName(2)} {
-		if _, err := os.Stat(filepath.Join(dir, n)); !os.IsNotExist(err) {
-			t.Errorf("%s of the failed publication left behind", n)
-		}
+	if _, err := os.Stat(filepath.Join(dir, snapshot.FullName(2))); !os.IsNotExist(err) {
+		t.Errorf("%s of the failed publication left behind", snapshot.FullName(2))
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, ".crlverify-*")); len(tmp) != 0 {
 		t.Errorf("temporary files left: %v", tmp)
 	}
-	if s, _ := r.Stats(); s.LastSerial != 1 || s.PendingChanges != 1 {
+	if s, _ := r.Stats(); s.LastSerial != 1 {
 		t.Errorf("stats after failure %+v", s)
 	}
 	// Once the obstacle is gone the change goes out.
@@ -396,12 +343,10 @@ func TestPublishFailureKeepsOldIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ListCount != 2 || len(res.Deltas) != 1 || res.Deltas[0].BaseSerial != 1 {
+	if res.Serial != 2 || res.ListCount != 2 || len(res.Deltas) != 1 || res.Deltas[0].BaseSerial != 1 || res.Deltas[0].Upserts != 1 {
 		t.Errorf("%+v", res)
 	}
 }
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // Revocations made while publications run land in exactly one serial:
 // every delta, applied to its base, still gives the next full list.
@@ -420,12 +365,12 @@ func TestPublishWhileRevoking(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := r.Revoke(Revocation{Issuer: "moh", ID: fmt.Sprint(i)}); err != nil {
+			if _, err := r.Revoke(ctx, Request{Selector: Selector{Issuer: "moh", CertificateID: fmt.Sprint(i)}, Actor: "loop"}); err != nil {
 				done <- err
 				return
 			}
 			if i%4 == 3 {
-				if err := r.Unrevoke("moh", fmt.Sprint(i-2)); err != nil {
+				if _, err := r.Lift(ctx, Request{Selector: Selector{Issuer: "moh", CertificateID: fmt.Sprint(i - 2)}, Actor: "loop"}); err != nil {
 					done <- err
 					return
 				}
@@ -450,5 +395,56 @@ func TestPublishWhileRevoking(t *testing.T) {
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	mustVerify(t, r)
+}
+
+// Two certificates whose keys collide share one list entry, which stays
+// as strong as the stronger holder until both are lifted.
+func TestKeyCollision(t *testing.T) {
+	r, _ := openTest(t)
+	r.fastKeys = false
+	r.keyOf = func(issuer, id string) crl.Key {
+		if id == "a" || id == "b" {
+			return 42
+		}
+		return crl.KeyOf(issuer, id)
+	}
+	list := func() []crl.Entry {
+		es := entries(t, r, t0)
+		for i := range es {
+			es[i].Key = 0
+		}
+		return es
+	}
+	rv(t, r, "i", "a", 0, t0, time.Hour)
+	perm := rv(t, r, "i", "b", crl.ReasonTampering, t0.Add(time.Minute), 0)
+	if got, want := list(), []crl.Entry{{RevokedAt: perm.RevokedAt, Reason: crl.ReasonTampering}}; !slices.Equal(got, want) {
+		t.Fatalf("two holders: list %+v, want %+v", got, want)
+	}
+	lift(t, r, "i", "b")
+	if got, want := list(), []crl.Entry{{RevokedAt: t0.Unix(), Reason: crl.ReasonCertificateHold, SuspendedUntil: t0.Add(time.Hour).Unix()}}; !slices.Equal(got, want) {
+		t.Fatalf("after lifting the permanent holder: %+v, want %+v", got, want)
+	}
+	lift(t, r, "i", "a")
+	if got := list(); len(got) != 0 {
+		t.Fatalf("after lifting both: %+v", got)
+	}
+	mustVerify(t, r)
+}
+
+func TestMergeEntries(t *testing.T) {
+	perm := crl.Entry{RevokedAt: 100, Reason: 1}
+	permLater := crl.Entry{RevokedAt: 200}
+	susp := crl.Entry{RevokedAt: 50, SuspendedUntil: 500}
+	suspLonger := crl.Entry{RevokedAt: 60, SuspendedUntil: 900}
+	for _, c := range []struct{ a, b, want crl.Entry }{
+		{perm, susp, perm}, {susp, perm, perm},
+		{perm, permLater, perm}, {permLater, perm, perm},
+		{susp, suspLonger, suspLonger}, {suspLonger, susp, suspLonger},
+	} {
+		if got := mergeEntries(c.a, c.b); got != c.want {
+			t.Errorf("merge(%+v, %+v) = %+v, want %+v", c.a, c.b, got, c.want)
+		}
 	}
 }

@@ -1,17 +1,14 @@
 package registry
 
 import (
-	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -19,102 +16,68 @@ import (
 	"github.com/crlverify/crlverify/crl"
 )
 
-// Bounds on what a registry accepts.
-const (
-	// MaxIDBytes bounds a certificate id.
-	MaxIDBytes = 1024
-	// MaxIssuerBytes bounds an issuer name.
-	MaxIssuerBytes = 256
-	// MaxIssuers bounds how many issuers one list covers (the snapshot
-	// header lists them all).
-	MaxIssuers = 1024
-	// MaxTime is the latest time a registry accepts (9999-12-31T23:59:59Z).
-	MaxTime = 253402300799
-)
+// DefaultLockAttempts is how many times an operation tries to get the
+// registry file while another process has it, lockRetry apart (about 30
+// seconds in all).
+const DefaultLockAttempts = 1500
 
-// Errors a caller can branch on with errors.Is.
-var (
-	// ErrNotRevoked: Unrevoke of a certificate the registry does not hold.
-	ErrNotRevoked = errors.New("registry: certificate is not revoked")
-	// ErrIssuerRequired: no issuer given and the registry does not cover
-	// exactly one issuer to default to.
-	ErrIssuerRequired = errors.New("registry: issuer required")
-	// ErrInvalid: a revocation's fields are out of bounds.
-	ErrInvalid = errors.New("registry: invalid revocation")
-	// ErrTooManyIssuers: adding an issuer would exceed MaxIssuers.
-	ErrTooManyIssuers = errors.New("registry: too many issuers")
-	// ErrLocked: another process has the registry open.
-	ErrLocked = errors.New("registry: file is in use by another process")
-)
+const lockRetry = 20 * time.Millisecond
 
 // Options configure [Open]. A nil *Options means the defaults.
 type Options struct {
-	// Now is the clock for default revoked-at times and the audit trail;
-	// nil means time.Now.
+	// Now is the clock for default times and the audit trail; nil means
+	// time.Now.
 	Now func() time.Time
-	// Actor is recorded in the audit trail as who made each change, for
-	// example "cli:alice" or "api:token-3".
+	// Actor is who the audit trail names for changes that carry no
+	// [Request] (imports, publications, added issuers), e.g. "cli:alice".
 	Actor string
-	// Timeout is how long Open waits for another process to close the file;
-	// zero means 2 seconds.
-	Timeout time.Duration
-	// ReadOnly opens an existing registry for reading only.
+	// ReadOnly opens an existing registry for reading only (several
+	// readers may share the file). It does not finish a bulk operation a
+	// crash interrupted: open for writing to do that.
 	ReadOnly bool
+	// LockAttempts bounds how often an operation tries to get the file
+	// while another process has it; zero means DefaultLockAttempts.
+	LockAttempts int
 }
 
-// Registry is an issuing authority's revocation registry in one bbolt file.
-// It is safe for concurrent use; only one process may have the file open
-// for writing at a time.
+// Registry is an issuing authority's certificate and revocation registry
+// in one bbolt file. It is safe for concurrent use. The file is held
+// (locked) only while an operation runs; other processes take turns on
+// it (see "Sharing the file" in the package documentation).
 type Registry struct {
-	db    *bolt.DB
-	now   func() time.Time
-	actor string
-	// keyOf is crl.KeyOf; tests replace it to provoke key collisions.
-	keyOf func(issuer, id string) crl.Key
-	// mu orders writers so that Publish can claim a serial and start its
-	// read transaction with no change slipping in between.
-	mu sync.Mutex
-}
+	path     string
+	now      func() time.Time
+	actor    string
+	readOnly bool
+	attempts int
+	// keyOf is crl.KeyOf; tests replace it (and clear fastKeys) to
+	// provoke key collisions.
+	keyOf    func(issuer, id string) crl.Key
+	fastKeys bool
 
-// Revocation is one revoked certificate as the authority knows it.
-type Revocation struct {
-	// Issuer is who issued the certificate. Empty means the registry's only
-	// issuer (see [ErrIssuerRequired]).
-	Issuer string
-	// ID is the certificate id (for DIVOC, evidence[0].certificateId).
-	ID string
-	// Reason says why.
-	Reason crl.Reason
-	// RevokedAt is when it took effect, kept at second resolution; the
-	// zero time means now.
-	RevokedAt time.Time
-	// SuspendedUntil, if not zero, makes this a suspension ending then; it
-	// must be after RevokedAt.
-	SuspendedUntil time.Time
-}
+	bmu sync.RWMutex // bulk operations (write side) against everything else
+	wmu sync.Mutex   // one writer at a time in this process
 
-// Key returns the public list key of the revoked certificate.
-func (r Revocation) Key() crl.Key { return crl.KeyOf(r.Issuer, r.ID) }
+	hmu      sync.Mutex
+	hcond    *sync.Cond
+	db       *bolt.DB
+	refs     int
+	draining bool
+	gate     *os.File
+	closed   bool
 
-// Entry returns the public list entry for r.
-func (r Revocation) Entry() crl.Entry {
-	e := crl.Entry{Key: r.Key(), RevokedAt: r.RevokedAt.Unix(), Reason: r.Reason}
-	if !r.SuspendedUntil.IsZero() {
-		e.SuspendedUntil = r.SuspendedUntil.Unix()
-	}
-	return e
-}
+	// writersWaiting counts writers of this process waiting for the
+	// file, so the group committer gives it up between groups.
+	writersWaiting atomic.Int32
 
-func revocationOf(issuer, id string, e crl.Entry) Revocation {
-	r := Revocation{Issuer: issuer, ID: id, Reason: e.Reason, RevokedAt: e.Revoked()}
-	if e.SuspendedUntil != 0 {
-		r.SuspendedUntil = e.Until()
-	}
-	return r
+	com committer
+	// hooks for tests: called between the steps of bulk operations.
+	stepHook func(string)
 }
 
 // Open opens the registry at path, creating it (mode 0600) if it does not
-// exist.
+// exist, and checks its layout. It does not keep the file locked: each
+// operation takes the file and gives it back.
 func Open(path string, opts *Options) (*Registry, error) {
 	var o Options
 	if opts != nil {
@@ -123,81 +86,228 @@ func Open(path string, opts *Options) (*Registry, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Timeout == 0 {
-		o.Timeout = 2 * time.Second
+	if o.LockAttempts <= 0 {
+		o.LockAttempts = DefaultLockAttempts
 	}
 	if o.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("registry: %w", err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        o.Timeout,
-		ReadOnly:       o.ReadOnly,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-		// Reserve address space up front: every remap while a big
-		// transaction commits copies all of its pending keys and values.
-		// On 64-bit Unix this reserves no memory and does not grow the file.
-		InitialMmapSize: initialMmapSize,
-	})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
-		}
-		return nil, fmt.Errorf("registry: open %s: %w", path, err)
-	}
-	r := &Registry{db: db, now: o.Now, actor: o.Actor, keyOf: crl.KeyOf}
-	if o.ReadOnly {
-		err = db.View(checkLayout)
-	} else {
-		err = db.Update(initLayout)
-	}
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("registry: %s: %w", path, err)
+	r := &Registry{path: path, now: o.Now, actor: o.Actor, readOnly: o.ReadOnly,
+		attempts: o.LockAttempts, keyOf: crl.KeyOf, fastKeys: true}
+	r.hcond = sync.NewCond(&r.hmu)
+	r.com.r = r
+	r.gate = openGate(path)
+	if err := r.view(func(*txc) error { return nil }); err != nil {
+		r.Close()
+		return nil, err
 	}
 	return r, nil
 }
 
-func initLayout(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketRevoked, bucketList, bucketIssuers, bucketChanges, bucketSerials, bucketAudit} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
+// openGate opens the lock gate beside the registry: FILE.lock. A process
+// waiting for the registry holds the gate; the process that has the
+// registry sees it and gives the file back after its current operation.
+func openGate(path string) *os.File {
+	if !haveGate {
+		return nil
+	}
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		if f, err = os.Open(path + ".lock"); err != nil {
+			return nil
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(metaVersion) == nil {
-		return meta.Put(metaVersion, []byte{layoutVersion})
-	}
-	return checkLayout(tx)
+	return f
 }
 
-func checkLayout(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
-		return errors.New("not a crlverify registry")
+// Close waits for running operations, fails queued ones with ErrClosed,
+// and releases the file.
+func (r *Registry) Close() error {
+	r.com.stop()
+	r.bmu.Lock()
+	defer r.bmu.Unlock()
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	var err error
+	if r.db != nil {
+		err = r.db.Close()
+		r.db = nil
 	}
-	if v := meta.Get(metaVersion); len(v) != 1 || v[0] != layoutVersion {
-		return fmt.Errorf("unsupported registry layout %v", v)
+	r.closed = true
+	if r.gate != nil {
+		r.gate.Close()
+		r.gate = nil
 	}
-	return nil
+	return err
 }
-
-// Close closes the registry file.
-func (r *Registry) Close() error { return r.db.Close() }
 
 // Path returns the registry's file name.
-func (r *Registry) Path() string { return r.db.Path() }
+func (r *Registry) Path() string { return r.path }
 
 func (r *Registry) clock() time.Time { return r.now().UTC().Truncate(time.Second) }
 
-// update runs fn in one write transaction, with the change context set up.
-func (r *Registry) update(source string, fn func(*txn) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.db.Update(func(tx *bolt.Tx) error {
-		t, err := r.newTxn(tx, source)
+// acquire returns the open database, opening it (and waiting for other
+// processes) if this process does not have it.
+func (r *Registry) acquire() (*bolt.DB, error) {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	for r.draining {
+		r.hcond.Wait()
+	}
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if r.db == nil {
+		db, err := r.openDB()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.prepare(db); err != nil {
+			db.Close()
+			return nil, err
+		}
+		r.db = db
+	}
+	r.refs++
+	return r.db, nil
+}
+
+// release gives back what acquire returned. The last user closes the
+// file, so other processes can have it; while others in this process still
+// use it and another process waits at the gate, new users here wait.
+func (r *Registry) release() {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	r.refs--
+	if r.refs > 0 {
+		if !r.draining && r.gateWaiting() {
+			r.draining = true
+		}
+		return
+	}
+	if r.db != nil {
+		r.db.Close()
+		r.db = nil
+	}
+	r.draining = false
+	r.hcond.Broadcast()
+}
+
+// gateWaiting reports whether another process waits for the file.
+func (r *Registry) gateWaiting() bool {
+	if r.gate == nil {
+		return false
+	}
+	ok, err := tryLock(r.gate)
+	if err != nil {
+		return false
+	}
+	if ok {
+		unlock(r.gate)
+		return false
+	}
+	return true
+}
+
+// openDB opens the bbolt file: first the gate (queueing behind earlier
+// waiters), then bbolt's own lock, each tried at most r.attempts times in
+// all.
+func (r *Registry) openDB() (*bolt.DB, error) {
+	tries := 0
+	wait := func() error {
+		tries++
+		if tries >= r.attempts {
+			return fmt.Errorf("%w: %s: gave up after %d attempts over about %v; another crlverify command or serve is using it (a long import or publication?): try again when it is done",
+				ErrLocked, r.path, tries, (time.Duration(tries) * lockRetry).Round(time.Second))
+		}
+		time.Sleep(lockRetry)
+		return nil
+	}
+	if r.gate != nil {
+		for {
+			ok, err := tryLock(r.gate)
+			if err != nil {
+				break // the gate does not work here: go on without it
+			}
+			if ok {
+				defer unlock(r.gate)
+				break
+			}
+			if err := wait(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := checkIntact(r.path); err != nil {
+		return nil, err
+	}
+	for {
+		db, err := bolt.Open(r.path, 0o600, &bolt.Options{
+			// One attempt: waiting is counted here, in attempts.
+			Timeout:         time.Nanosecond,
+			ReadOnly:        r.readOnly,
+			FreelistType:    bolt.FreelistMapType,
+			InitialMmapSize: initialMmapSize,
+		})
+		if err == nil {
+			return db, nil
+		}
+		if !errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("registry: open %s: %w", r.path, err)
+		}
+		if err := wait(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// prepare checks (or creates) the layout of a freshly opened file and, in
+// write mode, finishes a bulk operation a crash interrupted and removes
+// what an interrupted import left.
+func (r *Registry) prepare(db *bolt.DB) error {
+	if r.readOnly {
+		if err := db.View(checkLayout); err != nil {
+			return fmt.Errorf("registry: %s: %w", r.path, err)
+		}
+		return nil
+	}
+	// Grow the file in steps that fit its size: an empty registry stays
+	// small, a big one does not grow (and sync) for every transaction.
+	if fi, err := os.Stat(r.path); err == nil {
+		db.AllocSize = int(min(max(fi.Size()/16, 256<<10), 64<<20))
+	}
+	// A read transaction checks the layout; only a new file needs a write.
+	fresh := false
+	if err := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			fresh = true
+			return nil
+		}
+		return checkLayout(tx)
+	}); err != nil {
+		return fmt.Errorf("registry: %s: %w", r.path, err)
+	}
+	if fresh {
+		if err := db.Update(checkOrInit); err != nil {
+			return fmt.Errorf("registry: %s: %w", r.path, err)
+		}
+	}
+	return r.recover(db)
+}
+
+// view runs fn in a read transaction.
+func (r *Registry) view(fn func(*txc) error) error {
+	r.bmu.RLock()
+	defer r.bmu.RUnlock()
+	db, err := r.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.release()
+	return db.View(func(tx *bolt.Tx) error {
+		t, err := r.newTxc(tx)
 		if err != nil {
 			return err
 		}
@@ -205,326 +315,186 @@ func (r *Registry) update(source string, fn func(*txn) error) error {
 	})
 }
 
-// txn is the state of one write transaction.
-type txn struct {
-	tx      *bolt.Tx
-	meta    *bolt.Bucket
-	rev     *bolt.Bucket
-	list    *bolt.Bucket
-	issuers *bolt.Bucket
-	changes *bolt.Bucket
-	audit   *bolt.Bucket
-	now     time.Time
-	actor   string
-	source  string
-	keyOf   func(issuer, id string) crl.Key
-	pending uint64 // the serial changes made now will first be published in
-
-	known     map[string]bool // issuers already covered
-	defIssuer string          // the only issuer, if exactly one
+// update runs fn in one write transaction.
+func (r *Registry) update(fn func(*txc) error) error {
+	if r.readOnly {
+		return fmt.Errorf("%w: the registry was opened read-only", ErrInvalid)
+	}
+	r.writersWaiting.Add(1)
+	r.bmu.RLock()
+	defer r.bmu.RUnlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.writersWaiting.Add(-1)
+	db, err := r.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.release()
+	return db.Update(func(tx *bolt.Tx) error { return runTxc(r, tx, fn) })
 }
 
-func (r *Registry) newTxn(tx *bolt.Tx, source string) (*txn, error) {
-	t := &txn{
-		tx:      tx,
-		meta:    tx.Bucket(bucketMeta),
-		rev:     tx.Bucket(bucketRevoked),
-		list:    tx.Bucket(bucketList),
-		issuers: tx.Bucket(bucketIssuers),
-		changes: tx.Bucket(bucketChanges),
-		audit:   tx.Bucket(bucketAudit),
-		now:     r.clock(),
-		actor:   r.actor,
-		source:  source,
-		keyOf:   r.keyOf,
-		known:   map[string]bool{},
+func runTxc(r *Registry, tx *bolt.Tx, fn func(*txc) error) error {
+	t, err := r.newTxc(tx)
+	if err != nil {
+		return err
 	}
-	t.audit.FillPercent = 1 // append-only
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.finish()
+}
+
+// exclusive runs fn with the file held and every other operation of this
+// process waiting: for work spread over several transactions.
+func (r *Registry) exclusive(fn func(db *bolt.DB) error) error {
+	if r.readOnly {
+		return fmt.Errorf("%w: the registry was opened read-only", ErrInvalid)
+	}
+	r.writersWaiting.Add(1)
+	r.bmu.Lock()
+	defer r.bmu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.writersWaiting.Add(-1)
+	db, err := r.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.release()
+	return fn(db)
+}
+
+// txc is the context of one transaction.
+type txc struct {
+	r        *Registry
+	tx       *bolt.Tx
+	now      time.Time
+	pageSize int
+	meta     *bolt.Bucket
+	iss      *issuerTable
+	state    table
+	chrono   table
+	changes  table
+	audit    table
+	items    table
+	pending  uint64 // the serial changes made now will first be published in
+	counts   counts
+	dirty    bool // counts changed
+	runs     []*run
+	runsRead bool
+	head     auditHead
+	headRead bool
+	headSet  bool
+}
+
+func (r *Registry) newTxc(tx *bolt.Tx) (*txc, error) {
+	ps := tx.DB().Info().PageSize
+	t := &txc{r: r, tx: tx, now: r.clock(), pageSize: ps, meta: tx.Bucket(bucketMeta)}
+	if t.meta == nil {
+		return nil, fmt.Errorf("%w: no meta bucket", errCorrupt)
+	}
+	t.state = newTable(tx.Bucket(bucketState), ps)
+	t.chrono = newTable(tx.Bucket(bucketChrono), ps)
+	t.changes = newTable(tx.Bucket(bucketChanges), ps)
+	t.audit = newTable(tx.Bucket(bucketAudit), ps)
+	t.items = newTable(tx.Bucket(bucketItems), ps)
+	var err error
+	if t.iss, err = loadIssuers(tx); err != nil {
+		return nil, err
+	}
 	published, err := getU64(t.meta.Get(metaPublished))
 	if err != nil {
 		return nil, err
 	}
 	t.pending = published + 1
-	if err := t.issuers.ForEach(func(k, _ []byte) error {
-		t.known[string(k)] = true
-		return nil
-	}); err != nil {
+	if err := t.counts.decode(t.meta.Get(metaCounts)); err != nil {
 		return nil, err
-	}
-	if len(t.known) == 1 {
-		for k := range t.known {
-			t.defIssuer = k
-		}
 	}
 	return t, nil
 }
 
-// normalize fills defaults and checks bounds. def is the issuer used when
-// rv.Issuer is empty.
-func (t *txn) normalize(rv Revocation, def string) (Revocation, error) {
-	if rv.Issuer == "" {
-		rv.Issuer = def
-		if rv.Issuer == "" {
-			rv.Issuer = t.defIssuer
-		}
-		if rv.Issuer == "" {
-			return rv, ErrIssuerRequired
+// finish writes what the transaction kept in memory.
+func (t *txc) finish() error {
+	if t.dirty {
+		if err := t.meta.Put(metaCounts, t.counts.encode()); err != nil {
+			return err
 		}
 	}
-	if err := checkName("issuer", rv.Issuer, MaxIssuerBytes); err != nil {
-		return rv, err
-	}
-	if err := checkName("id", rv.ID, MaxIDBytes); err != nil {
-		return rv, err
-	}
-	if rv.Reason > crl.MaxReason {
-		return rv, fmt.Errorf("%w: reason code %d above %d", ErrInvalid, rv.Reason, crl.MaxReason)
-	}
-	if rv.RevokedAt.IsZero() {
-		rv.RevokedAt = t.now
-	}
-	rv.RevokedAt = rv.RevokedAt.UTC().Truncate(time.Second)
-	if s := rv.RevokedAt.Unix(); s <= 0 || s > MaxTime {
-		return rv, fmt.Errorf("%w: revoked-at %s out of range", ErrInvalid, rv.RevokedAt.Format(time.RFC3339))
-	}
-	if !rv.SuspendedUntil.IsZero() {
-		rv.SuspendedUntil = rv.SuspendedUntil.UTC().Truncate(time.Second)
-		if !rv.SuspendedUntil.After(rv.RevokedAt) {
-			return rv, fmt.Errorf("%w: suspension end %s is not after revoked-at %s", ErrInvalid,
-				rv.SuspendedUntil.Format(time.RFC3339), rv.RevokedAt.Format(time.RFC3339))
+	if t.headSet {
+		v := make([]byte, 40)
+		binary.BigEndian.PutUint64(v, t.head.seq)
+		copy(v[8:], t.head.hash[:])
+		if err := t.meta.Put(metaAuditHead, v); err != nil {
+			return err
 		}
-		if rv.SuspendedUntil.Unix() > MaxTime {
-			return rv, fmt.Errorf("%w: suspension end out of range", ErrInvalid)
-		}
-	}
-	return rv, nil
-}
-
-// checkName refuses empty, oversized, non-UTF-8 names, control characters,
-// and leading or trailing white space (which would silently make a
-// different list key than the certificate carries).
-func checkName(what, s string, max int) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("%w: empty %s", ErrInvalid, what)
-	case len(s) > max:
-		return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, what, max)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s is not UTF-8", ErrInvalid, what)
-	case strings.TrimSpace(s) != s:
-		return fmt.Errorf("%w: %s %q has leading or trailing white space", ErrInvalid, what, s)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: %s %q has control characters", ErrInvalid, what, s)
 	}
 	return nil
 }
 
-func (t *txn) addIssuer(issuer string) error {
-	if t.known[issuer] {
+// counts are kept in the meta bucket so Stats need not scan.
+type counts struct {
+	certs     uint64 // imported certificates
+	revoked   uint64 // revocation records by status
+	suspended uint64
+	lifted    uint64
+}
+
+func (c *counts) decode(b []byte) error {
+	if b == nil {
+		*c = counts{}
 		return nil
 	}
-	if len(t.known) >= MaxIssuers {
-		return fmt.Errorf("%w: the list already covers %d", ErrTooManyIssuers, MaxIssuers)
+	if len(b) != 32 {
+		return fmt.Errorf("%w: counters", errCorrupt)
 	}
-	if err := t.issuers.Put([]byte(issuer), []byte{}); err != nil {
-		return err
-	}
-	t.known[issuer] = true
-	return t.appendAudit(AuditRecord{Action: ActionAddIssuer, Issuer: issuer})
+	c.certs = binary.BigEndian.Uint64(b)
+	c.revoked = binary.BigEndian.Uint64(b[8:])
+	c.suspended = binary.BigEndian.Uint64(b[16:])
+	c.lifted = binary.BigEndian.Uint64(b[24:])
+	return nil
 }
 
-// revoke records the revocation of (issuer, id) as list entry e (e.Key is
-// the certificate's key). It reports whether anything changed.
-func (t *txn) revoke(issuer, id string, e crl.Entry) (bool, error) {
-	rk := revKey(e.Key, issuer, id)
-	val := encodeEntry(e)
-	old := t.rev.Get(rk)
-	if old != nil && bytes.Equal(old, val) {
-		return false, nil
-	}
-	if err := t.addIssuer(issuer); err != nil {
-		return false, err
-	}
-	if err := t.rev.Put(rk, val); err != nil {
-		return false, err
-	}
-	kb := e.Key.Bytes()
-	before, holders, err := t.listGet(e.Key)
-	if err != nil {
-		return false, err
-	}
-	after := e
-	switch {
-	case old == nil && before != nil:
-		// Another certificate shares this key: list the stronger.
-		after = mergeEntries(*before, e)
-		holders++
-	case old == nil:
-		holders = 1
-	case holders > 1:
-		if after, err = t.recompute(e.Key); err != nil {
-			return false, err
-		}
-	}
-	if err := t.list.Put(kb[:], encodeListValue(after, holders)); err != nil {
-		return false, err
-	}
-	if err := t.recordChange(e.Key, before, &after); err != nil {
-		return false, err
-	}
-	action := ActionRevoke
-	if old != nil {
-		action = ActionUpdate
-	}
-	return true, t.appendAudit(AuditRecord{Action: action, Issuer: issuer, ID: id,
-		Reason: e.Reason, RevokedAt: fromUnix(e.RevokedAt), SuspendedUntil: fromUnix(e.SuspendedUntil)})
+func (c *counts) encode() []byte {
+	b := make([]byte, 32)
+	binary.BigEndian.PutUint64(b, c.certs)
+	binary.BigEndian.PutUint64(b[8:], c.revoked)
+	binary.BigEndian.PutUint64(b[16:], c.suspended)
+	binary.BigEndian.PutUint64(b[24:], c.lifted)
+	return b
 }
 
-// lift removes the revocation of (issuer, id).
-func (t *txn) lift(issuer, id string) error {
-	k := t.keyOf(issuer, id)
-	rk := revKey(k, issuer, id)
-	if t.rev.Get(rk) == nil {
-		return fmt.Errorf("%w: %s %q", ErrNotRevoked, issuer, id)
+func (c *counts) status(s Status) *uint64 {
+	switch s {
+	case StatusRevoked:
+		return &c.revoked
+	case StatusSuspended:
+		return &c.suspended
+	case StatusLifted:
+		return &c.lifted
 	}
-	if err := t.rev.Delete(rk); err != nil {
-		return err
-	}
-	kb := k.Bytes()
-	before, holders, err := t.listGet(k)
-	if err != nil {
-		return err
-	}
-	if before == nil {
-		return fmt.Errorf("%w: list has no entry for %s %q", errCorrupt, issuer, id)
-	}
-	var after *crl.Entry
-	if holders <= 1 {
-		err = t.list.Delete(kb[:])
-	} else {
-		var e crl.Entry
-		if e, err = t.recompute(k); err == nil {
-			after = &e
-			err = t.list.Put(kb[:], encodeListValue(e, holders-1))
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := t.recordChange(k, before, after); err != nil {
-		return err
-	}
-	return t.appendAudit(AuditRecord{Action: ActionLift, Issuer: issuer, ID: id})
+	return nil
 }
 
-func (t *txn) listGet(k crl.Key) (*crl.Entry, uint64, error) {
-	kb := k.Bytes()
-	v := t.list.Get(kb[:])
-	if v == nil {
-		return nil, 0, nil
+// addIssuer returns the number of issuer, adding it (with an audit record)
+// if new.
+func (t *txc) addIssuer(issuer, actor string) (uint16, error) {
+	n, added, err := t.iss.add(t.tx, issuer)
+	if err != nil || !added {
+		return n, err
 	}
-	e, n, err := decodeListValue(v, k)
-	if err != nil {
-		return nil, 0, err
-	}
-	return &e, n, nil
-}
-
-// recompute merges every revocation whose key is k (more than one only on
-// a key collision).
-func (t *txn) recompute(k crl.Key) (crl.Entry, error) {
-	var out *crl.Entry
-	kb := k.Bytes()
-	c := t.rev.Cursor()
-	for rk, v := c.Seek(kb[:]); rk != nil && bytes.HasPrefix(rk, kb[:]); rk, v = c.Next() {
-		if len(v) != entryLen {
-			return crl.Entry{}, errCorrupt
-		}
-		e := getEntry(v, k)
-		if out != nil {
-			e = mergeEntries(*out, e)
-		}
-		out = &e
-	}
-	if out == nil {
-		return crl.Entry{}, fmt.Errorf("%w: no revocation for key %s", errCorrupt, k)
-	}
-	return *out, nil
-}
-
-// recordChange files a change of the list entry for k under the pending
-// serial, folding it with an earlier change to k in the same serial.
-func (t *txn) recordChange(k crl.Key, before, after *crl.Entry) error {
-	ck := changeKey(t.pending, k)
-	if v := t.changes.Get(ck); v != nil {
-		first, _, err := decodeChange(v, k)
-		if err != nil {
-			return err
-		}
-		before = first
-	}
-	if sameEntry(before, after) {
-		return t.changes.Delete(ck)
-	}
-	return t.changes.Put(ck, encodeChange(before, after))
-}
-
-// Revoke records one revocation, or replaces the revoked-at, reason and
-// suspension end of a certificate already revoked. It returns the
-// revocation as stored (defaults filled in).
-func (r *Registry) Revoke(rv Revocation) (Revocation, error) {
-	err := r.update("", func(t *txn) error {
-		var err error
-		if rv, err = t.normalize(rv, ""); err != nil {
-			return err
-		}
-		e := rv.Entry()
-		e.Key = t.keyOf(rv.Issuer, rv.ID)
-		_, err = t.revoke(rv.Issuer, rv.ID, e)
-		return err
-	})
-	return rv, err
-}
-
-// Unrevoke lifts the revocation or suspension of (issuer, id); an empty
-// issuer means the registry's only issuer. The certificate disappears from
-// the next published list (a delta carries it as a removal).
-func (r *Registry) Unrevoke(issuer, id string) error {
-	return r.update("", func(t *txn) error {
-		if issuer == "" {
-			if issuer = t.defIssuer; issuer == "" {
-				return ErrIssuerRequired
-			}
-		}
-		return t.lift(issuer, id)
-	})
-}
-
-// RevokeBatch applies every revocation in one transaction: either all are
-// recorded or, if one is invalid, none is and the error is an *ImportError
-// whose rows are numbered from 1 in batch order. Later revocations of the
-// same certificate replace earlier ones.
-func (r *Registry) RevokeBatch(revs []Revocation) (ImportResult, error) {
-	i := 0
-	return r.apply(func() (Revocation, int, error) {
-		if i == len(revs) {
-			return Revocation{}, 0, errEndOfRows
-		}
-		i++
-		return revs[i-1], i, nil
-	}, &ImportOptions{Source: "batch"}, nil)
+	_, err = t.appendAudit(&AuditRecord{Action: ActionAddIssuer, Actor: actor, Issuer: issuer}, nil)
+	return n, err
 }
 
 // AddIssuers declares issuers the list is authoritative for, even before
-// any of their certificates is revoked. Verifiers treat a certificate of an
-// issuer not covered by any list as of unknown revocation status.
+// any of their certificates is imported or revoked. Verifiers treat a
+// certificate of an issuer not covered by any list as of unknown
+// revocation status.
 func (r *Registry) AddIssuers(issuers ...string) error {
-	return r.update("", func(t *txn) error {
+	return r.update(func(t *txc) error {
 		for _, is := range issuers {
-			if err := checkName("issuer", is, MaxIssuerBytes); err != nil {
-				return err
-			}
-			if err := t.addIssuer(is); err != nil {
+			if _, err := t.addIssuer(is, r.actorOr("")); err != nil {
 				return err
 			}
 		}
@@ -532,139 +502,67 @@ func (r *Registry) AddIssuers(issuers ...string) error {
 	})
 }
 
-// Issuers returns the issuers the list covers, sorted.
+func (r *Registry) actorOr(actor string) string {
+	if actor != "" {
+		return actor
+	}
+	if r.actor != "" {
+		return r.actor
+	}
+	return "unknown"
+}
+
+// Issuers returns the issuers the registry covers, sorted.
 func (r *Registry) Issuers() ([]string, error) {
 	var out []string
-	err := r.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketIssuers).ForEach(func(k, _ []byte) error {
-			out = append(out, string(k))
-			return nil
-		})
-	})
-	sort.Strings(out)
-	return out, err
-}
-
-// Lookup returns the revocation of (issuer, id), if any.
-func (r *Registry) Lookup(issuer, id string) (Revocation, bool, error) {
-	var (
-		rv Revocation
-		ok bool
-	)
-	err := r.db.View(func(tx *bolt.Tx) error {
-		k := r.keyOf(issuer, id)
-		v := tx.Bucket(bucketRevoked).Get(revKey(k, issuer, id))
-		if v == nil {
-			return nil
-		}
-		if len(v) != entryLen {
-			return errCorrupt
-		}
-		rv, ok = revocationOf(issuer, id, getEntry(v, k)), true
+	err := r.view(func(t *txc) error {
+		out = slices.Clone(t.iss.names)
 		return nil
 	})
-	return rv, ok, err
-}
-
-// Revocations calls fn for every revocation, in list-key order.
-func (r *Registry) Revocations(fn func(Revocation) error) error {
-	return r.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRevoked).ForEach(func(k, v []byte) error {
-			key, issuer, id, err := splitRevKey(k)
-			if err != nil || len(v) != entryLen {
-				return errCorrupt
-			}
-			return fn(revocationOf(issuer, id, getEntry(v, key)))
-		})
-	})
-}
-
-// Entries calls fn for every entry of the current public list, in key
-// order: exactly what the next full snapshot will contain.
-func (r *Registry) Entries(fn func(crl.Entry) error) error {
-	return r.db.View(func(tx *bolt.Tx) error {
-		return forEachEntry(tx, fn)
-	})
-}
-
-func forEachEntry(tx *bolt.Tx, fn func(crl.Entry) error) error {
-	c := tx.Bucket(bucketList).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != 8 {
-			return errCorrupt
-		}
-		e, _, err := decodeListValue(v, crl.KeyFromBytes(k))
-		if err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
+	slices.Sort(out)
+	return out, err
 }
 
 // Stats summarises a registry.
 type Stats struct {
-	// Revocations is how many certificates are revoked or suspended.
-	Revocations int `json:"revocations"`
-	// ListEntries is how many entries the next full snapshot will hold
-	// (fewer than Revocations only on a key collision).
-	ListEntries int `json:"list_entries"`
+	// Certificates is how many issued certificates were imported.
+	Certificates uint64 `json:"certificates"`
+	// Revoked, Suspended and Lifted count revocation records by status
+	// (a suspension whose end has passed still counts as suspended).
+	Revoked   uint64 `json:"revoked"`
+	Suspended uint64 `json:"suspended"`
+	Lifted    uint64 `json:"lifted"`
 	// Issuers is how many issuers the list covers.
 	Issuers int `json:"issuers"`
+	// Runs is how many sorted runs hold the certificates (imports not yet
+	// merged).
+	Runs int `json:"runs"`
 	// LastSerial is the last serial published (0: never).
 	LastSerial uint64 `json:"last_serial"`
-	// PendingChanges is how many list entries changed since LastSerial.
-	PendingChanges int `json:"pending_changes"`
+	// AuditRecords is the length of the audit chain.
+	AuditRecords uint64 `json:"audit_records"`
+	// FileBytes is the size of the registry file.
+	FileBytes int64 `json:"file_bytes"`
 }
 
 // Stats returns counts over the registry.
 func (r *Registry) Stats() (Stats, error) {
 	var s Stats
-	err := r.db.View(func(tx *bolt.Tx) error {
-		s.Revocations = tx.Bucket(bucketRevoked).Stats().KeyN
-		s.ListEntries = tx.Bucket(bucketList).Stats().KeyN
-		s.Issuers = tx.Bucket(bucketIssuers).Stats().KeyN
-		var err error
-		if s.LastSerial, err = getU64(tx.Bucket(bucketMeta).Get(metaPublished)); err != nil {
+	err := r.view(func(t *txc) error {
+		s.Certificates, s.Revoked, s.Suspended, s.Lifted = t.counts.certs, t.counts.revoked, t.counts.suspended, t.counts.lifted
+		s.Issuers = len(t.iss.names)
+		runs, err := t.loadRuns()
+		if err != nil {
 			return err
 		}
-		prefix := u64(s.LastSerial + 1)
-		c := tx.Bucket(bucketChanges).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			s.PendingChanges++
+		s.Runs = len(runs)
+		if s.LastSerial, err = getU64(t.meta.Get(metaPublished)); err != nil {
+			return err
 		}
-		return nil
+		h, err := t.auditHead()
+		s.AuditRecords = h.seq
+		s.FileBytes = t.tx.Size()
+		return err
 	})
 	return s, err
-}
-
-// Published is what the registry remembers of one published serial.
-type Published struct {
-	Serial     uint64    `json:"serial"`
-	ThisUpdate time.Time `json:"this_update"`
-	NextUpdate time.Time `json:"next_update"`
-	// ListDigest is the body digest of the full snapshot ("sha256:<hex>").
-	ListDigest string `json:"list_digest"`
-	ListCount  uint64 `json:"list_count"`
-	// Full is the file name of the full snapshot.
-	Full string `json:"full"`
-}
-
-// PublishedSerials returns the serials published so far, oldest first. A
-// serial claimed by a publication that failed midway is absent.
-func (r *Registry) PublishedSerials() ([]Published, error) {
-	var out []Published
-	err := r.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSerials).ForEach(func(_, v []byte) error {
-			var p Published
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("%w: %v", errCorrupt, err)
-			}
-			out = append(out, p)
-			return nil
-		})
-	})
-	return out, err
 }
