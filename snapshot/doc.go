@@ -7,8 +7,8 @@
 //
 // This comment is the format's specification: it says everything a second
 // implementation needs. Code that writes files uses [BodyWriter],
-// [WriteSnapshot] and [WriteIndex]; code that reads them uses [ReadHeader],
-// [NewBodyReader] and [ReadIndex]. Every refusal wraps one of
+// [WriteSnapshot], [WriteIndex] and [WriteCheckpoint]; code that reads them uses [ReadHeader],
+// [NewBodyReader], [ReadIndex] and [ReadCheckpoint]. Every refusal wraps one of
 // [ErrBadSignature], [ErrUnknownKey], [ErrDigestMismatch],
 // [ErrUnsupportedVersion], [ErrTooLarge] or [ErrMalformed], so callers can
 // branch with errors.Is.
@@ -267,9 +267,13 @@
 // payload ([Index]) is a JSON object with "v", "publisher", "issuers",
 // "serial", "this_update", "next_update" and "crit" as in the header, and:
 //
-//	"full"    file    the newest full snapshot; its serial is at most the index's
-//	"deltas"  [file]  deltas from recent serials straight to the index's serial,
-//	                  at most 4096, each base serial once
+//	"full"         file    the newest full snapshot; its serial is at most the index's
+//	"deltas"       [file]  deltas from recent serials straight to the index's serial,
+//	                       at most 4096, each base serial once
+//	"list_digest"  digest  optional: list_digest of the index's serial, so a reader
+//	                       holding that serial tells from the index alone whether
+//	                       its list is the one published (writers from this
+//	                       version on include it; older indexes lack it)
 //
 // where a file is an object:
 //
@@ -287,6 +291,62 @@
 // from its serial), checking each file's length and digest against the
 // index before reading it. Writers create each file under a temporary name
 // and rename it into place, the index last.
+//
+// # Checkpoint
+//
+// Beside each serial a publisher writes a checkpoint, "checkpoint-<serial>.jws"
+// ([CheckpointName], the serial as 20 decimal digits), that binds the
+// serial and its list to the head of the publisher's audit trail (see
+// package crl/registry, "Audit trail"): anyone holding the publisher's
+// public key can later prove that a trail shown to them is, or is not, the
+// one the publication committed to. Checkpoints are a few hundred bytes and
+// are kept after the snapshots of their serial are pruned, so every serial
+// ever published stays provable. Verifiers that only sync lists need not
+// read them. The file is
+//
+//	"crlverify-checkpoint-v1\n" <compact JWS> "\n"
+//
+// and nothing else, at most 64 KiB ([MaxCheckpointBytes]). The JWS follows
+// the rules of the snapshot header with "typ": "crlverify-checkpoint+jws",
+// so that neither a snapshot header nor an index passes as a checkpoint.
+// Its payload ([Checkpoint]) is a JSON object with unique member names:
+//
+//	"v"            1                           format version
+//	"publisher"    string, 1..256 bytes UTF-8  as in the header
+//	"serial"       integer, 1..2^53-1          the serial published
+//	"this_update"  time, as in the header      that serial's this_update
+//	"list_digest"  digest                      that serial's list_digest
+//	"list_count"   integer, 0..2^53-1          that serial's list_count
+//	"audit_seq"    integer, 1..2^53-1          records in the audit trail, the
+//	                                           sequence number of the last
+//	"audit_head"   digest                      "sha256:" and the hex of the last
+//	                                           record's hash
+//	"crit"         [string], not empty         optional, as in the header
+//
+// Validation is that of the header: "v" must be 1 and every "crit" name a
+// member listed here ([ErrUnsupportedVersion]); every member but "crit" is
+// present with its type and range ([ErrMalformed]); members not listed
+// and not named in "crit" are ignored. Writers emit the members in the
+// order listed, with no white space. The record at audit_seq is the
+// publication's own record (action "publish", naming the serial and its
+// list digest), so the checkpoint commits to every change the list was
+// made from and to the act of publishing it.
+//
+// A worked example: serial 2 of "Example Health Authority", made
+// 2026-11-22T09:05:00Z, listing two entries with the list digest of the
+// delta example above, after an audit trail of 3 records whose last has
+// the hash of the worked example in crl/registry, has the payload
+//
+//	{"v":1,"publisher":"Example Health Authority","serial":2,"this_update":"2026-11-22T09:05:00Z","list_digest":"sha256:78b627733a29efc0e19e097b0b812f43d1bffbf46bb3d1c02fc0e715e460413b","list_count":2,"audit_seq":3,"audit_head":"sha256:0012534820a31fdd36af4c0d5393a4eb14670b457c4e73b43a911dc383ebeac7"}
+//
+// and, signed with the Ed25519 key testdata/golden-eddsa.jwk (kid
+// DpUswXnIHuUnw6NmCJlWOI1PmEOC3H3OPcXIfyjQ8Vk; Ed25519 signatures are
+// deterministic), the file checkpoint-00000000000000000002.jws is
+//
+//	crlverify-checkpoint-v1
+//	eyJhbGciOiJFZERTQSIsImtpZCI6IkRwVXN3WG5JSHVVbnc2Tm1DSmxXT0kxUG1FT0MzSDNPUGNYSWZ5alE4VmsiLCJ0eXAiOiJjcmx2ZXJpZnktY2hlY2twb2ludCtqd3MifQ.eyJ2IjoxLCJwdWJsaXNoZXIiOiJFeGFtcGxlIEhlYWx0aCBBdXRob3JpdHkiLCJzZXJpYWwiOjIsInRoaXNfdXBkYXRlIjoiMjAyNi0xMS0yMlQwOTowNTowMFoiLCJsaXN0X2RpZ2VzdCI6InNoYTI1Njo3OGI2Mjc3MzNhMjllZmMwZTE5ZTA5N2IwYjgxMmY0M2QxYmZmYmY0NmJiM2QxYzAyZmMwZTcxNWU0NjA0MTNiIiwibGlzdF9jb3VudCI6MiwiYXVkaXRfc2VxIjozLCJhdWRpdF9oZWFkIjoic2hhMjU2OjAwMTI1MzQ4MjBhMzFmZGQzNmFmNGMwZDUzOTNhNGViMTQ2NzBiNDU3YzRlNzNiNDNhOTExZGMzODNlYmVhYzcifQ.5lIkNHkTonNgFoy9ipmT67eIZl66Kj_CPAvnsvvUfF9uvUjCw1vnJz6_dD7_Q-0cZrQEGcdFJ6VizG6lZyV_DQ
+//
+// (the JWS on one line, followed by a newline).
 //
 // # Keys
 //

@@ -16,8 +16,9 @@ import (
 
 // The magic lines. An incompatible format gets a new first line.
 const (
-	magicSnapshot = "crlverify-snapshot-v1\n"
-	magicIndex    = "crlverify-index-v1\n"
+	magicSnapshot   = "crlverify-snapshot-v1\n"
+	magicIndex      = "crlverify-index-v1\n"
+	magicCheckpoint = "crlverify-checkpoint-v1\n"
 )
 
 // WriteSnapshot writes a snapshot file to w: the magic line, the header

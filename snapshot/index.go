@@ -64,6 +64,12 @@ type Index struct {
 	Full IndexFile
 	// Deltas lead from recent serials straight to Serial, one hop each.
 	Deltas []IndexFile
+	// ListDigest, when not zero, is the list_digest of Serial: a reader
+	// holding Serial can tell from the index alone whether its list is
+	// the one published (a publisher restored from a backup may publish
+	// another list under a serial it had used). Optional: indexes written
+	// before it lack it.
+	ListDigest Digest
 	// KeyID and Algorithm come from the JWS protected header.
 	KeyID     string
 	Algorithm string
@@ -87,12 +93,13 @@ type wireIndex struct {
 	NextUpdate wireTime        `json:"next_update"`
 	Full       wireIndexFile   `json:"full"`
 	Deltas     []wireIndexFile `json:"deltas"`
+	ListDigest *Digest         `json:"list_digest,omitempty"`
 	Crit       *[]string       `json:"crit,omitempty"`
 }
 
 var indexFields = map[string]bool{
 	"v": true, "publisher": true, "issuers": true, "serial": true,
-	"this_update": true, "next_update": true, "full": true, "deltas": true, "crit": true,
+	"this_update": true, "next_update": true, "full": true, "deltas": true, "list_digest": true, "crit": true,
 }
 
 var requiredIndexFields = []string{"v", "publisher", "issuers", "serial", "this_update", "next_update", "full", "deltas"}
@@ -122,6 +129,10 @@ func WriteIndex(w io.Writer, ix *Index, key jwk.Key) error {
 	}
 	for i, d := range ix.Deltas {
 		wi.Deltas[i] = wireIndexFile(d)
+	}
+	if !ix.ListDigest.IsZero() {
+		ld := ix.ListDigest
+		wi.ListDigest = &ld
 	}
 	payload, err := json.Marshal(wi)
 	if err != nil {
@@ -199,6 +210,12 @@ func parseIndexPayload(payload []byte, l Limits) (*Index, error) {
 	}
 	for _, d := range wi.Deltas {
 		ix.Deltas = append(ix.Deltas, IndexFile(d))
+	}
+	if wi.ListDigest != nil {
+		if wi.ListDigest.IsZero() {
+			return nil, malformed("index: list_digest is zero")
+		}
+		ix.ListDigest = *wi.ListDigest
 	}
 	if err := ix.validate(l); err != nil {
 		return nil, err

@@ -17,8 +17,9 @@ import (
 // The JWS "typ" values: a snapshot header cannot pass as an index, nor
 // the reverse.
 const (
-	typSnapshot = "crlverify-snapshot+jws"
-	typIndex    = "crlverify-index+jws"
+	typSnapshot   = "crlverify-snapshot+jws"
+	typIndex      = "crlverify-index+jws"
+	typCheckpoint = "crlverify-checkpoint+jws"
 )
 
 // The accepted signature algorithms.
@@ -183,3 +184,8 @@ func ReadHeaderUnverified(r *bufio.Reader, lim *Limits) (*Header, error) {
 func ReadIndexUnverified(r io.Reader, lim *Limits) (*Index, error) {
 	return ReadIndex(r, unverified{}, lim)
 }
+
+// UnverifiedKeys returns Keys that make a reader skip the signature check
+// and nothing else, for showing or fuzzing files: nothing read with them
+// may be trusted.
+func UnverifiedKeys() Keys { return unverified{} }
