@@ -308,8 +308,11 @@
 // counters must agree. The first problem is an [*AuditError] naming the
 // record. A record edited, deleted, reordered or appended in the file is
 // found; someone who can write the file could still rewrite the whole
-// chain consistently, which only a copy of the head kept elsewhere (a
-// signed publication, a backup) reveals. [Registry.Audit] walks the chain
+// chain consistently, which only a copy of the head kept elsewhere
+// reveals: every publication signs one (its checkpoint), and
+// [Registry.VerifyCheckpoints] proves the trail consistent with every
+// checkpoint of a publication directory, naming the first that does not
+// hold and so the stretch of records that changed. [Registry.Audit] walks the chain
 // from any record, [Registry.AuditItems] gives a record's items,
 // [Registry.AuditList] filters records by time, actor, action and
 // certificate.
@@ -320,10 +323,13 @@
 // one pass over the revocation records and the change log, the full
 // snapshot and a delta from each recent published serial straight to the
 // new one (omitted when it would be larger than the full); then the serial
-// is recorded with an audit record, then the signed index is written. Each
+// is recorded with an audit record, then the signed checkpoint of the
+// serial (its list digest and the audit head after that record:
+// checkpoint-<serial>.jws, see package snapshot), then the signed index. Each
 // file is written to a temporary name, synced and renamed, the index last:
 // a crash at any moment leaves the previous index naming complete files.
-// Files older than [PublishOptions.KeepSerials] serials are pruned, and so
+// Snapshot files older than [PublishOptions.KeepSerials] serials are
+// pruned (checkpoints stay: a few hundred bytes a serial), and so
 // is the change log no future delta needs. Changes made while a
 // publication runs wait for it and go into the next serial. A new serial
 // is always above any serial already in the directory, and a this-update

@@ -93,10 +93,14 @@ type PublishResult struct {
 	// the full snapshot; verifiers at those serials download the full.
 	Skipped []uint64      `json:"skipped,omitempty"`
 	Index   PublishedFile `json:"index"`
+	// Checkpoint is the signed checkpoint of the serial: its list and the
+	// audit head after the publication's record (see snapshot, "Checkpoint").
+	Checkpoint PublishedFile `json:"checkpoint"`
 	// Pruned lists the files deleted as older than KeepSerials.
 	Pruned []string `json:"pruned,omitempty"`
-	// AuditSeq is the audit record of the publication.
-	AuditSeq uint64 `json:"audit_seq"`
+	// AuditSeq is the audit record of the publication, AuditHead its hash.
+	AuditSeq  uint64 `json:"audit_seq"`
+	AuditHead Hash   `json:"audit_head"`
 }
 
 // Publish writes a new serial into the publication directory dir, signed
@@ -108,8 +112,11 @@ type PublishResult struct {
 //     that the registry still has a change log for, a delta straight to
 //     the new serial, unless it would be larger than the full snapshot;
 //  2. the serial is recorded in the registry, with an audit record;
-//  3. the signed index naming the new files;
-//  4. files of serials older than KeepSerials are deleted.
+//  3. the signed checkpoint of the serial, checkpoint-<serial>.jws: its
+//     list digest and the audit head after that record (see snapshot,
+//     "Checkpoint"); checkpoints are never pruned;
+//  4. the signed index naming the new files;
+//  5. snapshot files of serials older than KeepSerials are deleted.
 //
 // Every file is written under a temporary name, synced and renamed, and the
 // index comes last: a crash at any point leaves the previous index naming
@@ -192,6 +199,9 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 		return nil, fmt.Errorf("registry: recording serial %d: %w", p.serial, err)
 	}
 	p.recorded = true // the files stay even if the index fails
+	if err := p.writeCheckpoint(); err != nil {
+		return nil, err
+	}
 	if err := p.writeIndex(); err != nil {
 		return nil, err
 	}
@@ -596,7 +606,7 @@ func (p *publication) record(t *txc) error {
 	if _, err := t.appendAudit(rec, nil); err != nil {
 		return err
 	}
-	p.res.AuditSeq = rec.Seq
+	p.res.AuditSeq, p.res.AuditHead = rec.Seq, rec.Hash
 	return nil
 }
 
@@ -759,8 +769,9 @@ func (p *publication) writeIndex() error {
 	ix := &snapshot.Index{
 		Publisher: p.publisher, Issuers: p.issuers, Serial: p.serial,
 		ThisUpdate: p.thisUpdate, NextUpdate: p.nextUpdate,
-		Full:   indexFile(p.res.Full),
-		Deltas: make([]snapshot.IndexFile, 0, len(p.res.Deltas)),
+		Full:       indexFile(p.res.Full),
+		Deltas:     make([]snapshot.IndexFile, 0, len(p.res.Deltas)),
+		ListDigest: p.res.ListDigest,
 	}
 	for _, d := range p.res.Deltas {
 		ix.Deltas = append(ix.Deltas, indexFile(d))
@@ -772,6 +783,25 @@ func (p *publication) writeIndex() error {
 		return err
 	}
 	p.res.Index = PublishedFile{Name: snapshot.IndexName, Serial: p.serial, Length: length, Digest: digest}
+	return nil
+}
+
+// writeCheckpoint writes the signed checkpoint of the serial: its list and
+// the audit head after the publication's record.
+func (p *publication) writeCheckpoint() error {
+	c := &snapshot.Checkpoint{
+		Publisher: p.publisher, Serial: p.serial, ThisUpdate: p.thisUpdate,
+		ListDigest: p.res.ListDigest, ListCount: p.res.ListCount,
+		AuditSeq: p.res.AuditSeq, AuditHead: snapshot.Digest(p.res.AuditHead),
+	}
+	name := snapshot.CheckpointName(p.serial)
+	length, digest, err := p.writeFile(name, func(w io.Writer) error {
+		return snapshot.WriteCheckpoint(w, c, p.key)
+	})
+	if err != nil {
+		return err
+	}
+	p.res.Checkpoint = PublishedFile{Name: name, Serial: p.serial, Length: length, Digest: digest}
 	return nil
 }
 
