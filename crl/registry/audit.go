@@ -30,6 +30,9 @@ const (
 	ActionAddIssuer Action = 5
 	// ActionPublish: a serial was published.
 	ActionPublish Action = 6
+	// ActionCarry: the entries of a publication the registry did not make
+	// were carried into it (see [Registry.CarryForward]).
+	ActionCarry Action = 7
 )
 
 var actionNames = map[Action]string{
@@ -39,6 +42,7 @@ var actionNames = map[Action]string{
 	ActionLift:      "lift",
 	ActionAddIssuer: "add-issuer",
 	ActionPublish:   "publish",
+	ActionCarry:     "carry-forward",
 }
 
 // String returns the action's name.
@@ -69,7 +73,7 @@ func ParseAction(s string) (Action, error) {
 			return a, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown action %q (want import, revoke, suspend, lift, add-issuer or publish)", s)
+	return 0, fmt.Errorf("unknown action %q (want import, revoke, suspend, lift, add-issuer, publish or carry-forward)", s)
 }
 
 // Hash is a SHA-256 value; it prints as 64 hex digits.
@@ -126,9 +130,12 @@ type AuditRecord struct {
 // the certificate imported; otherwise the certificate's revocation record
 // after the change.
 type AuditItem struct {
-	Kind          string `json:"kind"` // "certificate" or "revocation"
-	Issuer        string `json:"issuer"`
-	CertificateID string `json:"certificate_id"`
+	Kind          string `json:"kind"` // "certificate", "revocation" or "carried"
+	Issuer        string `json:"issuer,omitempty"`
+	CertificateID string `json:"certificate_id,omitempty"`
+	// ListKey is a carried entry's list key (crl.Key), 16 hex digits: its
+	// certificate's issuer and id are not known.
+	ListKey string `json:"list_key,omitempty"`
 	// Revocation items.
 	Status         Status     `json:"status,omitempty"`
 	Reason         crl.Reason `json:"reason,omitempty"`
@@ -203,6 +210,13 @@ func (a *AuditRecord) ComputeHash() Hash { return sha256.Sum256(a.Canonical()) }
 // items tree.
 func (it *AuditItem) Canonical() []byte {
 	b := make([]byte, 0, 64+len(it.CertificateID)+len(it.Issuer))
+	if it.Kind == "carried" {
+		b = cU8(b, itemCarried)
+		b = cU64(b, parseListKey(it.ListKey))
+		b = cU8(b, byte(it.Reason))
+		b = cI64(b, unix(it.RevokedAt))
+		return cI64(b, unix(it.SuspendedUntil))
+	}
 	if it.Kind == "certificate" {
 		b = cU8(b, itemCertificate)
 		b = cStr(b, it.Issuer)
@@ -299,6 +313,7 @@ type auditItem struct {
 	issuerNo uint16
 	id       string
 	st       revState
+	carried  *carriedEntry // a carry-forward's item; the fields above are zero
 }
 
 func stateItem(issuerNo uint16, id string, st *revState) auditItem {
@@ -318,6 +333,14 @@ func (it *auditItem) encode() []byte {
 
 func decodeAuditItem(v []byte) (auditItem, error) {
 	var it auditItem
+	if len(v) > 0 && v[0] == itemCarried {
+		c, err := decodeCarriedItem(v)
+		if err != nil {
+			return it, err
+		}
+		it.carried = &c
+		return it, nil
+	}
 	d := decoder{b: v}
 	if d.byte() != itemRevocation {
 		return it, fmt.Errorf("%w: audit item", errCorrupt)
@@ -337,6 +360,9 @@ func decodeAuditItem(v []byte) (auditItem, error) {
 }
 
 func (t *txc) publicItem(it *auditItem) (AuditItem, error) {
+	if it.carried != nil {
+		return carriedItem(it.carried), nil
+	}
 	issuer, err := t.iss.name(it.issuerNo)
 	if err != nil {
 		return AuditItem{}, err

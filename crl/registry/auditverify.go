@@ -204,11 +204,21 @@ func (t *txc) verifyState(rep *AuditReport) error {
 	defer os.RemoveAll(dir)
 	s := newSorter(dir, 32<<20)
 	defer s.close()
+	cs := newSorter(dir, 8<<20) // carried items
+	defer cs.close()
 	it := t.items.iter(nil)
 	for it.next() {
 		ai, err := decodeAuditItem(it.val())
 		if err != nil {
 			return err
+		}
+		if c := ai.carried; c != nil {
+			kb := c.key.Bytes()
+			c.seq = binary.BigEndian.Uint64(it.key())
+			if err := cs.add(binary.BigEndian.AppendUint64(kb[:], c.seq), c.encode()); err != nil {
+				return err
+			}
+			continue
 		}
 		issuer, err := t.iss.name(ai.issuerNo)
 		if err != nil {
@@ -307,7 +317,62 @@ func (t *txc) verifyState(rep *AuditReport) error {
 	if uint64(n) > c.revoked+c.suspended {
 		return auditBroken(0, "the chronological index has %d items for %d revocations and suspensions", n, c.revoked+c.suspended)
 	}
-	return nil
+	return t.verifyCarried(cs)
+}
+
+// verifyCarried checks the carried table against the carry-forward
+// items, sorted by list key then record: each entry is what the last item
+// of its key set, and every entry was set by one.
+func (t *txc) verifyCarried(s *sorter) error {
+	sorted, err := s.sorted()
+	if err != nil {
+		return err
+	}
+	defer sorted.close()
+	ca := t.carriedIter()
+	caOK := ca.next()
+	var cur []byte
+	var curVal []byte
+	check := func() error {
+		if cur == nil {
+			return nil
+		}
+		seq := binary.BigEndian.Uint64(cur[8:])
+		if !caOK || !bytes.Equal(ca.key(), cur[:8]) {
+			return auditBroken(seq, "carried entry %x is not in the carried table", cur[:8])
+		}
+		if !bytes.Equal(ca.val(), curVal) {
+			return auditBroken(seq, "the carried entry %x is not what its last audit record set", cur[:8])
+		}
+		caOK = ca.next()
+		return nil
+	}
+	for sorted.next() {
+		k := sorted.key
+		if len(k) != 16 {
+			return fmt.Errorf("%w: sort record", errCorrupt)
+		}
+		if cur != nil && !bytes.Equal(cur[:8], k[:8]) {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		if caOK && bytes.Compare(ca.key(), k[:8]) < 0 {
+			return auditBroken(0, "carried entry %x was set by no audit record", ca.key())
+		}
+		cur = append(cur[:0], k...)
+		curVal = append(curVal[:0], sorted.val...)
+	}
+	if sorted.err != nil {
+		return sorted.err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	if caOK {
+		return auditBroken(0, "carried entry %x was set by no audit record", ca.key())
+	}
+	return ca.err
 }
 
 func (t *txc) stateWithoutItem(skey []byte) error {

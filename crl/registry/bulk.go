@@ -375,6 +375,11 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 						hs = append(hs, holderOf(&h.st))
 					}
 				}
+				if h, ok, err := t.carriedHolder(k); err != nil {
+					return false, err
+				} else if ok {
+					hs = append(hs, h)
+				}
 				changeMuts = append(changeMuts, mut{key: ck, val: encodeHolders(hs)})
 			}
 			chronoMuts = append(chronoMuts, chronoDiff(k, before, after)...)

@@ -114,9 +114,11 @@
 //
 // # File layout
 //
-// The file is bbolt; this section describes layout version 2, kept in
-// meta "version". A file of another version is refused ([ErrLayout]); a
-// version 1 file (revocations only) is not converted.
+// The file is bbolt; this section describes layout version 3, kept in
+// meta "version". Version 2 lacks only the carried table: it is read as
+// it is and upgraded (the empty table added) when opened for writing. A
+// file of another version is refused ([ErrLayout]); a version 1 file
+// (revocations only) is not converted.
 //
 // Most data lives in packed tables: a table is a bucket whose every
 // key/value pair is a block of items sorted by key, keyed by the first
@@ -142,7 +144,9 @@
 //	           publisher: name; audit-head: seq (8) || SHA-256 of the last
 //	           record; next-id: counter for runs and staging tables (8);
 //	           bulk: the bulk operation being applied (JSON); counts:
-//	           certificates, revoked, suspended, lifted (8 each)
+//	           certificates, revoked, suspended, lifted (8 each); acked:
+//	           the publication the last carry-forward acknowledged, serial
+//	           (8) || list digest (32) || audit seq (8) || audit head (32)
 //	issuers    issuer number (2, from 1) → name; every issuer is covered
 //	           by the published list (at most MaxIssuers)
 //	batches    'n' || name → number (4); 'i' || number → name
@@ -171,6 +175,11 @@
 //	audit      table: sequence number (8) → a record, see below
 //	items      table: sequence number (8) || index (4) → an item, see below
 //	serials    serial (8) → what was published (JSON [Published])
+//	carried    table: list key (8) → byte reason, uvarint revoked-at,
+//	           uvarint suspended-until (0: none), uvarint sequence number
+//	           of the carry-forward record that set it: entries of a
+//	           publication the registry did not make, listed like
+//	           revocation records of that key (see "Publishing")
 //	stage      tables of bulk operations being staged or applied, named by
 //	           id (8): the changes, state key → byte action, byte reason,
 //	           byte flags, uvarint at, uvarint until, str replacing id,
@@ -205,7 +214,7 @@
 //	seq             its sequence number, from 1, without gaps
 //	time            when (Unix seconds)
 //	action          1 import, 2 revoke, 3 suspend, 4 lift, 5 add-issuer,
-//	                6 publish
+//	                6 publish, 7 carry-forward
 //	actor           who
 //	reason          the request's reason code (0 when none was given)
 //	note            the request's note
@@ -213,7 +222,8 @@
 //	issuer, certificate_id, beneficiary_id, doses, all_doses, batch,
 //	replaced_by     the request's selector, as given
 //	at, until       the request's times (0: none)
-//	serial, list_digest   what a publication published
+//	serial, list_digest   what a publication published (for a
+//	                carry-forward: the publication carried)
 //	item_count, items_root   what changed, below
 //	prev_hash       the previous record's hash (32 zero bytes for record 1)
 //
@@ -249,7 +259,13 @@
 //	suspended, 3 lifted), u8 reason, i64 revoked_at, i64 suspended_until
 //	(0: none), str superseded_by (empty: none)
 //
-// in state key order. So one record covers a batch of 100,000
+// in state key order. For a carry-forward the items are the entries
+// carried, in list key order:
+//
+//	u8 3, u64 list key, u8 reason, i64 revoked_at, i64 suspended_until
+//	(0: none)
+//
+// So one record covers a batch of 100,000
 // certificates, and each of them can be proved part of it by a Merkle
 // path, for a few bytes per certificate (below): the items are stored
 // once, in the items table, not repeated per record. An import's items
@@ -295,7 +311,8 @@
 // root when the record is an import or has more than one item. A
 // revocation item is stored as byte 1, uvarint issuer number, str id, and
 // the record's fields as in the state table without the last-change
-// number.
+// number; a carried item as byte 3, the 8-byte list key, the reason byte,
+// uvarint revoked-at, uvarint suspended-until.
 //
 // [Registry.VerifyAudit] proves the chain unbroken: sequence numbers from
 // 1 without gaps up to the head, each record's stored hash equal to the
@@ -334,6 +351,27 @@
 // publication runs wait for it and go into the next serial. A new serial
 // is always above any serial already in the directory, and a this-update
 // never goes back in time.
+//
+// Publishing never goes backwards. Before it writes anything, Publish
+// compares the registry with the newest publication in the directory:
+// its signed index, and the checkpoint of its serial. If the directory
+// holds a serial the registry did not publish, or a serial the registry
+// published with another list digest or over another audit trail (an old
+// copy of the registry put back, a second registry writing into the same
+// directory), it refuses with a *PublicationConflictError that says what
+// differs and how many revocations of the directory's list publishing
+// would drop. [Registry.CarryForward] is the way on that keeps every
+// published revocation: it reads that publication's full snapshot and
+// puts each entry the registry would not list as strongly into the
+// carried table, keyed by list key (the certificate ids are not in the
+// list), with one audit record (action carry-forward, the publication's
+// serial and list digest, the entries as items); it adds the issuers the
+// publication covered and acknowledges the publication (meta "acked"),
+// so the next Publish goes ahead. Carried entries are listed from then on
+// like revocation records of their key (a carried suspension until it
+// ends), in full snapshots and in deltas, and cannot be lifted. Restoring
+// the registry from a backup that reaches the publication's audit head
+// (see "Backups") is the other way on, which keeps the trail whole.
 //
 // # Scale
 //

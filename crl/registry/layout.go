@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,9 +27,10 @@ var (
 	bucketItems   = []byte("items")
 	bucketSerials = []byte("serials")
 	bucketStage   = []byte("stage")
+	bucketCarried = []byte("carried") // layout 3
 
 	allBuckets = [][]byte{bucketMeta, bucketIssuers, bucketBatches, bucketRuns, bucketState,
-		bucketChrono, bucketChanges, bucketAudit, bucketItems, bucketSerials, bucketStage}
+		bucketChrono, bucketChanges, bucketAudit, bucketItems, bucketSerials, bucketStage, bucketCarried}
 )
 
 // Keys of the meta bucket.
@@ -41,11 +43,14 @@ var (
 	metaNextID    = []byte("next-id")    // counter for run and staging ids (8 BE)
 	metaBulk      = []byte("bulk")       // the bulk operation being applied, if any
 	metaCounts    = []byte("counts")     // counters, see counts
+	metaAcked     = []byte("acked")      // the publication a carry-forward acknowledged, see carry.go
 )
 
 // layoutVersion is the version of the on-disk layout this package reads
-// and writes. Version 1 (revocations only) is refused.
-const layoutVersion = 2
+// and writes. Version 2 (without the carried table) is read as it is and
+// upgraded when opened for writing; version 1 (revocations only) is
+// refused.
+const layoutVersion = 3
 
 // initialMmapSize is the address space reserved when a registry is opened:
 // 1 GiB on 64-bit platforms, 0 (bbolt's default) elsewhere. On 64-bit Unix
@@ -104,6 +109,15 @@ func checkLayout(tx *bolt.Tx) error {
 	v := meta.Get(metaVersion)
 	switch {
 	case len(v) == 1 && v[0] == layoutVersion:
+	case len(v) == 1 && v[0] == 2:
+		// Version 2 lacks only the carried table: read as empty, created by
+		// upgradeLayout.
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil && !bytes.Equal(name, bucketCarried) {
+				return fmt.Errorf("%w: bucket %q missing", errCorrupt, name)
+			}
+		}
+		return nil
 	case len(v) == 1 && v[0] < layoutVersion:
 		return fmt.Errorf("%w: registry layout %d was written by an earlier crlverify; this version reads layout %d and does not convert files: start a new registry and import again", ErrLayout, v[0], layoutVersion)
 	default:
@@ -115,6 +129,19 @@ func checkLayout(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// upgradeLayout turns a version 2 file into version 3: it adds the empty
+// carried table. Other versions are left alone.
+func upgradeLayout(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get(metaVersion); len(v) != 1 || v[0] != 2 {
+		return nil
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketCarried); err != nil {
+		return err
+	}
+	return meta.Put(metaVersion, []byte{layoutVersion})
 }
 
 func u64(v uint64) []byte {

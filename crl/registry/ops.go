@@ -749,7 +749,14 @@ func (t *txc) holders(k crl.Key) ([]holder, error) {
 			hs = append(hs, holderOf(&st))
 		}
 	}
-	return hs, it.err
+	if it.err != nil {
+		return nil, it.err
+	}
+	// A carried entry of the key is listed too.
+	if h, ok, err := t.carriedHolder(k); err != nil || ok {
+		return append(hs, h), err
+	}
+	return hs, nil
 }
 
 func changeKey(serial uint64, k crl.Key) []byte {

@@ -60,6 +60,10 @@ type PublishOptions struct {
 	Now time.Time
 	// Actor is who the audit trail names; empty means [Options.Actor].
 	Actor string
+	// Keys are the publisher's public keys, to read the directory's newest
+	// publication with before publishing over it; nil means the signing
+	// key's own (give the earlier keys after a key rotation).
+	Keys snapshot.Keys
 }
 
 // PublishedFile describes one file a publication wrote.
@@ -124,8 +128,18 @@ type PublishResult struct {
 // after it the serial counts as published and the next call moves on.
 //
 // The serial is one more than the last published, and more than any serial
-// already in dir (as after restoring an old copy of the registry).
-// Changes made while Publish runs wait for it and go into the next serial.
+// already in dir. Changes made while Publish runs wait for it and go into
+// the next serial.
+//
+// Publish never goes backwards: first it compares the registry with the
+// newest publication in dir (its signed index and checkpoint, read with
+// opts.Keys). A directory holding a serial the registry did not publish,
+// or another list or audit trail for one it did (an old copy of the
+// registry put back, another registry publishing there), is refused with
+// a *PublicationConflictError (errors.Is ErrPublicationConflict) saying
+// what differs and how many revocations publishing would drop, and
+// nothing is written. [Registry.CarryForward] is the way on that keeps
+// every published revocation.
 func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*PublishResult, error) {
 	var o PublishOptions
 	if opts != nil {
@@ -152,8 +166,12 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 	if key == nil {
 		return nil, errors.New("registry: no signing key")
 	}
-	if _, err := snapshot.PublicSet(key); err != nil {
+	pubSet, err := snapshot.PublicSet(key)
+	if err != nil {
 		return nil, fmt.Errorf("registry: signing key: %w", err)
+	}
+	if o.Keys == nil {
+		o.Keys = snapshot.KeysFromSet(pubSet)
 	}
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("registry: publication directory: %w", err)
@@ -179,11 +197,18 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 	defer r.release()
 
 	removeTemps(dir)
+	dp, err := readDirPublication(dir, o.Keys)
+	if err != nil {
+		return nil, err
+	}
 	p := &publication{dir: dir, key: key, opts: &o, actor: r.actorOr(o.Actor)}
 	defer p.cleanup()
 	if err := db.View(func(tx *bolt.Tx) error {
 		t, err := r.newTxc(tx)
 		if err != nil {
+			return err
+		}
+		if err := t.guard(dir, dp, o.Keys, o.Publisher); err != nil {
 			return err
 		}
 		if err := p.prepare(t); err != nil {
@@ -438,6 +463,8 @@ func (p *publication) write(t *txc) error {
 	now := p.thisUpdate.Unix()
 	st := t.state.iter(nil)
 	stOK := st.next()
+	ca := t.carriedIter()
+	caOK := ca.next()
 	var cur []holder
 	befores := make(map[uint64][]holder, len(streams))
 	for {
@@ -453,6 +480,11 @@ func (p *publication) write(t *txc) error {
 		for _, cs := range streams {
 			if cs.ok && (!have || cs.k < k) {
 				k, have = cs.k, true
+			}
+		}
+		if caOK {
+			if ck := crl.Key(binary.BigEndian.Uint64(ca.key())); !have || ck < k {
+				k, have = ck, true
 			}
 		}
 		if !have {
@@ -472,6 +504,17 @@ func (p *publication) write(t *txc) error {
 		}
 		if st.err != nil {
 			return st.err
+		}
+		if caOK && bytes.Equal(ca.key(), kb[:]) {
+			c, err := decodeCarried(ca.key(), ca.val())
+			if err != nil {
+				return err
+			}
+			cur = append(cur, c.holder())
+			caOK = ca.next()
+		}
+		if ca.err != nil {
+			return ca.err
 		}
 		clear(befores)
 		for _, cs := range streams {
@@ -642,43 +685,7 @@ func (r *Registry) PublishedSerials() ([]Published, error) {
 // Entries calls fn for every entry of the public list at time at, in key
 // order: what a full snapshot published then would contain.
 func (r *Registry) Entries(at time.Time, fn func(crl.Entry) error) error {
-	return r.view(func(t *txc) error {
-		var hs []holder
-		var k crl.Key
-		flush := func() error {
-			if e, ok := listEntry(k, hs, at.Unix()); ok {
-				if err := fn(e); err != nil {
-					return err
-				}
-			}
-			hs = hs[:0]
-			return nil
-		}
-		it := t.state.iter(nil)
-		for it.next() {
-			kk, _, _, err := splitStateKey(it.key())
-			if err != nil {
-				return err
-			}
-			if len(hs) > 0 && kk != k {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			s, err := decodeState(it.val())
-			if err != nil {
-				return err
-			}
-			k = kk
-			if s.Status == StatusRevoked || s.Status == StatusSuspended {
-				hs = append(hs, holderOf(&s))
-			}
-		}
-		if it.err != nil {
-			return it.err
-		}
-		return flush()
-	})
+	return r.view(func(t *txc) error { return t.eachListEntry(at.Unix(), fn) })
 }
 
 // Temporary files in a publication directory start with tempPrefix and end

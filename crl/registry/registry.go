@@ -278,19 +278,25 @@ func (r *Registry) prepare(db *bolt.DB) error {
 	if fi, err := os.Stat(r.path); err == nil {
 		db.AllocSize = int(min(max(fi.Size()/16, 256<<10), 64<<20))
 	}
-	// A read transaction checks the layout; only a new file needs a write.
-	fresh := false
+	// A read transaction checks the layout; only a new file, or one of
+	// layout 2, needs a write.
+	fresh, old := false, false
 	if err := db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			fresh = true
 			return nil
 		}
+		old = tx.Bucket(bucketCarried) == nil
 		return checkLayout(tx)
 	}); err != nil {
 		return fmt.Errorf("registry: %s: %w", r.path, err)
 	}
 	if fresh {
 		if err := db.Update(checkOrInit); err != nil {
+			return fmt.Errorf("registry: %s: %w", r.path, err)
+		}
+	} else if old {
+		if err := db.Update(upgradeLayout); err != nil {
 			return fmt.Errorf("registry: %s: %w", r.path, err)
 		}
 	}
@@ -378,6 +384,7 @@ type txc struct {
 	changes  table
 	audit    table
 	items    table
+	carried  table  // b nil in a layout 2 file opened read-only
 	pending  uint64 // the serial changes made now will first be published in
 	counts   counts
 	dirty    bool // counts changed
@@ -399,6 +406,9 @@ func (r *Registry) newTxc(tx *bolt.Tx) (*txc, error) {
 	t.changes = newTable(tx.Bucket(bucketChanges), ps)
 	t.audit = newTable(tx.Bucket(bucketAudit), ps)
 	t.items = newTable(tx.Bucket(bucketItems), ps)
+	if b := tx.Bucket(bucketCarried); b != nil {
+		t.carried = newTable(b, ps)
+	}
 	var err error
 	if t.iss, err = loadIssuers(tx); err != nil {
 		return nil, err
