@@ -148,9 +148,9 @@ func TestRevokeSuspendLift(t *testing.T) {
 
 	// The registry records who: the token's name, never "api".
 	var sources []string
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
-		if r.Action == registry.ActionRevoke || r.Action == registry.ActionUpdate {
-			sources = append(sources, r.Source)
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
+		if r.Action == registry.ActionRevoke {
+			sources = append(sources, r.Actor)
 		}
 		return nil
 	})
@@ -262,7 +262,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	var n int
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
 		if r.Action == registry.ActionRevoke {
 			n++
 		}

@@ -157,14 +157,14 @@ func TestLoadRevokeWhilePublishing(t *testing.T) {
 	}
 
 	for _, id := range acked {
-		if _, ok, err := a.reg.Lookup(cowin, id); !ok || err != nil {
+		if st, err := a.reg.Status(cowin, id, time.Time{}); err != nil || st.State != registry.StateRevoked {
 			t.Fatalf("acknowledged %s is not in the registry (%v)", id, err)
 		}
 	}
 	seen := map[string]int{}
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
 		if r.Action == registry.ActionRevoke {
-			seen[r.ID]++
+			seen[r.CertificateID]++
 		}
 		return nil
 	})

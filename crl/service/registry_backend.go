@@ -1,19 +1,11 @@
 package service
 
-// This file adapts today's *registry.Registry, which holds revocations
-// only, to Backend. What it cannot do yet answers ErrNotSupported: revoking
-// by beneficiary and doses or by batch needs the registry of issued
-// certificates. It is the one file to change when the registry gains
-// Revoke/Suspend/Lift(ctx, Request), Revocations(query) and Status.
+// This file adapts *registry.Registry to Backend.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -32,10 +24,7 @@ type Publication struct {
 	Options registry.PublishOptions
 }
 
-// RegistryBackend is the Backend over a *registry.Registry. Changes made
-// through it carry the caller's identity as the audit record's source
-// (the registry's actor is the one it was opened with); a lift carries
-// only the registry's actor until the registry takes one per call.
+// RegistryBackend is the Backend over a *registry.Registry.
 type RegistryBackend struct {
 	reg *registry.Registry
 	pub *Publication
@@ -48,141 +37,66 @@ func NewRegistryBackend(reg *registry.Registry, pub *Publication) *RegistryBacke
 	return &RegistryBackend{reg: reg, pub: pub}
 }
 
+func toRegistry(req Request) registry.Request {
+	return registry.Request{
+		Selector: registry.Selector{Issuer: req.Issuer, CertificateID: req.CertificateID,
+			BeneficiaryID: req.BeneficiaryID, Doses: req.Doses, AllDoses: req.AllDoses, Batch: req.Batch},
+		Reason: req.Reason, Note: req.Note, Actor: req.Actor, Until: req.Until,
+	}
+}
+
+func fromRegistry(o registry.Outcome) Outcome {
+	out := Outcome{Matched: o.Matched, Unchanged: o.Unchanged}
+	for _, c := range o.Certificates {
+		if !c.Changed {
+			continue
+		}
+		out.Changed = append(out.Changed, Change{Issuer: c.Issuer, CertificateID: c.CertificateID,
+			Before: stateOf(c.Before), After: stateOf(c.After)})
+	}
+	return out
+}
+
+func stateOf(s registry.CertState) *State {
+	if s.Status != registry.StatusRevoked && s.Status != registry.StatusSuspended {
+		return nil
+	}
+	return &State{RevokedAt: s.RevokedAt, Reason: s.Reason, SuspendedUntil: s.SuspendedUntil}
+}
+
 // Revoke implements Backend.
 func (b *RegistryBackend) Revoke(ctx context.Context, req Request) (Outcome, error) {
-	return b.write(ctx, req, false)
+	o, err := b.reg.Revoke(ctx, toRegistry(req))
+	return fromRegistry(o), mapRegistryError(err)
 }
 
 // Suspend implements Backend.
 func (b *RegistryBackend) Suspend(ctx context.Context, req Request) (Outcome, error) {
-	return b.write(ctx, req, true)
+	o, err := b.reg.Suspend(ctx, toRegistry(req))
+	return fromRegistry(o), mapRegistryError(err)
 }
 
-func (b *RegistryBackend) write(ctx context.Context, req Request, suspend bool) (Outcome, error) {
-	if err := b.byID(ctx, req); err != nil {
-		return Outcome{}, err
-	}
-	issuer, err := b.issuer(req.Issuer)
-	if err != nil {
-		return Outcome{}, err
-	}
-	id := req.CertificateID
-	before, had, err := b.reg.Lookup(issuer, id)
-	if err != nil {
-		return Outcome{}, err
-	}
-	if suspend && had && before.SuspendedUntil.IsZero() {
-		return Outcome{}, fmt.Errorf("%w: the certificate is revoked permanently; lift the revocation before suspending it", ErrConflict)
-	}
-	row := map[string]string{"id": id, "issuer": issuer, "reason": req.Reason.String()}
-	if had {
-		// Revoking again keeps the original revoked-at.
-		row["revoked_at"] = before.RevokedAt.Format(time.RFC3339)
-	}
-	if suspend {
-		row["suspended_until"] = req.Until.UTC().Format(time.RFC3339)
-	}
-	line, err := json.Marshal(row)
-	if err != nil {
-		return Outcome{}, err
-	}
-	res, err := b.reg.Import(bytes.NewReader(line), &registry.ImportOptions{
-		Format: registry.FormatJSONLines, Issuer: issuer, Source: req.Actor})
-	if err != nil {
-		return Outcome{}, mapRegistryError(err)
-	}
-	out := Outcome{Matched: 1}
-	if res.Changed == 0 {
-		out.Unchanged = 1
-		return out, nil
-	}
-	after, ok, err := b.reg.Lookup(issuer, id)
-	if err != nil {
-		return Outcome{}, err
-	}
-	c := Change{Issuer: issuer, CertificateID: id}
-	if had {
-		c.Before = stateOf(before)
-	}
-	if ok {
-		c.After = stateOf(after)
-	}
-	out.Changed = []Change{c}
-	return out, nil
-}
-
-// Lift implements Backend. Lifting a certificate that is not revoked
-// changes nothing.
+// Lift implements Backend.
 func (b *RegistryBackend) Lift(ctx context.Context, req Request) (Outcome, error) {
-	if err := b.byID(ctx, req); err != nil {
-		return Outcome{}, err
-	}
-	issuer, err := b.issuer(req.Issuer)
-	if err != nil {
-		return Outcome{}, err
-	}
-	before, had, err := b.reg.Lookup(issuer, req.CertificateID)
-	if err != nil {
-		return Outcome{}, err
-	}
-	err = b.reg.Unrevoke(issuer, req.CertificateID)
-	switch {
-	case errors.Is(err, registry.ErrNotRevoked) || err == nil && !had:
-		return Outcome{Matched: 1, Unchanged: 1}, nil
-	case err != nil:
-		return Outcome{}, mapRegistryError(err)
-	}
-	return Outcome{Matched: 1, Changed: []Change{{Issuer: issuer, CertificateID: req.CertificateID, Before: stateOf(before)}}}, nil
-}
-
-// byID refuses what needs the registry of issued certificates.
-func (b *RegistryBackend) byID(ctx context.Context, req Request) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if req.CertificateID == "" {
-		return fmt.Errorf("%w: revoking by %s needs the registry of issued certificates; revoke by certificate_id", ErrNotSupported, req.Kind())
-	}
-	return nil
-}
-
-// issuer resolves the request's issuer: the registry's only issuer when
-// empty. An issuer the list does not cover is refused: the API does not
-// widen what the list is authoritative for, and a misspelt issuer would
-// otherwise revoke nothing real.
-func (b *RegistryBackend) issuer(is string) (string, error) {
-	all, err := b.reg.Issuers()
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case is == "" && len(all) == 1:
-		return all[0], nil
-	case is == "":
-		return "", ErrIssuerRequired
-	case !slices.Contains(all, is):
-		return "", &RuleError{Rule: "issuer-covered", Err: fmt.Errorf("the list does not cover issuer %q (declare it with crlverify publish --issuer)", is)}
-	}
-	return is, nil
-}
-
-func stateOf(rv registry.Revocation) *State {
-	return &State{RevokedAt: rv.RevokedAt, Reason: rv.Reason, SuspendedUntil: rv.SuspendedUntil}
+	o, err := b.reg.Lift(ctx, toRegistry(req))
+	return fromRegistry(o), mapRegistryError(err)
 }
 
 // mapRegistryError turns a registry error into the service's sentinels.
 func mapRegistryError(err error) error {
-	var ie *registry.ImportError
-	if errors.As(err, &ie) && len(ie.Rows) > 0 {
-		err = ie.Rows[0].Err
+	if err == nil {
+		return nil
 	}
+	var re *registry.RuleError
 	switch {
+	case errors.As(err, &re):
+		return &RuleError{Rule: re.Rule, Err: err}
 	case errors.Is(err, registry.ErrIssuerRequired):
 		return ErrIssuerRequired
 	case errors.Is(err, registry.ErrInvalid):
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	case errors.Is(err, registry.ErrDoses):
-		return &RuleError{Rule: "doses", Err: err}
+	case errors.Is(err, registry.ErrNotFound):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	case errors.Is(err, registry.ErrTooManyIssuers):
 		return &RuleError{Rule: "max-issuers", Err: err}
 	case errors.Is(err, registry.ErrLocked):
@@ -195,98 +109,51 @@ func mapRegistryError(err error) error {
 
 // Status implements Backend.
 func (b *RegistryBackend) Status(ctx context.Context, issuer, id string, at time.Time) (CertificateStatus, error) {
-	if err := ctx.Err(); err != nil {
-		return CertificateStatus{}, err
-	}
 	st := CertificateStatus{Issuer: issuer, CertificateID: id, At: at.UTC(), Status: "unknown"}
-	all, err := b.reg.Issuers()
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	if issuer == "" {
-		if len(all) != 1 {
-			return st, ErrIssuerRequired
-		}
-		st.Issuer = all[0]
-	}
-	if !slices.Contains(all, st.Issuer) {
-		return st, nil
-	}
-	rv, ok, err := b.reg.Lookup(st.Issuer, id)
+	rs, err := b.reg.Status(issuer, id, at)
 	if err != nil {
-		return st, err
+		return st, mapRegistryError(err)
 	}
-	st.Status = "not_revoked"
-	if !ok {
-		return st, nil
-	}
-	st.RevokedAt, st.SuspendedUntil = rv.RevokedAt, rv.SuspendedUntil
-	st.Reason = &rv.Reason
-	switch e := rv.Entry(); {
-	case !e.InForce(at):
-	case e.IsSuspension():
-		st.Status = "suspended"
-	default:
+	st.Issuer = rs.Issuer
+	switch rs.State {
+	case registry.StateRevoked:
 		st.Status = "revoked"
+	case registry.StateSuspended:
+		st.Status = "suspended"
+	case registry.StateValid:
+		st.Status = "not_revoked"
+	}
+	if rs.Status != registry.StatusNone {
+		reason := rs.Reason
+		st.Reason = &reason
+		st.RevokedAt, st.SuspendedUntil = rs.RevokedAt, rs.SuspendedUntil
 	}
 	return st, nil
 }
 
-// maxAuditScan bounds the audit records one page of revocations reads;
-// a page may then be short (even empty) with a next page to ask for.
-const maxAuditScan = 100_000
-
-// errStop ends an audit walk early.
-var errStop = errors.New("stop")
-
-// Revocations implements Backend from the audit trail, which records
-// every change in order: the page cursor is the next record number.
+// Revocations implements Backend.
 func (b *RegistryBackend) Revocations(ctx context.Context, q RevocationQuery) (RevocationPage, error) {
 	if err := ctx.Err(); err != nil {
 		return RevocationPage{}, err
 	}
-	from := uint64(1)
-	if q.Page != "" {
-		n, err := strconv.ParseUint(q.Page, 10, 64)
-		if err != nil || n == 0 {
-			return RevocationPage{}, fmt.Errorf("%w: bad page cursor", ErrInvalid)
-		}
-		from = n
+	recs, next, err := b.reg.Revocations(registry.RevocationQuery{Since: q.Since, Until: q.Until, Cursor: q.Page, Limit: q.Limit})
+	if err != nil {
+		return RevocationPage{}, mapRegistryError(err)
 	}
-	page := RevocationPage{Revocations: []RevocationRecord{}}
-	scanned := 0
-	err := b.reg.Audit(from, func(a registry.AuditRecord) error {
-		if len(page.Revocations) == q.Limit || scanned == maxAuditScan {
-			page.NextPage = strconv.FormatUint(a.Seq, 10)
-			return errStop
-		}
-		scanned++
-		if !q.Until.IsZero() && !a.Time.Before(q.Until) {
-			return errStop
-		}
-		if a.Action != registry.ActionRevoke && a.Action != registry.ActionUpdate && a.Action != registry.ActionLift {
-			return nil
-		}
-		if !q.Since.IsZero() && a.Time.Before(q.Since) {
-			return nil
-		}
-		r := RevocationRecord{Action: a.Action.String(), Issuer: a.Issuer, CertificateID: a.ID,
-			RecordedAt: a.Time, Actor: a.Actor}
-		if a.Source != "" {
-			r.Actor = a.Source
-		}
-		if a.Action != registry.ActionLift {
-			reason := a.Reason
-			r.RevokedAt, r.Reason, r.SuspendedUntil = a.RevokedAt, &reason, a.SuspendedUntil
-		}
-		page.Revocations = append(page.Revocations, r)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return RevocationPage{}, err
+	page := RevocationPage{Revocations: []RevocationRecord{}, NextPage: next}
+	for _, r := range recs {
+		reason := r.Reason
+		page.Revocations = append(page.Revocations, RevocationRecord{Action: "revoke", Issuer: r.Issuer,
+			CertificateID: r.CertificateID, RevokedAt: r.RevokedAt, Reason: &reason, SuspendedUntil: r.SuspendedUntil})
 	}
 	return page, nil
 }
+
+// errStop ends an audit walk early.
+var errStop = errors.New("stop")
 
 // Audit implements Backend.
 func (b *RegistryBackend) Audit(ctx context.Context, from uint64, limit int) (AuditPage, error) {
@@ -294,12 +161,12 @@ func (b *RegistryBackend) Audit(ctx context.Context, from uint64, limit int) (Au
 		return AuditPage{}, err
 	}
 	page := AuditPage{Records: []registry.AuditRecord{}}
-	err := b.reg.Audit(from, func(a registry.AuditRecord) error {
+	err := b.reg.Audit(from, func(a *registry.AuditRecord) error {
 		if len(page.Records) == limit {
 			page.Next = a.Seq
 			return errStop
 		}
-		page.Records = append(page.Records, a)
+		page.Records = append(page.Records, *a)
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -308,9 +175,8 @@ func (b *RegistryBackend) Audit(ctx context.Context, from uint64, limit int) (Au
 	return page, nil
 }
 
-// Publish implements Backend. The registry records its own actor for a
-// publication.
-func (b *RegistryBackend) Publish(ctx context.Context, _ string) (*registry.PublishResult, error) {
+// Publish implements Backend.
+func (b *RegistryBackend) Publish(ctx context.Context, actor string) (*registry.PublishResult, error) {
 	if b.pub == nil {
 		return nil, fmt.Errorf("%w: no publication directory and key", ErrNotSupported)
 	}
@@ -320,6 +186,7 @@ func (b *RegistryBackend) Publish(ctx context.Context, _ string) (*registry.Publ
 		return nil, err
 	}
 	opts := b.pub.Options
+	opts.Actor = actor
 	res, err := b.reg.Publish(b.pub.Dir, b.pub.Key, &opts)
 	if err != nil {
 		return nil, mapRegistryError(err)
