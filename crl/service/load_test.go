@@ -20,7 +20,6 @@ import (
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/crl/registry"
-	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/crl/service/auth"
 	"github.com/crlverify/crlverify/snapshot"
 )
@@ -265,7 +264,7 @@ func BenchmarkRevokeBackend(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				req := service.Request{Selector: service.Selector{CertificateID: fmt.Sprintf("D%d-%07d", b.N, i)},
+				req := registry.Request{Selector: registry.Selector{CertificateID: fmt.Sprintf("D%d-%07d", b.N, i)},
 					Reason: crl.ReasonDataError, Actor: "token:bench"}
 				if _, err := a.backend.Revoke(context.Background(), req); err != nil {
 					b.Error(err)

@@ -1,11 +1,10 @@
 package service
 
-// This file adapts *registry.Registry to Backend.
-
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,15 +19,21 @@ type Publication struct {
 	Dir string
 	// Key is the private signing key.
 	Key jwk.Key
-	// Options of each publication (next-update, serials kept).
+	// Options of each publication (next-update, serials kept). Actor is
+	// set per call.
 	Options registry.PublishOptions
 }
 
-// RegistryBackend is the Backend over a *registry.Registry.
+// RegistryBackend is the Backend over a *registry.Registry. It adds
+// nothing between the caller and the registry but the issuer check
+// ([RuleIssuerCovered]): concurrent requests reach the registry
+// concurrently, where they share durable commits.
 type RegistryBackend struct {
 	reg *registry.Registry
 	pub *Publication
-	mu  sync.Mutex // one publication at a time
+
+	mu      sync.RWMutex
+	issuers []string // the issuers the list covers, as last read; they only grow
 }
 
 // NewRegistryBackend returns the Backend over reg. pub may be nil: Publish
@@ -37,119 +42,99 @@ func NewRegistryBackend(reg *registry.Registry, pub *Publication) *RegistryBacke
 	return &RegistryBackend{reg: reg, pub: pub}
 }
 
-func toRegistry(req Request) registry.Request {
-	return registry.Request{
-		Selector: registry.Selector{Issuer: req.Issuer, CertificateID: req.CertificateID,
-			BeneficiaryID: req.BeneficiaryID, Doses: req.Doses, AllDoses: req.AllDoses, Batch: req.Batch},
-		Reason: req.Reason, Note: req.Note, Actor: req.Actor, Until: req.Until,
-	}
-}
-
-func fromRegistry(o registry.Outcome) Outcome {
-	out := Outcome{Matched: o.Matched, Unchanged: o.Unchanged}
-	for _, c := range o.Certificates {
-		if !c.Changed {
-			continue
-		}
-		out.Changed = append(out.Changed, Change{Issuer: c.Issuer, CertificateID: c.CertificateID,
-			Before: stateOf(c.Before), After: stateOf(c.After)})
-	}
-	return out
-}
-
-func stateOf(s registry.CertState) *State {
-	if s.Status != registry.StatusRevoked && s.Status != registry.StatusSuspended {
-		return nil
-	}
-	return &State{RevokedAt: s.RevokedAt, Reason: s.Reason, SuspendedUntil: s.SuspendedUntil}
-}
+// Registry returns the registry the backend works on.
+func (b *RegistryBackend) Registry() *registry.Registry { return b.reg }
 
 // Revoke implements Backend.
-func (b *RegistryBackend) Revoke(ctx context.Context, req Request) (Outcome, error) {
-	o, err := b.reg.Revoke(ctx, toRegistry(req))
-	return fromRegistry(o), mapRegistryError(err)
+func (b *RegistryBackend) Revoke(ctx context.Context, req registry.Request) (registry.Outcome, error) {
+	if err := b.checkIssuer(req.Issuer); err != nil {
+		return registry.Outcome{}, err
+	}
+	return b.reg.Revoke(ctx, req)
 }
 
 // Suspend implements Backend.
-func (b *RegistryBackend) Suspend(ctx context.Context, req Request) (Outcome, error) {
-	o, err := b.reg.Suspend(ctx, toRegistry(req))
-	return fromRegistry(o), mapRegistryError(err)
+func (b *RegistryBackend) Suspend(ctx context.Context, req registry.Request) (registry.Outcome, error) {
+	if err := b.checkIssuer(req.Issuer); err != nil {
+		return registry.Outcome{}, err
+	}
+	return b.reg.Suspend(ctx, req)
 }
 
 // Lift implements Backend.
-func (b *RegistryBackend) Lift(ctx context.Context, req Request) (Outcome, error) {
-	o, err := b.reg.Lift(ctx, toRegistry(req))
-	return fromRegistry(o), mapRegistryError(err)
+func (b *RegistryBackend) Lift(ctx context.Context, req registry.Request) (registry.Outcome, error) {
+	if err := b.checkIssuer(req.Issuer); err != nil {
+		return registry.Outcome{}, err
+	}
+	return b.reg.Lift(ctx, req)
 }
 
-// mapRegistryError turns a registry error into the service's sentinels.
-func mapRegistryError(err error) error {
-	if err == nil {
-		return nil
+// covered reports whether the list covers issuer, reading the registry's
+// issuers again only for a name not seen covered before (issuers are added
+// by other means: "crlverify publish --issuer", imports, the CLI).
+func (b *RegistryBackend) covered(issuer string) (bool, error) {
+	b.mu.RLock()
+	ok := slices.Contains(b.issuers, issuer)
+	b.mu.RUnlock()
+	if ok {
+		return true, nil
 	}
-	var re *registry.RuleError
-	switch {
-	case errors.As(err, &re):
-		return &RuleError{Rule: re.Rule, Err: err}
-	case errors.Is(err, registry.ErrIssuerRequired):
-		return ErrIssuerRequired
-	case errors.Is(err, registry.ErrInvalid):
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	case errors.Is(err, registry.ErrNotFound):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case errors.Is(err, registry.ErrTooManyIssuers):
-		return &RuleError{Rule: "max-issuers", Err: err}
-	case errors.Is(err, registry.ErrLocked):
-		return ErrBusy
-	case errors.Is(err, registry.ErrPublisherRequired), errors.Is(err, registry.ErrPublisherChanged):
-		return fmt.Errorf("%w: %v", ErrConflict, err)
+	all, err := b.reg.Issuers()
+	if err != nil {
+		return false, err
 	}
-	return err
+	b.mu.Lock()
+	b.issuers = all
+	b.mu.Unlock()
+	return slices.Contains(all, issuer), nil
+}
+
+// checkIssuer refuses a change naming an issuer the list does not cover.
+func (b *RegistryBackend) checkIssuer(issuer string) error {
+	if issuer == "" {
+		return nil // the registry resolves it, or says it is required
+	}
+	ok, err := b.covered(issuer)
+	if err != nil || ok {
+		return err
+	}
+	return &registry.RuleError{Rule: RuleIssuerCovered,
+		Msg: fmt.Sprintf("the list does not cover issuer %q (an authority adds it with crlverify publish --issuer)", issuer)}
 }
 
 // Status implements Backend.
-func (b *RegistryBackend) Status(ctx context.Context, issuer, id string, at time.Time) (CertificateStatus, error) {
-	st := CertificateStatus{Issuer: issuer, CertificateID: id, At: at.UTC(), Status: "unknown"}
+func (b *RegistryBackend) Status(ctx context.Context, issuer, id string, at time.Time) (registry.CertificateStatus, error) {
 	if err := ctx.Err(); err != nil {
+		return registry.CertificateStatus{}, err
+	}
+	st, err := b.reg.Status(issuer, id, at)
+	if err != nil {
 		return st, err
 	}
-	rs, err := b.reg.Status(issuer, id, at)
-	if err != nil {
-		return st, mapRegistryError(err)
+	if st.Issuer == "" {
+		// Several issuers, none given, and the id is under none of them.
+		return st, registry.ErrIssuerRequired
 	}
-	st.Issuer = rs.Issuer
-	switch rs.State {
-	case registry.StateRevoked:
-		st.Status = "revoked"
-	case registry.StateSuspended:
-		st.Status = "suspended"
-	case registry.StateValid:
-		st.Status = "not_revoked"
-	}
-	if rs.Status != registry.StatusNone {
-		reason := rs.Reason
-		st.Reason = &reason
-		st.RevokedAt, st.SuspendedUntil = rs.RevokedAt, rs.SuspendedUntil
+	if st.State == registry.StateUnknown {
+		ok, err := b.covered(st.Issuer)
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			// Not on the list: the list's own answer for any id it does
+			// not hold, whether or not the registry imported it.
+			st.State = registry.StateValid
+		}
 	}
 	return st, nil
 }
 
 // Revocations implements Backend.
-func (b *RegistryBackend) Revocations(ctx context.Context, q RevocationQuery) (RevocationPage, error) {
+func (b *RegistryBackend) Revocations(ctx context.Context, q registry.RevocationQuery) ([]registry.RevocationRecord, string, error) {
 	if err := ctx.Err(); err != nil {
-		return RevocationPage{}, err
+		return nil, "", err
 	}
-	recs, next, err := b.reg.Revocations(registry.RevocationQuery{Since: q.Since, Until: q.Until, Cursor: q.Page, Limit: q.Limit})
-	if err != nil {
-		return RevocationPage{}, mapRegistryError(err)
-	}
-	page := RevocationPage{Revocations: []RevocationRecord{}, NextPage: next}
-	for _, r := range recs {
-		reason := r.Reason
-		page.Revocations = append(page.Revocations, RevocationRecord{Action: "revoke", Issuer: r.Issuer,
-			CertificateID: r.CertificateID, RevokedAt: r.RevokedAt, Reason: &reason, SuspendedUntil: r.SuspendedUntil})
-	}
-	return page, nil
+	return b.reg.Revocations(q)
 }
 
 // errStop ends an audit walk early.
@@ -175,21 +160,16 @@ func (b *RegistryBackend) Audit(ctx context.Context, from uint64, limit int) (Au
 	return page, nil
 }
 
-// Publish implements Backend.
+// Publish implements Backend. The registry runs one publication at a
+// time; changes made meanwhile wait for it and go into the next serial.
 func (b *RegistryBackend) Publish(ctx context.Context, actor string) (*registry.PublishResult, error) {
 	if b.pub == nil {
 		return nil, fmt.Errorf("%w: no publication directory and key", ErrNotSupported)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	opts := b.pub.Options
 	opts.Actor = actor
-	res, err := b.reg.Publish(b.pub.Dir, b.pub.Key, &opts)
-	if err != nil {
-		return nil, mapRegistryError(err)
-	}
-	return res, nil
+	return b.reg.Publish(b.pub.Dir, b.pub.Key, &opts)
 }

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/crl/service/auth"
 	"github.com/crlverify/crlverify/snapshot"
@@ -187,7 +186,7 @@ func TestTrickledBodyIsCut(t *testing.T) {
 			t.Fatal("a body trickled for the whole read timeout and more was accepted")
 		}
 	}
-	if st, _ := a.reg.Status(cowin, body[len(`{"certificate_id":"`):size-2], time.Time{}); st.State != registry.StateUnknown {
+	if st, err := a.reg.Stats(); err != nil || st.Revoked != 0 {
 		t.Error("the trickled request was applied")
 	}
 }
