@@ -70,7 +70,8 @@ errors are {"error": "..."}):
   POST /v1/suspend       the same, plus "until"                        revoker
   POST /v1/lift          a selector                                    revoker
   POST /v1/publish       publish the next serial now                   publisher
-  GET  /v1/revocations   ?since=&until=&page=&limit=  chronological    auditor
+  GET  /v1/revocations   ?since=&until=&page=&limit=  in force, oldest
+                         revoked-at first (as "crlverify revocations") auditor
   GET  /v1/audit         ?from=&limit=  the audit trail                auditor
   GET  /v1/status        ?issuer=&id=  online status of a certificate  reader
   POST /v1/verify        the QR payload bytes in, the verdict of
@@ -84,8 +85,19 @@ authority's OpenID Connect provider, such as Keycloak (--oidc-issuer,
 the issuer; roles from --oidc-roles-claim, e.g. realm_access.roles). No
 credentials: 401; a credential without the endpoint's role: 403.
 
-While serve runs it holds the registry file: change the registry through
-the API, or stop serve to use "crlverify revoke" and "publish".
+Each call is recorded in the registry's audit trail under the caller's
+identity (token:NAME, oidc:USER). Revocations by beneficiary and doses
+follow DIVOC's rule; a request a rule refuses is 422 naming the rule
+(dose-not-issued, doses-consecutive, doses-include-latest,
+revoked-not-suspendable, issuer-ambiguous, issuer-covered) and changes
+nothing. Concurrent requests share durable commits: the answer comes once
+the change is on disk.
+
+serve holds the registry file only while an operation runs, so "crlverify
+revoke", "registry import", "publish" and the other commands work on the
+same file while serve runs: each waits for serve's current operation (a
+commit takes milliseconds, a publication or a large batch longer), and
+serve for theirs.
 
 Off loopback, serve refuses to start without --tls-cert and --tls-key.
 SIGHUP reloads the certificate and reopens --log-file; SIGINT or SIGTERM

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -130,16 +132,20 @@ func addToken(t *testing.T, tokens, role, name string) string {
 }
 
 // The authority end to end over TLS on loopback: tokens made with the CLI,
-// serve started, revocations through the API with API tokens and an OIDC
-// access token, refusals without the right role, a publication, and a
-// verifier syncing from the server that sees each revocation. Then the
-// certificate is replaced and reloaded on SIGHUP.
+// issued certificates imported, serve started; revocations through the API
+// by id, by beneficiary and doses and by batch, with API tokens and an OIDC
+// access token, refused without the right role; the command line revoking
+// and publishing on the same registry file while serve runs and answers a
+// stream of revocations; a publication through the API; and a verifier
+// syncing from the server that sees each revocation. Then the certificate
+// is replaced and reloaded on SIGHUP.
 func TestServeEndToEnd(t *testing.T) {
 	a := published(t)
 	tokens := filepath.Join(a.dir, "tokens.json")
 	revoker := addToken(t, tokens, "revoker", "vaccination-platform")
 	publisher := addToken(t, tokens, "publisher", "release-job")
 	reader := addToken(t, tokens, "reader", "verifier-backend")
+	auditor := addToken(t, tokens, "auditor", "audit-office")
 	idp := oidctest.Start(t, oidctest.Options{Clients: []oidctest.Client{{ID: "ops", Secret: "s", Audience: []string{"crlverify-api"},
 		Claims: map[string]any{"preferred_username": "asha.ops", "realm_access": map[string]any{"roles": []string{"revoker"}}}}}})
 	jwks := filepath.Join(a.dir, "idp.jwks")
@@ -147,51 +153,94 @@ func TestServeEndToEnd(t *testing.T) {
 	certPath, keyPath := filepath.Join(a.dir, "cert.pem"), filepath.Join(a.dir, "key.pem")
 	pool := tlsFiles(t, certPath, keyPath, "first")
 	logFile := filepath.Join(a.dir, "serve.log")
-	// Issued certificates, for the revocations by beneficiary and batch,
-	// where the registry can hold them.
+	// Issued certificates, for the revocations by beneficiary and batch.
 	certs := filepath.Join(a.dir, "issued.csv")
 	must(t, os.WriteFile(certs, []byte("certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n"+
 		"9200000000001,https://cowin.gov.in/,PEC-1,1,B-7,2021-05-01\n9200000000002,https://cowin.gov.in/,PEC-1,2,B-8,2021-08-01\n"+
 		"9200000000003,https://cowin.gov.in/,PEC-1,3,B-8,2022-01-10\n9200000000004,https://cowin.gov.in/,PEC-2,1,B-8,2021-06-01\n"), 0o644))
-	importCode, _, importErr := runCLIStdin(t, "", "registry", "import", "--registry", a.reg, certs)
-	certRegistry := importCode == ExitOK
+	mustRun(t, "", "registry", "import", "--registry", a.reg, certs)
 	addr := freeAddr(t)
 	base := "https://" + addr
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: time.Minute}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}, Timeout: time.Minute}
 	startServe(t, client, base, "--dir", a.pub, "--registry", a.reg, "--key", a.key, "--tokens", tokens,
 		"--tls-cert", certPath, "--tls-key", keyPath, "--addr", addr,
 		"--oidc-issuer", idp.Issuer, "--oidc-audience", "crlverify-api", "--oidc-jwks", jwks, "--oidc-roles-claim", "realm_access.roles",
 		"--trust", "../../testdata/trust.json", "--log-file", logFile, "--log-key", filepath.Join(a.dir, "log.key"))
 
 	const issuer = "https://cowin.gov.in/"
-	if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"certificate_id":"9100000000001","issuer":"`+issuer+`","reason":"dataError"}`); code != 200 {
-		t.Fatalf("revoke with an API token: %d %s", code, body)
-	}
-	if code, body := call(t, client, "POST", base+"/v1/revoke", idp.Token(t, "ops", "s"), `{"certificate_id":"9100000000002","issuer":"`+issuer+`","reason":"tampering","note":"ticket 42"}`); code != 200 {
-		t.Fatalf("revoke with an OIDC token: %d %s", code, body)
-	}
-	if code, _ := call(t, client, "POST", base+"/v1/revoke", reader, `{"certificate_id":"9100000000003"}`); code != http.StatusForbidden {
-		t.Errorf("revoke as a reader: %d, want 403", code)
-	}
-	if code, _ := call(t, client, "POST", base+"/v1/revoke", "", `{"certificate_id":"9100000000003"}`); code != http.StatusUnauthorized {
-		t.Errorf("revoke without a token: %d, want 401", code)
-	}
-	revoked := []string{"9100000000001", "9100000000002", "7000003421003"}
-	t.Run("by beneficiary and batch", func(t *testing.T) {
-		if !certRegistry {
-			t.Skipf("pending the registry of issued certificates (registry import: %s)", strings.TrimSpace(importErr))
+	oidc := idp.Token(t, "ops", "s")
+	for _, c := range []struct {
+		what, token, body string
+		code              int
+		want              string
+	}{
+		{"by id with an API token", revoker, `{"certificate_id":"9100000000001","issuer":"` + issuer + `","reason":"dataError"}`, 200, `"matched":1`},
+		{"by id with an OIDC token", oidc, `{"certificate_id":"9100000000002","issuer":"` + issuer + `","reason":"tampering","note":"ticket 42"}`, 200, `"matched":1`},
+		{"by id as a reader", reader, `{"certificate_id":"9100000000003"}`, http.StatusForbidden, "revoker"},
+		{"by id without a token", "", `{"certificate_id":"9100000000003"}`, http.StatusUnauthorized, "error"},
+		{"dose 1 of 3", revoker, `{"beneficiary_id":"PEC-1","doses":[1],"issuer":"` + issuer + `"}`, http.StatusUnprocessableEntity, `"rule":"doses-include-latest"`},
+		{"doses 2 and 3 as a reader", reader, `{"beneficiary_id":"PEC-1","doses":[2,3]}`, http.StatusForbidden, "revoker"},
+		{"doses 2 and 3", revoker, `{"beneficiary_id":"PEC-1","doses":[2,3],"issuer":"` + issuer + `","reason":"dataError"}`, 200, `"matched":2,"unchanged":0`},
+		{"a batch as a publisher", publisher, `{"batch":"B-8"}`, http.StatusForbidden, "revoker"},
+		{"a batch with an OIDC token", oidc, `{"batch":"B-8","issuer":"` + issuer + `"}`, 200, `"matched":3,"unchanged":2`},
+	} {
+		if code, body := call(t, client, "POST", base+"/v1/revoke", c.token, c.body); code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("revoke %s: %d %s, want %d with %s", c.what, code, body, c.code, c.want)
 		}
-		if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"beneficiary_id":"PEC-1","doses":[1],"issuer":"`+issuer+`"}`); code != http.StatusUnprocessableEntity {
-			t.Errorf("revoke dose 1 of 3: %d %s, want 422", code, body)
+	}
+	revoked := []string{"9100000000001", "9100000000002", "7000003421003", "9200000000002", "9200000000003", "9200000000004"}
+	if _, body := call(t, client, "GET", base+"/v1/status?id=9200000000004&issuer="+issuer, reader, ""); !strings.Contains(body, `"reason":"faultyBatch"`) || !strings.Contains(body, `"imported":true`) {
+		t.Errorf("status of a certificate of the batch: %s", body)
+	}
+	if _, body := call(t, client, "GET", base+"/v1/status?id=9200000000001&issuer="+issuer, reader, ""); !strings.Contains(body, `"status":"not_revoked"`) {
+		t.Errorf("dose 1 after the refused request: %s", body)
+	}
+
+	// The command line works on the registry while serve runs, even while
+	// it commits a stream of revocations.
+	stream := make(chan int, 1)
+	go func() {
+		n := 0
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 25 {
+					req, _ := http.NewRequest("POST", base+"/v1/revoke", strings.NewReader(fmt.Sprintf(`{"certificate_id":"93%02d%08d","issuer":"%s"}`, w, i, issuer)))
+					req.Header.Set("Authorization", "Bearer "+revoker)
+					if resp, err := client.Do(req); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode == 200 {
+							mu.Lock()
+							n++
+							mu.Unlock()
+						}
+					}
+				}
+			}()
 		}
-		if code, body := call(t, client, "POST", base+"/v1/revoke", revoker, `{"beneficiary_id":"PEC-1","doses":[2,3],"issuer":"`+issuer+`"}`); code != 200 || !strings.Contains(body, `"matched":2`) {
-			t.Errorf("revoke doses 2 and 3: %d %s", code, body)
-		}
-		if code, body := call(t, client, "POST", base+"/v1/revoke", idp.Token(t, "ops", "s"), `{"batch":"B-8","issuer":"`+issuer+`"}`); code != 200 || !strings.Contains(body, `"matched":3`) {
-			t.Errorf("revoke batch B-8: %d %s", code, body)
-		}
-		revoked = append(revoked, "9200000000002", "9200000000003", "9200000000004")
-	})
+		wg.Wait()
+		stream <- n
+	}()
+	if code, out, errs := runCLI(t, "revoke", "--registry", a.reg, "--issuer", issuer, "--id", "9100000000009", "--reason", "tampering", "--actor", "cli:asha"); code != ExitOK || strings.Contains(errs, "in use") {
+		t.Errorf("revoke on the command line while serve runs: exit %d %q %q", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, "publish", "--registry", a.reg, "--key", a.key, "--out", a.pub); code != ExitOK || strings.Contains(errs, "in use") {
+		t.Errorf("publish on the command line while serve runs: exit %d %q %q", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, "revocations", "--registry", a.reg, "--json"); code != ExitOK || !strings.Contains(out, "9100000000009") {
+		t.Errorf("revocations on the command line while serve runs: exit %d %q", code, errs)
+	}
+	if n := <-stream; n != 200 {
+		t.Errorf("%d of 200 revocations through the API acknowledged while the command line worked", n)
+	}
+	revoked = append(revoked, "9100000000009", "930000000000", "930700000024")
+	if code, body := call(t, client, "GET", base+"/v1/status?id=9100000000009&issuer="+issuer, reader, ""); code != 200 || !strings.Contains(body, `"status":"revoked"`) || !strings.Contains(body, `"imported":false`) {
+		t.Errorf("status of the certificate revoked on the command line: %d %s", code, body)
+	}
 	if code, body := call(t, client, "GET", base+"/v1/status?id=9100000000002&issuer="+issuer, reader, ""); code != 200 || !strings.Contains(body, `"status":"revoked"`) {
 		t.Errorf("status: %d %s", code, body)
 	}
@@ -201,11 +250,23 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("verify: %d %.300s", code, body)
 	}
 	code, body := call(t, client, "POST", base+"/v1/publish", publisher, "")
-	if code != 200 || !strings.Contains(body, `"serial":2`) {
+	if code != 200 || !strings.Contains(body, `"serial":3`) || !strings.Contains(body, fmt.Sprintf(`"entries":%d`, 202+5+200+1)) {
 		t.Fatalf("publish: %d %s", code, body)
 	}
+	if code, _ := call(t, client, "POST", base+"/v1/publish", revoker, ""); code != http.StatusForbidden {
+		t.Errorf("publish as a revoker: %d, want 403", code)
+	}
 
-	// A verifier syncs from the server and sees both revocations.
+	// The audit trail names who did what: the token's name, the OIDC
+	// user, the command line's actor.
+	code, body = call(t, client, "GET", base+"/v1/audit?limit=1000", auditor, "")
+	for _, who := range []string{`"actor":"token:vaccination-platform"`, `"actor":"oidc:asha.ops"`, `"actor":"cli:asha"`, `"actor":"token:release-job"`} {
+		if code != 200 || !strings.Contains(body, who) {
+			t.Errorf("audit trail without %s: %d %.500s", who, code, body)
+		}
+	}
+
+	// A verifier syncs from the server and sees every revocation.
 	jf, err := os.Open(a.jwks)
 	must(t, err)
 	set, err := snapshot.ReadJWKS(jf)

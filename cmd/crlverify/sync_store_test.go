@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -535,7 +536,8 @@ func TestSyncForkedHistory(t *testing.T) {
 	}
 	publish := func(r *registry.Registry, pub string, at time.Time, ids ...string) {
 		for _, id := range ids {
-			_, err := r.Revoke(registry.Revocation{Issuer: testIssuer, ID: id, Reason: crl.ReasonDataError, RevokedAt: at.Add(-time.Hour)})
+			_, err := r.Revoke(context.Background(), registry.Request{Selector: registry.Selector{Issuer: testIssuer, CertificateID: id},
+				Reason: crl.ReasonDataError, At: at.Add(-time.Hour), Actor: "test"})
 			must(t, err)
 		}
 		_, err := r.Publish(pub, key, &registry.PublishOptions{Publisher: "ministry", Now: at})

@@ -82,12 +82,14 @@ type PublishedFile struct {
 
 // PublishResult says what [Registry.Publish] wrote.
 type PublishResult struct {
-	Serial     uint64          `json:"serial"`
-	Publisher  string          `json:"publisher"`
-	Issuers    []string        `json:"issuers"`
-	ThisUpdate time.Time       `json:"this_update"`
-	NextUpdate time.Time       `json:"next_update"`
-	ListCount  uint64          `json:"list_count"`
+	Serial     uint64    `json:"serial"`
+	Publisher  string    `json:"publisher"`
+	Issuers    []string  `json:"issuers"`
+	ThisUpdate time.Time `json:"this_update"`
+	NextUpdate time.Time `json:"next_update"`
+	// ListCount is how many entries the list holds ("entries", the name
+	// every crlverify output gives it).
+	ListCount  uint64          `json:"entries"`
 	ListDigest snapshot.Digest `json:"list_digest"`
 	// Expired counts suspensions left out because they had ended.
 	Expired uint64          `json:"expired"`

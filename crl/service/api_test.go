@@ -1,7 +1,9 @@
 package service_test
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,8 +120,9 @@ func TestRevokeSuspendLift(t *testing.T) {
 		t.Errorf("revoke with a new reason: %d %s", code, body)
 	}
 	// A permanent revocation is not weakened into a suspension.
-	if code, _, body = post("/v1/suspend", `{"certificate_id":"9000000000001","until":"2999-01-01"}`); code != http.StatusConflict {
-		t.Errorf("suspend a revoked certificate: %d %s, want 409", code, body)
+	if code, _, body = post("/v1/suspend", `{"certificate_id":"9000000000001","until":"2999-01-01"}`); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, `"rule":"revoked-not-suspendable"`) {
+		t.Errorf("suspend a revoked certificate: %d %s, want 422 naming the rule", code, body)
 	}
 	if code, w, body = post("/v1/suspend", `{"certificate_id":"9000000000002","until":"2999-01-01T00:00:00Z","note":"investigation"}`); code != 200 ||
 		len(w.Changed) != 1 || w.Changed[0].After.Reason.String() != "certificateHold" || w.Changed[0].After.SuspendedUntil.Year() != 2999 {
@@ -146,16 +149,21 @@ func TestRevokeSuspendLift(t *testing.T) {
 		t.Errorf("status after lift: %s", body)
 	}
 
+	if code, _, body = post("/v1/lift", `{"certificate_id":"9000000000404"}`); code != http.StatusNotFound {
+		t.Errorf("lift an id the registry never heard of: %d %s, want 404", code, body)
+	}
+
 	// The registry records who: the token's name, never "api".
-	var sources []string
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
-		if r.Action == registry.ActionRevoke || r.Action == registry.ActionUpdate {
-			sources = append(sources, r.Source)
+	var actors []string
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
+		switch r.Action {
+		case registry.ActionRevoke, registry.ActionSuspend, registry.ActionLift:
+			actors = append(actors, r.Action.String()+" "+r.Actor)
 		}
 		return nil
 	})
-	if strings.Join(sources, ",") != "token:revoker-svc,token:revoker-svc,token:revoker-svc" {
-		t.Errorf("audit sources %q", sources)
+	if got := strings.Join(actors, ","); got != "revoke token:revoker-svc,revoke token:revoker-svc,suspend token:revoker-svc,lift token:revoker-svc" {
+		t.Errorf("audit actors %q", got)
 	}
 	changes := s.logs.lines(t, "change")
 	if len(changes) != 4 {
@@ -175,9 +183,14 @@ func TestRevokeSuspendLift(t *testing.T) {
 		t.Errorf("certificate pseudonym %v", c)
 	}
 
-	// The chronological list, page by page.
+	// The chronological list of what is in force, page by page.
+	for _, id := range []string{"9000000000011", "9000000000012", "9000000000013"} {
+		if code, _, body := post("/v1/revoke", `{"certificate_id":"`+id+`","reason":"tampering"}`); code != 200 {
+			t.Fatalf("revoke %s: %d %s", id, code, body)
+		}
+	}
 	aud := a.tokens[auth.RoleAuditor]
-	var all []service.RevocationRecord
+	var all []registry.RevocationRecord
 	next := ""
 	for i := 0; ; i++ {
 		code, body := s.do(t, "GET", "/v1/revocations?limit=2&page="+next, aud, nil)
@@ -190,20 +203,21 @@ func TestRevokeSuspendLift(t *testing.T) {
 			break
 		}
 	}
-	var acts []string
+	var ids []string
 	for i, r := range all {
-		acts = append(acts, r.Action+" "+r.CertificateID)
-		if i > 0 && r.RecordedAt.Before(all[i-1].RecordedAt) {
+		ids = append(ids, r.CertificateID+" "+r.Reason.String())
+		if i > 0 && r.RevokedAt.Before(all[i-1].RevokedAt) {
 			t.Error("revocations not in chronological order")
 		}
 	}
-	if got := strings.Join(acts, ","); got != "revoke 9000000000001,update 9000000000001,revoke 9000000000002,lift 9000000000002" {
+	slices.Sort(ids)
+	if got := strings.Join(ids, ","); got != "9000000000001 tampering,9000000000011 tampering,9000000000012 tampering,9000000000013 tampering" {
 		t.Errorf("revocations %s", got)
 	}
 	if _, body := s.do(t, "GET", "/v1/revocations?since=2999-01-01", aud, nil); !strings.Contains(body, `"revocations":[]`) {
 		t.Errorf("revocations since the future: %s", body)
 	}
-	if code, body := s.do(t, "GET", "/v1/audit?limit=3", aud, nil); code != 200 || !strings.Contains(body, `"next":4`) {
+	if code, body := s.do(t, "GET", "/v1/audit?limit=3", aud, nil); code != 200 || !strings.Contains(body, `"next":4`) || !strings.Contains(body, `"actor":"token:revoker-svc"`) {
 		t.Errorf("audit: %d %s", code, body)
 	}
 }
@@ -262,7 +276,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	var n int
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
 		if r.Action == registry.ActionRevoke {
 			n++
 		}
@@ -273,10 +287,9 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// Until the registry holds issued certificates, revoking by beneficiary
-// or batch is answered 501 and changes nothing; the rules themselves are
-// tested in TestRevokeByBeneficiaryAndBatch.
-func TestSelectorsNeedingCertificateRegistry(t *testing.T) {
+// A beneficiary or batch the registry does not hold is 404 and changes
+// nothing; the log names the beneficiary only by its pseudonym.
+func TestUnknownBeneficiaryAndBatch(t *testing.T) {
 	a := newAuthority(t)
 	s := startServer(t, a)
 	for _, body := range []string{
@@ -285,36 +298,36 @@ func TestSelectorsNeedingCertificateRegistry(t *testing.T) {
 		`{"batch":"COVAX-B12"}`,
 	} {
 		code, resp := s.do(t, "POST", "/v1/revoke", a.tokens[auth.RoleRevoker], body)
-		if code != http.StatusNotImplemented {
-			t.Skipf("the registry revokes by beneficiary and batch (%d): TestRevokeByBeneficiaryAndBatch covers it", code)
-		}
-		if !strings.Contains(resp, "certificate_id") {
-			t.Errorf("%s: %d %s, want 501", body, code, resp)
+		if code != http.StatusNotFound || !strings.Contains(resp, `"error"`) {
+			t.Errorf("%s: %d %s, want 404", body, code, resp)
 		}
 	}
 	if strings.Contains(s.logs.String(), "PEC-0001") {
 		t.Error("a beneficiary id appears in clear in the log")
 	}
-	if got := s.logs.lines(t, "change refused"); len(got) != 3 || got[0]["beneficiary"] != service.Pseudonym([]byte("test log key"), "PEC-0001") {
+	if got := s.logs.lines(t, "change refused"); len(got) != 3 || got[0]["beneficiary"] != service.Pseudonym([]byte("test log key"), "PEC-0001") ||
+		got[0]["refusal"] != "not found" {
 		t.Errorf("refused changes logged: %v", got)
 	}
 }
 
-// importCertificates loads issued certificates into the registry. The
-// registry of issued certificates does not exist yet: the test skips.
-func importCertificates(t *testing.T, _ *authority, rows string) {
+// importCertificates loads issued certificates into the registry.
+func importCertificates(t *testing.T, a *authority, rows string) {
 	t.Helper()
-	_ = rows
-	t.Skip("needs the registry of issued certificates (registry import): pending the new crl/registry API")
+	if _, err := a.reg.ImportCertificates(context.Background(), strings.NewReader(rows), &registry.ImportOptions{Actor: "test", Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// DIVOC's revoke rules through the API: beneficiary + doses (sequential,
-// including the latest), all doses, and a whole batch.
+// DIVOC's revoke rules through the API, against a real registry of issued
+// certificates: beneficiary + doses (issued, consecutive, including the
+// latest; each refusal names its rule), all doses, and a whole batch
+// (faultyBatch unless a reason is given).
 func TestRevokeByBeneficiaryAndBatch(t *testing.T) {
 	a := newAuthority(t)
 	importCertificates(t, a, "certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n"+
 		"C-1,"+cowin+",PEC-1,1,B-7,2021-05-01\nC-2,"+cowin+",PEC-1,2,B-8,2021-08-01\nC-3,"+cowin+",PEC-1,3,B-8,2022-01-10\n"+
-		"C-4,"+cowin+",PEC-2,1,B-8,2021-06-01\n")
+		"C-4,"+cowin+",PEC-2,1,B-8,2021-06-01\nC-5,"+cowin+",PEC-3,1,B-9,2021-06-02\n")
 	s := startServer(t, a)
 	rev := a.tokens[auth.RoleRevoker]
 	for _, c := range []struct {
@@ -322,20 +335,65 @@ func TestRevokeByBeneficiaryAndBatch(t *testing.T) {
 		code int
 		want string
 	}{
-		{`{"beneficiary_id":"PEC-1","doses":[1]}`, 422, "rule"},
-		{`{"beneficiary_id":"PEC-1","doses":[1,3]}`, 422, "rule"},
-		{`{"beneficiary_id":"PEC-1","doses":[2]}`, 422, "rule"},
-		{`{"beneficiary_id":"PEC-1","doses":[2,3]}`, 200, `"matched":2`},
-		{`{"beneficiary_id":"PEC-1","all_doses":true}`, 200, `"matched":3`},
-		{`{"batch":"B-8"}`, 200, `"matched":3`},
-		{`{"beneficiary_id":"PEC-9","all_doses":true}`, 404, "error"},
+		{`{"beneficiary_id":"PEC-1","doses":[1]}`, 422, `"rule":"doses-include-latest"`},
+		{`{"beneficiary_id":"PEC-1","doses":[1,3]}`, 422, `"rule":"doses-consecutive"`},
+		{`{"beneficiary_id":"PEC-1","doses":[2]}`, 422, `"rule":"doses-include-latest"`},
+		{`{"beneficiary_id":"PEC-1","doses":[3,4]}`, 422, `"rule":"dose-not-issued"`},
+		{`{"beneficiary_id":"PEC-1","doses":[2,3],"reason":"dataError"}`, 200, `"matched":2,"unchanged":0`},
+		{`{"beneficiary_id":"PEC-1","all_doses":true,"reason":"dataError"}`, 200, `"matched":3,"unchanged":2`},
+		{`{"batch":"B-8"}`, 200, `"matched":3,"unchanged":2`},
+		{`{"batch":"B-9","reason":"tampering"}`, 200, `"matched":1,"unchanged":0`},
+		{`{"beneficiary_id":"PEC-9","all_doses":true}`, 404, `"error"`},
+		{`{"batch":"B-0"}`, 404, `"error"`},
 	} {
 		if code, body := s.do(t, "POST", "/v1/revoke", rev, c.body); code != c.code || !strings.Contains(body, c.want) {
 			t.Errorf("%s: %d %s, want %d with %s", c.body, code, body, c.code, c.want)
 		}
 	}
-	if _, body := s.do(t, "GET", "/v1/status?id=C-4", a.tokens[auth.RoleReader], nil); !strings.Contains(body, "faultyBatch") {
-		t.Errorf("batch revocation reason: %s", body)
+	// A refused dose list changed nothing: C-1 was revoked by all_doses
+	// only, after the refusals.
+	reader := a.tokens[auth.RoleReader]
+	for id, want := range map[string]string{"C-1": "dataError", "C-2": "dataError", "C-3": "dataError", "C-4": "faultyBatch", "C-5": "tampering"} {
+		code, body := s.do(t, "GET", "/v1/status?id="+id, reader, nil)
+		st := decode[service.CertificateStatus](t, body)
+		if code != 200 || st.Status != "revoked" || st.Reason == nil || st.Reason.String() != want || !st.Imported {
+			t.Errorf("status of %s: %d %s, want revoked for %s", id, code, body, want)
+		}
+	}
+	var records int
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
+		if r.Action == registry.ActionRevoke {
+			records++
+			if r.Actor != "token:revoker-svc" {
+				t.Errorf("audit record %d names %q", r.Seq, r.Actor)
+			}
+		}
+		return nil
+	})
+	if records != 4 {
+		t.Errorf("%d revoke records in the audit trail, want 4 (one per request that changed something)", records)
+	}
+}
+
+// With several issuers, an id known under more than one is refused naming
+// the rule until the issuer is given.
+func TestIssuerAmbiguous(t *testing.T) {
+	a := newAuthority(t, cowin, divoc)
+	importCertificates(t, a, "certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n"+
+		"C-9,"+cowin+",PEC-1,1,B-1,2021-05-01\nC-9,"+divoc+",PEC-7,1,B-2,2021-05-01\nC-8,"+divoc+",PEC-8,1,B-2,2021-05-01\n")
+	s := startServer(t, a)
+	if code, body := s.do(t, "POST", "/v1/revoke", a.tokens[auth.RoleRevoker], `{"certificate_id":"C-9"}`); code != 422 || !strings.Contains(body, `"rule":"issuer-ambiguous"`) {
+		t.Errorf("revoke an ambiguous id: %d %s", code, body)
+	}
+	if code, body := s.do(t, "GET", "/v1/status?id=C-9", a.tokens[auth.RoleReader], nil); code != 422 || !strings.Contains(body, `"rule":"issuer-ambiguous"`) {
+		t.Errorf("status of an ambiguous id: %d %s", code, body)
+	}
+	if code, body := s.do(t, "POST", "/v1/revoke", a.tokens[auth.RoleRevoker], `{"certificate_id":"C-9","issuer":"`+divoc+`"}`); code != 200 || !strings.Contains(body, `"issuer":"`+divoc+`"`) {
+		t.Errorf("revoke with the issuer: %d %s", code, body)
+	}
+	// An id known under one issuer needs none.
+	if code, body := s.do(t, "GET", "/v1/status?id=C-8", a.tokens[auth.RoleReader], nil); code != 200 || !strings.Contains(body, `"status":"not_revoked"`) || !strings.Contains(body, divoc) {
+		t.Errorf("status of C-8: %d %s", code, body)
 	}
 }
 

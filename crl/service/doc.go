@@ -9,9 +9,19 @@
 // The parts: a [Service] (an http.Handler) routes each request; every /v1/
 // request goes through one authentication and role check (package
 // [github.com/crlverify/crlverify/crl/service/auth]) before its handler
-// calls the [Backend], the narrow interface to the registry
-// ([RegistryBackend] over crl/registry). [Listen] and [Server.Serve] run it
-// over TLS with timeouts and a bounded shutdown.
+// calls the [Backend], the narrow interface to the registry in the
+// registry's own types ([RegistryBackend] over crl/registry); view.go holds
+// the JSON views of its answers. [Listen] and [Server.Serve] run it over
+// TLS with timeouts and a bounded shutdown.
+//
+// Requests reach the registry concurrently: nothing in the service
+// serialises them (no lock around the registry; HTTP/2 allows
+// [MaxConcurrentStreams] requests per connection, HTTP/1.1 any number of
+// connections). The registry queues concurrent revocations, suspensions and
+// lifts and applies them together in one durable commit, so throughput grows
+// with the number of requests in flight. The registry file is held only
+// while an operation runs, so the command line ("crlverify revoke",
+// "crlverify publish") works on it while the service runs.
 //
 // # Transport
 //
@@ -56,23 +66,35 @@
 //
 //	200  done (a write that changed nothing is 200 too: every write is idempotent)
 //	400  malformed request: bad JSON, unknown field, missing or extra selector,
-//	     out-of-range value, no issuer when the registry covers several
+//	     out-of-range value, no issuer when the registry cannot tell which
 //	401  no or invalid credentials        403  credential without the role
 //	404  no such endpoint, or the selector names nothing the registry holds
+//	     (an unknown beneficiary or batch; lifting an id it never heard of)
 //	405  wrong method (Allow says which)
-//	409  conflicts with the certificate's state (suspending a permanent revocation)
+//	409  the publisher name conflicts with earlier publications
 //	413  body too large                   408  body too slow
-//	422  refused by a revoke rule: {"error": "rule NAME: ..."}, e.g.
-//	     issuer-covered (the list does not cover that issuer), doses
-//	500  internal error                   501  not supported (see below)
-//	503  registry busy or shutting down; retry (Retry-After)
+//	422  refused by a rule: {"error": "rule NAME: ...", "rule": "NAME"}
+//	500  internal error                   501  not configured (POST /v1/verify
+//	                                           without a trust store)
+//	503  registry busy (another process kept it past the lock attempts) or
+//	     shutting down; retry (Retry-After)
+//
+// The rules a 422 names: the registry's dose-not-issued (a dose asked for
+// was not issued to the beneficiary), doses-consecutive, doses-include-latest
+// (DIVOC's rule: revoking an earlier dose while a later one stands),
+// revoked-not-suspendable (suspending a permanent revocation; lift it
+// first), issuer-ambiguous (an id known under several issuers and no issuer
+// given); and the service's issuer-covered (the request names an issuer the
+// published list does not cover: the API does not widen what the list is
+// authoritative for, "crlverify publish --issuer" does).
 //
 // # Writes: POST /v1/revoke, /v1/suspend, /v1/lift
 //
 // The body is one JSON object, no unknown member, nothing after it:
 //
 //	certificate_id  string   one certificate (by its id, e.g. DIVOC's
-//	                         evidence[0].certificateId), or
+//	                         evidence[0].certificateId; revoke and suspend
+//	                         take ids the registry never imported), or
 //	beneficiary_id  string   a beneficiary (pre-enrollment code), with
 //	  doses         [int]    the doses to revoke (1-99, at most 32), or
 //	  all_doses     bool     true for all of them, or
@@ -87,46 +109,58 @@
 //	                         ends (RFC 3339, a date, or Unix seconds), in the future
 //
 // Exactly one of certificate_id, beneficiary_id and batch is given;
-// identifiers are 1 to 1024 bytes of UTF-8 without control characters or
-// leading or trailing white space (issuer at most 256). /v1/lift takes no
-// reason and no until. Dose lists follow DIVOC's rule: sequential and
-// including the beneficiary's latest dose (doses 1-3 issued: [3], [2,3],
-// [1,2,3] accepted; [1], [1,3], [2] refused with 422). Revoking a revoked
-// certificate again keeps its original revoked-at; a suspension does not
-// replace a permanent revocation (409). The answer says what changed:
+// identifiers are 1 to 1024 bytes (beneficiary_id and batch 256, issuer
+// 256) of UTF-8 without control characters or leading or trailing white
+// space. /v1/lift takes no reason and no until. Dose lists follow DIVOC's
+// rule: issued, consecutive and including the beneficiary's latest dose
+// (doses 1-3 issued: [3], [2,3], [1,2,3] accepted; [1], [1,3], [2] refused
+// with 422 naming the rule). A refused request changes nothing. Revoking a
+// revoked certificate again keeps its original revoked-at, and its reason
+// unless one is given; a suspension does not replace a permanent
+// revocation (422 revoked-not-suspendable). The registry records the
+// caller's identity as the actor of the change, with the reason and the
+// note. The answer says what changed:
 //
 //	{"action": "revoke", "matched": 2, "unchanged": 0, "changed": [
 //	  {"issuer": "https://cowin.gov.in/", "certificate_id": "7000003421003",
 //	   "before": null,
-//	   "after": {"revoked_at": "2026-06-01T09:00:00Z", "reason": "dataError"}},
-//	  ...]}
+//	   "after": {"status": "revoked", "revoked_at": "2026-06-01T09:00:00Z",
+//	             "reason": "dataError"}},
+//	  ...], "audit_seq": 42}
 //
-// "before" and "after" are null where the certificate was not revoked;
-// a suspension's state has "suspended_until". [RegistryBackend] over
-// today's registry, which holds revocations and not the issued
-// certificates, answers 501 to beneficiary and batch selectors.
+// "before" and "after" are null where the certificate was neither revoked
+// nor suspended (after a lift, "after" is null); a suspension's state has
+// status "suspended" and "suspended_until"; a correction's
+// "superseded_by". "changed" lists at most 1,000 certificates ("truncated":
+// true beyond; the audit record lists all); "matched" counts them all.
+// "audit_seq" is the audit record of the change (absent when nothing
+// changed).
 //
 // # POST /v1/publish
 //
 // Publishes the next serial into the publication directory now (body
 // empty or ignored) and answers registry.PublishResult: serial,
-// publisher, issuers, this_update, next_update, list_count, list_digest,
-// full, deltas, index. [Service.RunPublisher] publishes on a schedule.
+// publisher, issuers, this_update, next_update, entries, list_digest,
+// expired, full, deltas, skipped, index, pruned, audit_seq. Revocations
+// made while it runs wait for it and go into the next serial.
+// [Service.RunPublisher] publishes on a schedule.
 //
 // # GET /v1/revocations?since=T&until=T&page=P&limit=N
 //
-// The chronological list of changes to the revocation list, oldest first:
+// The registry's chronological list: the revocations and suspensions in
+// force, oldest revoked-at first (then by list key), as
+// "crlverify revocations --json" prints them (registry.RevocationRecord):
 //
-//	{"revocations": [{"action": "revoke", "issuer": ..., "certificate_id": ...,
-//	   "revoked_at": ..., "reason": ..., "suspended_until": ...,
-//	   "recorded_at": ..., "actor": "token:vaccination-platform"}, ...],
-//	 "next_page": "1234"}
+//	{"revocations": [{"certificate_id": ..., "issuer": ...,
+//	   "revoked_at": ..., "reason": "dataError", "suspended_until": ...,
+//	   "superseded_by": ..., "last_change": 17}, ...],
+//	 "next_page": "..."}
 //
-// action is revoke (entered the list), update (new revoked-at, reason or
-// suspension end) or lift (left it). since (inclusive) and until
-// (exclusive) bound recorded_at; limit is 1 to 1000 (default 100).
-// next_page is an opaque cursor for the next call's page, empty after the
-// last page; a page may be short, even empty, with a next_page.
+// since (inclusive) and until (exclusive) bound revoked_at; limit is 1 to
+// 1000 (default 100). next_page is an opaque cursor for the next call's
+// page, empty after the last page. Lifted revocations and suspensions that
+// have ended are not listed; the audit trail (GET /v1/audit, last_change
+// names the record) keeps who changed what and when.
 //
 // # GET /v1/audit?from=N&limit=N
 //
@@ -139,12 +173,18 @@
 // registry's current state, not the last published list.
 //
 //	{"issuer": ..., "certificate_id": ..., "status": "revoked",
-//	 "revoked_at": ..., "reason": "dataError", "at": ...}
+//	 "imported": true, "revoked_at": ..., "reason": "dataError", "at": ...}
 //
-// status is revoked, suspended (with suspended_until), not_revoked (a
-// suspension that ended shows its dates), or unknown when the registry's
-// list does not cover the issuer. issuer defaults to the registry's only
-// issuer.
+// status is revoked, suspended (with suspended_until), not_revoked, or
+// unknown when the registry's list does not cover the issuer. not_revoked
+// is the list's own answer: also for an id the registry never imported
+// (imported false) and holds no revocation of; a lifted revocation shows
+// its dates with "lifted": true, an ended suspension its dates. A
+// certificate revoked by id without being imported is revoked, imported
+// false. issuer defaults to the registry's only issuer, or the one issuer
+// the registry knows the id under (issuer-ambiguous when several). The
+// answer is at most a few kilobytes; a verifier's online fallback
+// (package verify/online) reads it.
 //
 // # POST /v1/verify[?at=T]
 //

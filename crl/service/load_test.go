@@ -20,7 +20,6 @@ import (
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/crl/registry"
-	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/crl/service/auth"
 	"github.com/crlverify/crlverify/snapshot"
 )
@@ -157,14 +156,14 @@ func TestLoadRevokeWhilePublishing(t *testing.T) {
 	}
 
 	for _, id := range acked {
-		if _, ok, err := a.reg.Lookup(cowin, id); !ok || err != nil {
+		if st, err := a.reg.Status(cowin, id, time.Time{}); err != nil || st.State != registry.StateRevoked {
 			t.Fatalf("acknowledged %s is not in the registry (%v)", id, err)
 		}
 	}
 	seen := map[string]int{}
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
 		if r.Action == registry.ActionRevoke {
-			seen[r.ID]++
+			seen[r.CertificateID]++
 		}
 		return nil
 	})
@@ -265,7 +264,7 @@ func BenchmarkRevokeBackend(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				req := service.Request{Selector: service.Selector{CertificateID: fmt.Sprintf("D%d-%07d", b.N, i)},
+				req := registry.Request{Selector: registry.Selector{CertificateID: fmt.Sprintf("D%d-%07d", b.N, i)},
 					Reason: crl.ReasonDataError, Actor: "token:bench"}
 				if _, err := a.backend.Revoke(context.Background(), req); err != nil {
 					b.Error(err)

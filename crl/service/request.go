@@ -18,11 +18,12 @@ import (
 
 // Bounds on the fields of a write request.
 const (
-	MaxIDBytes     = registry.MaxIDBytes     // certificate_id, beneficiary_id, batch
+	MaxIDBytes     = registry.MaxIDBytes     // certificate_id
+	MaxNameBytes   = registry.MaxNameBytes   // beneficiary_id, batch
 	MaxIssuerBytes = registry.MaxIssuerBytes // issuer
-	MaxNoteBytes   = 1024                    // note
+	MaxNoteBytes   = registry.MaxNoteBytes   // note
 	MaxDoses       = 32                      // entries of doses
-	MaxDose        = 99                      // a dose number
+	MaxDose        = registry.MaxDose        // a dose number
 )
 
 // Operations of the write endpoints.
@@ -46,11 +47,14 @@ type writeBody struct {
 }
 
 // ParseRequest reads the JSON body of a write endpoint (op is OpRevoke,
-// OpSuspend or OpLift) into a Request, checking every field; now is the
-// time a suspension must end after. The Actor is left empty. Every error
-// wraps ErrInvalid and says what is wrong in words fit for the client.
-func ParseRequest(op string, body []byte, now time.Time) (Request, error) {
-	var req Request
+// OpSuspend or OpLift) into a registry request, checking every field; now
+// is the time a suspension must end after. The Actor is left empty, and so
+// is a reason not given: the registry's default for the rule applies
+// (faultyBatch for a batch, certificateHold for a suspension, and a
+// revoked certificate keeps its reason). Every error wraps ErrInvalid and
+// says what is wrong in words fit for the client.
+func ParseRequest(op string, body []byte, now time.Time) (registry.Request, error) {
+	var req registry.Request
 	var b writeBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -74,9 +78,9 @@ func ParseRequest(op string, body []byte, now time.Time) (Request, error) {
 	case b.CertificateID != nil:
 		req.CertificateID, err = field("certificate_id", *b.CertificateID, MaxIDBytes)
 	case b.BeneficiaryID != nil:
-		req.BeneficiaryID, err = field("beneficiary_id", *b.BeneficiaryID, MaxIDBytes)
+		req.BeneficiaryID, err = field("beneficiary_id", *b.BeneficiaryID, MaxNameBytes)
 	default:
-		req.Batch, err = field("batch", *b.Batch, MaxIDBytes)
+		req.Batch, err = field("batch", *b.Batch, MaxNameBytes)
 	}
 	if err != nil {
 		return req, err
@@ -124,9 +128,6 @@ func ParseRequest(op string, body []byte, now time.Time) (Request, error) {
 		if b.Until != "" {
 			return req, invalid(`"until" is for /v1/suspend`)
 		}
-		if req.Batch != "" {
-			req.Reason = crl.ReasonFaultyBatch
-		}
 	case OpSuspend:
 		if b.Until == "" {
 			return req, invalid(`a suspension needs "until" (RFC 3339 time or date)`)
@@ -137,7 +138,6 @@ func ParseRequest(op string, body []byte, now time.Time) (Request, error) {
 		if !req.Until.After(now) {
 			return req, invalid(`"until" %s is not in the future`, req.Until.Format(time.RFC3339))
 		}
-		req.Reason = crl.ReasonCertificateHold
 	default:
 		return req, invalid("unknown operation %q", op)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crlverify/crlverify/crl"
+	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/verify"
 	"github.com/crlverify/crlverify/verify/store"
 )
@@ -48,23 +49,23 @@ func (br backendRevocations) Check(issuer, id string, at time.Time) (store.Resul
 	if err != nil {
 		return r, err
 	}
-	if st.Status == "unknown" {
+	if st.State == registry.StateUnknown {
 		return r, nil
 	}
 	r.Freshness = store.Fresh
 	r.ThisUpdate, r.NextUpdate, r.NewestSeen = at, at, at
 	r.Status = store.NotRevoked
-	if st.Reason != nil {
-		e := crl.Entry{Key: r.Key, RevokedAt: st.RevokedAt.Unix(), Reason: *st.Reason}
+	if st.Status == registry.StatusRevoked || st.Status == registry.StatusSuspended {
+		e := crl.Entry{Key: r.Key, RevokedAt: st.RevokedAt.Unix(), Reason: st.Reason}
 		if !st.SuspendedUntil.IsZero() {
 			e.SuspendedUntil = st.SuspendedUntil.Unix()
 		}
 		r.Entry = &e
 	}
-	switch st.Status {
-	case "revoked":
+	switch st.State {
+	case registry.StateRevoked:
 		r.Status = store.Revoked
-	case "suspended":
+	case registry.StateSuspended:
 		r.Status = store.Suspended
 	}
 	return r, nil

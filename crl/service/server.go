@@ -22,6 +22,13 @@ const (
 	DefaultMaxHeaderBytes    = 16 << 10
 )
 
+// MaxConcurrentStreams is how many requests one HTTP/2 connection may have
+// in flight: enough for a platform's whole burst on one connection (the
+// registry commits them together); beyond it a client opens another
+// connection. Each request in flight holds at most its body
+// ([DefaultMaxBody]).
+const MaxConcurrentStreams = 1000
+
 // ErrPlainHTTP: the address is not loopback and no TLS certificate was
 // given.
 var ErrPlainHTTP = errors.New("service: plain HTTP is only for loopback addresses: give a TLS certificate and key")
@@ -90,6 +97,7 @@ func Listen(h http.Handler, opts ServerOptions) (*Server, error) {
 		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxConcurrentStreams},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if tlsOn {

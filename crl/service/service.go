@@ -270,7 +270,9 @@ func (s *Service) readBody(w *response, r *http.Request) ([]byte, bool) {
 	return nil, false
 }
 
-// write is the handler of a revoke, suspend or lift.
+// write is the handler of a revoke, suspend or lift. Requests go to the
+// backend as they come, concurrently: the registry groups them into
+// shared durable commits.
 func (s *Service) write(op string) func(*response, *http.Request, auth.Principal) {
 	return func(w *response, r *http.Request, p auth.Principal) {
 		body, ok := s.readBody(w, r)
@@ -283,7 +285,7 @@ func (s *Service) write(op string) func(*response, *http.Request, auth.Principal
 			return
 		}
 		req.Actor = p.Name
-		var out Outcome
+		var out registry.Outcome
 		switch op {
 		case OpRevoke:
 			out, err = s.cfg.Backend.Revoke(r.Context(), req)
@@ -294,35 +296,33 @@ func (s *Service) write(op string) func(*response, *http.Request, auth.Principal
 		}
 		attrs := s.requestAttrs(w, op, req)
 		if err != nil {
-			code, _ := statusOf(err)
+			code, _, _ := statusOf(err)
 			s.log.Warn("change refused", append(attrs, "status", code, "refusal", refusalKind(err))...)
 			s.backendError(w, err)
 			return
 		}
-		for _, c := range out.Changed {
+		view := OutcomeOf(out)
+		view.Action = op
+		for _, c := range view.Changed {
 			a := append(attrs[:len(attrs):len(attrs)], "issuer", c.Issuer, "certificate", s.Pseudonym(c.CertificateID))
 			if c.After != nil {
-				a = append(a, "reason", c.After.Reason.String(), "revoked_at", c.After.RevokedAt)
+				a = append(a, "status", c.After.Status, "reason", c.After.Reason.String(), "revoked_at", c.After.RevokedAt)
 				if !c.After.SuspendedUntil.IsZero() {
 					a = append(a, "suspended_until", c.After.SuspendedUntil)
 				}
+			} else {
+				a = append(a, "status", "not_revoked")
 			}
 			s.log.Info("change", a...)
 		}
-		if out.Changed == nil {
-			out.Changed = []Change{}
-		}
-		writeJSON(w, http.StatusOK, struct {
-			Action string `json:"action"`
-			Outcome
-		}{op, out})
+		writeJSON(w, http.StatusOK, view)
 	}
 }
 
 // requestAttrs are the log attributes of a write: who, what, and the
 // selector with personal identifiers pseudonymised.
-func (s *Service) requestAttrs(w *response, op string, req Request) []any {
-	a := []any{"request_id", w.id, "action", op, "actor", req.Actor, "selector", req.Kind()}
+func (s *Service) requestAttrs(w *response, op string, req registry.Request) []any {
+	a := []any{"request_id", w.id, "action", op, "actor", req.Actor, "selector", selectorKind(req.Selector)}
 	switch {
 	case req.BeneficiaryID != "":
 		a = append(a, "beneficiary", s.Pseudonym(req.BeneficiaryID))
@@ -341,6 +341,18 @@ func (s *Service) requestAttrs(w *response, op string, req Request) []any {
 		a = append(a, "note_bytes", len(req.Note))
 	}
 	return a
+}
+
+// selectorKind names a selector's kind for the log: "certificate_id",
+// "beneficiary" or "batch".
+func selectorKind(s registry.Selector) string {
+	switch {
+	case s.BeneficiaryID != "":
+		return "beneficiary"
+	case s.Batch != "":
+		return "batch"
+	}
+	return "certificate_id"
 }
 
 func (s *Service) publish(w *response, r *http.Request, p auth.Principal) {
@@ -366,14 +378,14 @@ func (s *Service) Publish(ctx context.Context, actor string) (*registry.PublishR
 		s.log.Error("publish failed", "actor", actor, "error", err.Error())
 		return nil, err
 	}
-	s.log.Info("publish", "actor", actor, "serial", res.Serial, "list_count", res.ListCount,
+	s.log.Info("publish", "actor", actor, "serial", res.Serial, "entries", res.ListCount,
 		"next_update", res.NextUpdate, "deltas", len(res.Deltas))
 	return res, nil
 }
 
 func (s *Service) revocations(w *response, r *http.Request, _ auth.Principal) {
 	q := r.URL.Query()
-	var rq RevocationQuery
+	var rq registry.RevocationQuery
 	var err error
 	if rq.Since, err = queryTime(q.Get("since")); err != nil {
 		s.fail(w, http.StatusBadRequest, `"since": `+err.Error())
@@ -387,17 +399,21 @@ func (s *Service) revocations(w *response, r *http.Request, _ auth.Principal) {
 		s.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rq.Page = q.Get("page")
-	if len(rq.Page) > 256 {
+	rq.Cursor = q.Get("page")
+	if len(rq.Cursor) > 256 {
 		s.fail(w, http.StatusBadRequest, "bad page cursor")
 		return
 	}
-	page, err := s.cfg.Backend.Revocations(r.Context(), rq)
+	rq.At = s.cfg.Now()
+	recs, next, err := s.cfg.Backend.Revocations(r.Context(), rq)
 	if err != nil {
 		s.backendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	if recs == nil {
+		recs = []registry.RevocationRecord{}
+	}
+	writeJSON(w, http.StatusOK, RevocationPage{Revocations: recs, NextPage: next})
 }
 
 func (s *Service) audit(w *response, r *http.Request, _ auth.Principal) {
@@ -448,7 +464,7 @@ func (s *Service) status(w *response, r *http.Request, _ auth.Principal) {
 		s.backendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, StatusOf(st))
 }
 
 func (s *Service) verify(w *response, r *http.Request, _ auth.Principal) {
@@ -501,66 +517,81 @@ func queryLimit(v string) (int, error) {
 	return n, nil
 }
 
-// statusOf maps a Backend error to its HTTP status and the message a
-// client may see. Unknown errors are internal: 500, and nothing of them is
-// sent.
-func statusOf(err error) (int, string) {
-	var rule *RuleError
+// statusOf maps a Backend error to its HTTP status, the message a client
+// may see, and the rule a refusal names. Unknown errors are internal: 500,
+// and nothing of them is sent.
+func statusOf(err error) (code int, msg, rule string) {
+	var re *registry.RuleError
 	switch {
-	case errors.As(err, &rule):
-		return http.StatusUnprocessableEntity, rule.Error()
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrIssuerRequired):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, ErrConflict):
-		return http.StatusConflict, err.Error()
+	case errors.As(err, &re):
+		return http.StatusUnprocessableEntity, "rule " + re.Rule + ": " + re.Msg, re.Rule
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest, err.Error(), ""
+	case errors.Is(err, registry.ErrInvalid):
+		return http.StatusBadRequest, clientMessage(err), ""
+	case errors.Is(err, registry.ErrNotFound):
+		return http.StatusNotFound, clientMessage(err), ""
+	case errors.Is(err, registry.ErrPublisherRequired), errors.Is(err, registry.ErrPublisherChanged):
+		return http.StatusConflict, clientMessage(err), ""
 	case errors.Is(err, ErrNotSupported):
-		return http.StatusNotImplemented, err.Error()
-	case errors.Is(err, ErrBusy):
-		return http.StatusServiceUnavailable, "the registry is busy; try again"
+		return http.StatusNotImplemented, err.Error(), ""
+	case errors.Is(err, registry.ErrLocked):
+		return http.StatusServiceUnavailable, "the registry is busy; try again", ""
+	case errors.Is(err, registry.ErrClosed):
+		return http.StatusServiceUnavailable, "the service is shutting down; try again", ""
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "request cancelled"
+		return http.StatusServiceUnavailable, "request cancelled", ""
 	}
-	return http.StatusInternalServerError, "internal error"
+	return http.StatusInternalServerError, "internal error", ""
+}
+
+// clientMessage is a registry error's message for the client, without
+// the package's prefix. The registry's request errors speak of the
+// request (its fields, the certificates it names), never of files.
+func clientMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), "registry: ", "")
 }
 
 // refusalKind names why a write was refused, for the log: never the
 // message, which may quote an identifier.
 func refusalKind(err error) string {
-	var rule *RuleError
+	var re *registry.RuleError
 	switch {
-	case errors.As(err, &rule):
-		return "rule " + rule.Rule
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrIssuerRequired):
+	case errors.As(err, &re):
+		return "rule " + re.Rule
+	case errors.Is(err, ErrInvalid), errors.Is(err, registry.ErrInvalid):
 		return "invalid"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, registry.ErrNotFound):
 		return "not found"
-	case errors.Is(err, ErrConflict):
-		return "conflict"
-	case errors.Is(err, ErrNotSupported):
-		return "not supported"
-	case errors.Is(err, ErrBusy):
+	case errors.Is(err, registry.ErrLocked):
 		return "busy"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
 	}
 	return "internal"
 }
 
 func (s *Service) backendError(w *response, err error) {
-	code, msg := statusOf(err)
+	code, msg, rule := statusOf(err)
 	if code >= 500 {
 		w.errDetail = err
 		if code == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}
 	}
-	s.fail(w, code, msg)
+	s.failRule(w, code, msg, rule)
 }
 
 // fail answers {"error": msg}; a 5xx also carries the request id, to find
 // the log line that says what happened.
-func (s *Service) fail(w *response, code int, msg string) {
+func (s *Service) fail(w *response, code int, msg string) { s.failRule(w, code, msg, "") }
+
+// failRule is fail naming the rule that refused the request, if any.
+func (s *Service) failRule(w *response, code int, msg, rule string) {
 	body := map[string]string{"error": msg}
+	if rule != "" {
+		body["rule"] = rule
+	}
 	if code >= 500 {
 		body["request_id"] = w.id
 	}

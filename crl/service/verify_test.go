@@ -96,9 +96,9 @@ func TestOIDCThroughService(t *testing.T) {
 		t.Errorf("API token beside OIDC: %d", code)
 	}
 	var source string
-	a.reg.Audit(0, func(r registry.AuditRecord) error {
-		if r.ID == "9000000000009" {
-			source = r.Source
+	a.reg.Audit(0, func(r *registry.AuditRecord) error {
+		if r.CertificateID == "9000000000009" {
+			source = r.Actor
 		}
 		return nil
 	})

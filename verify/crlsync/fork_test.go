@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +31,8 @@ type history struct {
 
 func (h *history) revoke(id string) {
 	h.t.Helper()
-	if _, err := h.reg.Revoke(registry.Revocation{Issuer: issuer, ID: id, Reason: crl.ReasonDataError, RevokedAt: t0}); err != nil {
+	if _, err := h.reg.Revoke(context.Background(), registry.Request{Selector: registry.Selector{Issuer: issuer, CertificateID: id},
+		Reason: crl.ReasonDataError, At: t0, Actor: "test"}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -79,11 +81,12 @@ func forkedHistories(t *testing.T) (orig, restored *history, keys snapshot.Keys)
 		t.Fatal(err)
 	}
 	// Enough entries that a delta is smaller than a full snapshot.
-	var base []registry.Revocation
+	var base strings.Builder
+	base.WriteString("id,issuer,reason,revoked_at\n")
 	for i := range 500 {
-		base = append(base, registry.Revocation{Issuer: issuer, ID: fmt.Sprintf("base-%d", i), Reason: crl.ReasonSuperseded, RevokedAt: t0})
+		fmt.Fprintf(&base, "base-%d,%s,superseded,%s\n", i, issuer, t0.Format(time.RFC3339))
 	}
-	if _, err := orig.reg.RevokeBatch(base); err != nil {
+	if _, err := orig.reg.ImportRevocations(context.Background(), strings.NewReader(base.String()), &registry.ImportOptions{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	orig.revoke("x")
