@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/snapshot"
 )
 
 func newAuditCommand() *cobra.Command {
@@ -34,14 +35,16 @@ The record format is specified in the crl/registry package documentation.
 }
 
 type auditVerifyOptions struct {
-	registry string
-	json     bool
+	registry    string
+	publication string
+	jwks        string
+	json        bool
 }
 
 func newAuditVerifyCommand() *cobra.Command {
 	o := &auditVerifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify --registry FILE [--json]",
+		Use:   "verify --registry FILE [--publication DIR --jwks FILE] [--json]",
 		Short: "Prove the audit trail unbroken",
 		Long: `verify recomputes every audit record's hash over its canonical encoding and
 the previous record's hash, checks the sequence numbers run from 1 to the
@@ -50,35 +53,62 @@ head the registry keeps, recomputes each record's items root from its items
 trail against the registry: every revocation record must be what its last
 audit record set.
 
-It names the first record that does not hold and exits 1; exit 0 means the
-trail is unbroken and the registry follows from it. Exit 2 is an I/O error.
 Nothing in the file alone stops someone who can write it from rewriting the
-whole chain consistently: compare the head printed here with a copy kept
-elsewhere (or, once publications carry it, with the signed one).
+whole chain consistently. Every publication signs the audit head it was made
+at (checkpoint-<serial>.jws, kept beside the snapshots): with --publication
+DIR and the publisher's public keys (--jwks), verify also proves the trail
+consistent with every checkpoint in DIR (record audit_seq hashes to the
+signed head). A trail rewritten before the last publication, or a registry
+put back from a copy older than it, is found from the published files alone.
+
+It names the first record that does not hold and exits 1; exit 0 means the
+trail is unbroken, the registry follows from it, and every checkpoint holds.
+A checkpoint that is not signed by a --jwks key also exits 1. Exit 2 is an
+I/O error.
 
 ` + exitCodeHelp,
-		Example: `  crlverify audit verify --registry moh.db`,
+		Example: `  crlverify audit verify --registry moh.db
+  crlverify audit verify --registry moh.db --publication pub/ --jwks keys/publisher.jwks`,
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	cmd.Flags().StringVar(&o.registry, "registry", "", "registry file (required)")
+	cmd.Flags().StringVar(&o.publication, "publication", "", "publication directory whose signed checkpoints the trail must match")
+	cmd.Flags().StringVar(&o.jwks, "jwks", "", "the publisher's public keys (JWKS), with --publication")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
 }
 
 func (o *auditVerifyOptions) run(cmd *cobra.Command) error {
+	if (o.publication == "") != (o.jwks == "") {
+		return withCode(ExitError, errors.New("--publication and --jwks go together"))
+	}
+	var keys snapshot.Keys
+	if o.jwks != "" {
+		var err error
+		if keys, err = readKeys(o.jwks); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
 	reg, err := openExistingRegistry(o.registry)
 	if err != nil {
 		return registryError(err)
 	}
 	defer reg.Close()
 	rep, err := reg.VerifyAudit()
+	var cps registry.CheckpointReport
+	if err == nil && o.publication != "" {
+		cps, err = reg.VerifyCheckpoints(o.publication, keys)
+		if isSnapshotRefusal(err) {
+			return withCode(ExitInvalid, err)
+		}
+	}
 	out := cmd.OutOrStdout()
 	var broken *registry.AuditError
 	if errors.As(err, &broken) {
 		if o.json {
-			json.NewEncoder(out).Encode(struct {
+			writeJSON(out, struct {
 				OK      bool   `json:"ok"`
 				Seq     uint64 `json:"seq"`
 				Problem string `json:"problem"`
@@ -90,14 +120,47 @@ func (o *auditVerifyOptions) run(cmd *cobra.Command) error {
 		return registryError(err)
 	}
 	if o.json {
-		return json.NewEncoder(out).Encode(struct {
+		return writeJSON(out, struct {
 			OK bool `json:"ok"`
 			registry.AuditReport
-		}{true, rep})
+			Checkpoints *[]registry.CheckpointResult `json:"checkpoints,omitempty"`
+		}{true, rep, checkpointsOf(o.publication, cps)})
 	}
 	_, err = fmt.Fprintf(out, "audit trail verified: %d records, head %s\n  %d items, %d certificates, %d revocation records consistent with it\n",
 		rep.Records, rep.Head, rep.Items, rep.Certificates, rep.Revocations)
+	if o.publication != "" {
+		n := len(cps.Checkpoints)
+		if n == 0 {
+			fmt.Fprintf(out, "  no signed checkpoint in %s\n", clean(o.publication))
+		} else {
+			last := cps.Checkpoints[n-1]
+			fmt.Fprintf(out, "  consistent with %d signed checkpoint%s in %s (the newest: serial %d at record %d)\n",
+				n, plural(n), clean(o.publication), last.Serial, last.AuditSeq)
+		}
+	}
 	return err
+}
+
+func checkpointsOf(dir string, rep registry.CheckpointReport) *[]registry.CheckpointResult {
+	if dir == "" {
+		return nil
+	}
+	cps := rep.Checkpoints
+	if cps == nil {
+		cps = []registry.CheckpointResult{}
+	}
+	return &cps
+}
+
+// isSnapshotRefusal reports whether err is a published file refused
+// (forged, unknown key, malformed).
+func isSnapshotRefusal(err error) bool {
+	for _, s := range []error{snapshot.ErrBadSignature, snapshot.ErrUnknownKey, snapshot.ErrMalformed, snapshot.ErrUnsupportedVersion, snapshot.ErrTooLarge} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 type auditListOptions struct {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/snapshot"
 )
 
 type publishOptions struct {
@@ -23,6 +24,8 @@ type publishOptions struct {
 	issuers    []string
 	at         string
 	actor      string
+	carry      bool
+	jwks       string
 	json       bool
 }
 
@@ -55,7 +58,21 @@ now) are left out, and the deltas carry their removal.
 
 Publish again before the next update (--next-update, default 24h): past it
 verifiers stop trusting the list. Each publication is a record of the audit
-trail.
+trail, and writes checkpoint-<serial>.jws: the signed audit head after that
+record ("crlverify audit verify --publication" checks the trail against
+them). Checkpoints are never deleted.
+
+publish never goes backwards. It first compares the registry with the newest
+publication in DIR; if DIR holds a serial this registry did not publish, or
+another list or audit trail for one it did (an old copy of the registry put
+back, a second registry writing into DIR), it refuses (exit 1), says what
+differs and how many revocations publishing would drop, and writes nothing.
+Ways on: restore the registry from its newest backup ("crlverify restore"),
+or --carry-forward: the entries of DIR's newest list that the registry would
+not list stay revoked (they are carried into the registry by list key, since
+their certificate ids are unknown, with an audit record naming the serial
+and list digest carried), then the registry publishes. --jwks gives the
+publisher's public keys DIR was signed with, after a key rotation.
 
 ` + exitCodeHelp,
 		Example: `  crlverify publish --registry moh.db --key keys/signing.jwk --out pub/
@@ -74,6 +91,8 @@ trail.
 	f.StringSliceVar(&o.issuers, "issuer", nil, "also cover this issuer (repeatable; remembered)")
 	f.StringVar(&o.at, "at", "", "publication time (default now)")
 	addActorFlag(f, &o.actor)
+	f.BoolVar(&o.carry, "carry-forward", false, "if DIR holds a publication this registry did not make, keep its revocations (carry them into the registry) and publish")
+	f.StringVar(&o.jwks, "jwks", "", "public keys DIR's publications were signed with (default: the signing key's)")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	for _, name := range []string{"registry", "key", "out"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -100,6 +119,11 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	if o.keep < 1 {
 		return withCode(ExitError, fmt.Errorf("--keep must be at least 1"))
 	}
+	if o.jwks != "" {
+		if popts.Keys, err = readKeys(o.jwks); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return withCode(ExitError, err)
 	}
@@ -114,12 +138,39 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	res, err := reg.Publish(o.out, key, popts)
+	var carried *registry.CarryResult
+	if errors.Is(err, registry.ErrPublicationConflict) && o.carry {
+		keys := popts.Keys
+		if keys == nil {
+			set, serr := snapshot.PublicSet(key)
+			if serr != nil {
+				return withCode(ExitError, serr)
+			}
+			keys = snapshot.KeysFromSet(set)
+		}
+		cr, cerr := reg.CarryForward(o.out, keys, &registry.CarryOptions{Actor: actorOr(o.actor)})
+		if cerr != nil {
+			return registryError(cerr)
+		}
+		carried = &cr
+		res, err = reg.Publish(o.out, key, popts)
+	}
+	if errors.Is(err, registry.ErrPublicationConflict) {
+		return withCode(ExitInvalid, err)
+	}
 	if err != nil {
 		return registryError(err)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(res)
+		return writeJSON(out, struct {
+			*registry.PublishResult
+			CarriedForward *registry.CarryResult `json:"carried_forward,omitempty"`
+		}{res, carried})
+	}
+	if carried != nil {
+		fmt.Fprintf(out, "carried %d of the %d entries of serial %d (%s) forward into the registry: audit record %d\n",
+			carried.Carried, carried.Listed, carried.Serial, carried.ListDigest, carried.AuditSeq)
 	}
 	fmt.Fprintf(out, "published serial %d of %q: %d entries, next update %s\n",
 		res.Serial, res.Publisher, res.ListCount, res.NextUpdate.Format(time.RFC3339))
@@ -133,6 +184,7 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	for _, s := range res.Skipped {
 		fmt.Fprintf(out, "  (no delta from serial %d: larger than the full list)\n", s)
 	}
+	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Checkpoint.Name, res.Checkpoint.Length)
 	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Index.Name, res.Index.Length)
 	for _, p := range res.Pruned {
 		fmt.Fprintf(out, "  deleted %s\n", p)
