@@ -69,8 +69,8 @@ I/O error.
 ` + exitCodeHelp,
 		Example: `  crlverify audit verify --registry moh.db
   crlverify audit verify --registry moh.db --publication pub/ --jwks keys/publisher.jwks`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	cmd.Flags().StringVar(&o.registry, "registry", "", "registry file (required)")
 	cmd.Flags().StringVar(&o.publication, "publication", "", "publication directory whose signed checkpoints the trail must match")
