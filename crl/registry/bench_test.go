@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 )
 
 // The big benchmarks run at 10,000,000 rows, or CRLVERIFY_BENCH_N; they
@@ -485,4 +487,87 @@ func BenchmarkPublish1M(b *testing.B) {
 	if len(res.Deltas) > 0 {
 		b.ReportMetric(float64(res.Deltas[0].Length), "delta-bytes")
 	}
+}
+
+// BenchmarkBackup10M takes a full backup of a registry of 10M imported
+// certificates (gzip'd, and age-encrypted), an incremental one after a
+// thousand revocations, and restores both; it reports the backup's size,
+// how long the backup held the registry file in one go (what another
+// process, such as serve, waits at most), and the longest a revocation of
+// this process waited while the full backup ran.
+func BenchmarkBackup10M(b *testing.B) {
+	n := benchN(b)
+	r, _ := benchRegistry(b, n)
+	dir := b.TempDir()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc := &BackupOptions{Recipients: []age.Recipient{id.Recipient()}}
+	fi, _ := os.Stat(r.Path())
+	b.Logf("registry file: %d MB", fi.Size()>>20)
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			os.RemoveAll(dir)
+			os.MkdirAll(dir, 0o700)
+			// Revocations keep arriving meanwhile, one caller at a time.
+			stop := make(chan struct{})
+			var worst time.Duration
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					t := time.Now()
+					if _, err := r.Revoke(ctx, Request{Actor: "bench", Selector: Selector{Issuer: "https://cowin.gov.in/", CertificateID: fmt.Sprint("during-backup-", i)}}); err != nil {
+						b.Error(err)
+						return
+					}
+					worst = max(worst, time.Since(t))
+				}
+			}()
+			res, err := r.BackupTo(dir, enc)
+			close(stop)
+			wg.Wait()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(res.Bytes)/(1<<20), "MB")
+			b.ReportMetric(float64(res.Manifest.Files[0].Size)/(1<<20), "MB-raw")
+			b.ReportMetric(float64(res.Held.Milliseconds()), "ms-held")
+			b.ReportMetric(float64(worst.Milliseconds()), "ms-worst-revoke")
+		}
+	})
+	b.Run("incremental-1k", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			for i := range 1000 {
+				if _, err := r.Revoke(ctx, Request{Actor: "bench", Selector: Selector{Issuer: "https://cowin.gov.in/", CertificateID: fmt.Sprint("incr-", i)}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+			res, err := r.BackupTo(dir, &BackupOptions{Recipients: enc.Recipients, Incremental: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(res.Bytes)/(1<<10), "KB")
+			b.ReportMetric(float64(res.Held.Milliseconds()), "ms-held")
+		}
+	})
+	b.Run("restore", func(b *testing.B) {
+		target := filepath.Join(b.TempDir(), "restored.db")
+		for b.Loop() {
+			res, err := Restore(target, dir, &RestoreOptions{Identities: []age.Identity{id}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(res.Audit.Certificates), "certs")
+		}
+	})
 }

@@ -73,6 +73,9 @@ type Registry struct {
 	com committer
 	// hooks for tests: called between the steps of bulk operations.
 	stepHook func(string)
+	// noSync skips bbolt's fsyncs: for a file being rebuilt privately
+	// (a restore), synced once when done.
+	noSync bool
 }
 
 // Open opens the registry at path, creating it (mode 0600) if it does not
@@ -168,6 +171,7 @@ func (r *Registry) acquire() (*bolt.DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.NoSync = r.noSync
 		r.db = db
 	}
 	r.refs++

@@ -141,9 +141,12 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 	tmp := f.Name()
 	f.Close()
 	var reg *Registry
-	ok := false
+	ok, held := false, false
 	defer func() {
 		if reg != nil {
+			if held {
+				reg.release()
+			}
 			reg.Close()
 		}
 		if !ok {
@@ -168,6 +171,12 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 			if reg, err = Open(tmp, nil); err != nil {
 				return fmt.Errorf("%s: %w: its registry does not open: %v", name, ErrBackup, err)
 			}
+			reg.noSync = true // synced once, before the rename
+			// Keep the file open until the end: nobody else uses it.
+			if _, err := reg.acquire(); err != nil {
+				return err
+			}
+			held = true
 		} else {
 			if m.Kind != BackupIncremental {
 				return fmt.Errorf("%s: %w: a full backup after the first", name, ErrBackup)
@@ -221,6 +230,8 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 		return nil, err
 	}
 	res.Serial, res.AuditSeq, res.AuditHead = s.LastSerial, res.Audit.Records, res.Audit.Head
+	reg.release()
+	held = false
 	if err := reg.Close(); err != nil {
 		return nil, err
 	}
