@@ -44,6 +44,7 @@ Verifiers:       sync, status, check, scan, trust, forget
 		newKeygenCommand(), newInspectCommand(),
 		newRegistryCommand(), newRevokeCommand(), newSuspendCommand(), newUnrevokeCommand(),
 		newRevocationsCommand(), newPublishCommand(), newAuditCommand(), newServeCommand(), newTokenCommand(),
+		newBackupCommand(), newRestoreCommand(),
 	)
 	return root
 }

@@ -128,7 +128,7 @@ type BackupResult struct {
 	Encrypted bool `json:"encrypted"`
 	// Held is the longest time the backup held the registry file in one
 	// go (other processes wait that long at most).
-	Held time.Duration `json:"held_ns"`
+	Held time.Duration `json:"-"`
 }
 
 // Backup writes one backup of the registry to w: full, or with
