@@ -241,4 +241,3 @@ func (o *backupPruneOptions) run(cmd *cobra.Command) error {
 	}
 	return nil
 }
-
