@@ -109,7 +109,7 @@ func sameContent(t *testing.T, got, want registryContent) {
 
 // history makes changes of every kind, step by step; each call to next
 // applies the next group.
-func history(t *testing.T, r *Registry, c *clock, pub string) []func() {
+func history(t testing.TB, r *Registry, c *clock, pub string) []func() {
 	t.Helper()
 	key, _ := testKey(t)
 	step := func(fn func() error) func() {

@@ -299,7 +299,7 @@ func decodeCanonicalRecord(b []byte) (AuditRecord, error) {
 	a.BeneficiaryID = c.str(MaxNameBytes)
 	n := c.u32()
 	if n > MaxDose {
-		c.bad = true
+		c.bad, n = true, 0
 	}
 	for range n {
 		d := c.u32()

@@ -368,10 +368,13 @@ func (v *verifiedMember) Read(p []byte) (int, error) {
 	n, err := v.b.member.Read(p)
 	v.n += int64(n)
 	v.w.Write(p[:n])
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		if cerr := v.check(); cerr != nil {
 			return n, cerr
 		}
+	case err != nil && !errors.Is(err, ErrBackup):
+		err = fmt.Errorf("%w: reading %s: %v", ErrBackup, v.b.m.Files[0].Name, err)
 	}
 	return n, err
 }
