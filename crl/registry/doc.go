@@ -373,6 +373,95 @@
 // the registry from a backup that reaches the publication's audit head
 // (see "Backups") is the other way on, which keeps the trail whole.
 //
+// # Backups
+//
+// [Registry.Backup] writes one backup as a single stream, [Registry.BackupTo]
+// into a backup directory; [Restore] and [RestoreStream] put a registry
+// back; [PruneBackups] applies a retention policy. A backup is full (the
+// registry file) or incremental (the audit records since the backup
+// before it, chained to it).
+//
+// A full backup copies the bbolt file as one read transaction sees it, so
+// it holds every change acknowledged before it started and nothing half
+// made. It holds the file while it copies it into a temporary file beside
+// the registry (about a second per GB): operations of other processes
+// (serve) wait that long, those of the process itself go on; compressing,
+// encrypting and writing come after. An incremental backup reads the
+// records after the base head up to the head when it starts, a few thousand
+// records or 65,536 items or certificates per read transaction, giving the
+// file back between them: records up to the head never change, so the
+// slices are consistent.
+//
+// The stream is a tar archive (POSIX pax), compressed with gzip, and when
+// recipients are given encrypted with age (age-encryption.org/v1, X25519
+// recipients) to every one of them. The archive holds exactly two regular
+// files, in this order: manifest.json, then the data, registry.db for a full
+// backup or increment.bin for an incremental one. The manifest is one
+// JSON object (at most 64 KiB; unknown members are refused):
+//
+//	"format"      "crlverify-backup-v1"
+//	"kind"        "full" or "incremental"
+//	"created"     RFC 3339 time of the backup
+//	"publisher"   the registry's publisher name, if it published
+//	"serial"      the registry's last published serial (0: none)
+//	"audit_seq"   the audit head the backup restores to: records 1 to audit_seq
+//	"audit_head"  the hash of record audit_seq (64 hex digits; zeros for none)
+//	"base_seq", "base_head"   incremental only: the head it continues from,
+//	              the audit_seq and audit_head of the backup before it
+//	"layout"      full only: the registry file's layout version (3)
+//	"records", "items"   incremental only: what the increment holds
+//	"files"       [{"name", "size", "sha256"}]: the data member, its size and
+//	              SHA-256 (64 hex digits)
+//
+// An increment (increment.bin) is the line "crlverify-increment-v1\n" and
+// then frames, each a type byte, a uvarint length and that many bytes:
+//
+//	'R'  a record: its canonical encoding (see "Audit trail"), at most 16 KiB
+//	'I'  an item: its canonical encoding, at most 4 KiB
+//	'P'  a publication: the JSON [Published] of a publish record's serial
+//	'E'  the end (length 0); nothing may follow it
+//
+// in the order: for each record from base_seq+1 to audit_seq, its 'R', its
+// item_count 'I' frames (an import's certificates, in state key order; the
+// revocation records after a change; the entries a carry-forward carried),
+// and for a publish record one 'P'; then 'E'. The hash of each record is
+// SHA-256 of its 'R' frame's bytes; its prev_hash must be the hash of the
+// record before (base_head for the first), its items must hash to its
+// items_root. An increment is so self-verifying, and a chain of backups is
+// verified link by link.
+//
+// In a backup directory a backup is named full-<created>-<audit_seq>.crlbackup
+// or incr-<created>-<base_seq>-<audit_seq>.crlbackup, the time as
+// YYYYMMDDThhmmssZ and the sequence numbers as 20 digits. An incremental
+// backup into a directory continues from its newest backup's audit_seq. A
+// restore from a directory takes its newest full backup and the incremental
+// backups after it, which must chain (each base_seq the audit_seq of the one
+// before; one missing is refused).
+//
+// Restore checks everything before the registry is replaced: each backup
+// decrypts (an encrypted one needs an identity), its archive holds the
+// manifest and the data member the manifest names, of its size and SHA-256,
+// and nothing after; the full backup's registry opens and reaches its
+// manifest's audit head; each increment continues from the head reached, its
+// records chain and are replayed as the registry made them (an import's
+// certificates as a new run, revocation records and their audit items
+// through the same bookkeeping, a publication's serial, a carry-forward's
+// entries), each replayed record hashing as recorded, up to the manifest's
+// head; then [Registry.VerifyAudit] proves the rebuilt trail. The registry
+// is rebuilt in a temporary file beside the target and renamed over it while
+// no process is inside an operation on the target. Any failure leaves the
+// target untouched and wraps [ErrBackup]. A restored registry is the live
+// one record for record: audit records, items, certificates, revocation
+// records, carried entries, published serials (age encryption is not
+// authentication: whoever holds a recipient can make a backup that
+// verifies; "crlverify audit verify --publication" then compares the
+// restored trail with the signed checkpoints).
+//
+// [DefaultRetention] is DIVOC's platform policy: full backups kept 14 days
+// (the newest always), incremental backups purged once a newer full backup
+// exists (those after the newest full are kept: a restore to now needs
+// them).
+//
 // # Scale
 //
 // Measured with "make bench" on the 2-core reference machine (shared with
