@@ -486,6 +486,12 @@
 // certificates, a batch of 475 about 95 ms, an online status 1.6 ms
 // (BenchmarkRevokeRules10M).
 //
+// A full backup of the registry of 10 million certificates (a 751 MB
+// file) takes about 22 seconds, 526 MB gzip'd and age-encrypted, and
+// holds the file 1.4 seconds (what serve waits at most); an incremental
+// backup of 1,000 revocations about 60 ms and 300 KB; restoring both,
+// verified, about 22 seconds (BenchmarkBackup10M).
+//
 // Two billion certificates on one machine therefore need about 160 GB of
 // registry file, plus up to a third more in free pages left by the last
 // merges (reused by the next writes), and temporary space beside it for
