@@ -185,7 +185,8 @@ number, time, action, actor, reason, and what the request selected.
 
   --since, --until    record times (since <= t < until)
   --actor             one actor, e.g. cli:alice or a token's name
-  --action            import, revoke, suspend, lift, add-issuer or publish
+  --action            import, revoke, suspend, lift, add-issuer, publish or
+                      carry-forward
   --certificate ID    records that changed or named one certificate
                       (with --issuer when ids repeat across issuers)
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
@@ -134,6 +135,7 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 		o = *opts
 	}
 	target = filepath.Clean(target)
+	removeStaleRestores(target)
 	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".restore-*"+tempSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -245,6 +247,17 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 	os.Remove(tmp + ".lock")
 	ok = true
 	return res, nil
+}
+
+// removeStaleRestores removes what a restore killed midway left beside
+// target: its temporary registry and lock gate, over an hour old.
+func removeStaleRestores(target string) {
+	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".restore-*"+tempSuffix+"*"))
+	for _, p := range olds {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(p)
+		}
+	}
 }
 
 func syncFile(path string) error {
