@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -119,10 +118,10 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(res)
+		return writeJSON(out, res)
 	}
-	fmt.Fprintf(out, "published serial %d of %q: %d entries, next update %s\n",
-		res.Serial, res.Publisher, res.ListCount, res.NextUpdate.Format(time.RFC3339))
+	fmt.Fprintf(out, "published serial %d of \"%s\": %d entries, next update %s\n",
+		res.Serial, clean(res.Publisher), res.ListCount, res.NextUpdate.Format(time.RFC3339))
 	if res.Expired > 0 {
 		fmt.Fprintf(out, "  (%d ended suspension%s left out)\n", res.Expired, plural(int(res.Expired)))
 	}
@@ -135,7 +134,7 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Index.Name, res.Index.Length)
 	for _, p := range res.Pruned {
-		fmt.Fprintf(out, "  deleted %s\n", p)
+		fmt.Fprintf(out, "  deleted %s\n", clean(p))
 	}
 	return nil
 }
