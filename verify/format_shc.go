@@ -232,7 +232,7 @@ func combine(snap, own Revocation) Revocation {
 		return own
 	}
 	out := snap
-	out.Source = SourceSnapshot + "+" + SourceSHCList
+	out.Source = snap.Source + "+" + SourceSHCList
 	out.ListKID, out.ListCounter = own.ListKID, own.ListCounter
 	if !own.Known {
 		out.Known = false

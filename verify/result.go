@@ -3,6 +3,8 @@ package verify
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/crlverify/crlverify/verify/store"
 )
 
 // Status is the verdict on one certificate.
@@ -177,7 +179,9 @@ type Revocation struct {
 	Explanation string `json:"detail,omitempty"`
 	// Source is what answered: "snapshot" (a signed snapshot in the
 	// store), "shc_crl" (a SMART Health Cards issuer's own list for the
-	// card's key), or "snapshot+shc_crl" (both, neither revoking).
+	// card's key), "snapshot+shc_crl" (both, neither revoking), or
+	// "online" (the authority's status endpoint, asked because no list
+	// answered conclusively: see package verify/online).
 	Source string `json:"source,omitempty"`
 	// CRLIssuer is the issuer name the certificate was looked up under;
 	// MatchedID the id found in the list (normally the certificate id).
@@ -204,6 +208,7 @@ type Revocation struct {
 const (
 	SourceSnapshot = "snapshot"
 	SourceSHCList  = "shc_crl"
+	SourceOnline   = store.SourceOnline
 )
 
 // Conclusive reports whether the result can be acted on as it stands: any

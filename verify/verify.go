@@ -405,7 +405,10 @@ func revocationOf(res store.Result, id string) Revocation {
 		NextUpdate:  res.NextUpdate,
 		AgeSeconds:  int64(res.Age / time.Second),
 	}
-	if res.Status != store.Unknown {
+	switch {
+	case res.Source != "":
+		rev.Source = res.Source
+	case res.Status != store.Unknown:
 		rev.Source = SourceSnapshot
 	}
 	if res.Status == store.Revoked || res.Status == store.Suspended {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -247,7 +246,7 @@ func (o *auditListOptions) run(cmd *cobra.Command) error {
 			return nil
 		}
 		if o.json {
-			return json.NewEncoder(out).Encode(a)
+			return writeJSON(out, a)
 		}
 		return printAuditRecord(out, a)
 	})
@@ -263,7 +262,7 @@ func (o *auditListOptions) run(cmd *cobra.Command) error {
 		}); err != nil {
 			return registryError(err)
 		}
-		if err := json.NewEncoder(out).Encode(struct {
+		if err := writeJSON(out, struct {
 			*registry.AuditRecord
 			Items []registry.AuditItem `json:"items"`
 		}{a, items}); err != nil {
@@ -277,26 +276,26 @@ func printAuditRecord(w io.Writer, a *registry.AuditRecord) error {
 	var what []string
 	add := func(format string, args ...any) { what = append(what, fmt.Sprintf(format, args...)) }
 	if a.Issuer != "" {
-		add("issuer %s", a.Issuer)
+		add("issuer %s", clean(a.Issuer))
 	}
 	if a.CertificateID != "" {
-		add("id %s", a.CertificateID)
+		add("id %s", clean(a.CertificateID))
 	}
 	if a.BeneficiaryID != "" {
 		if a.AllDoses {
-			add("beneficiary %s all doses", a.BeneficiaryID)
+			add("beneficiary %s all doses", clean(a.BeneficiaryID))
 		} else {
-			add("beneficiary %s doses %v", a.BeneficiaryID, a.Doses)
+			add("beneficiary %s doses %v", clean(a.BeneficiaryID), a.Doses)
 		}
 	}
 	if a.Batch != "" {
-		add("batch %s", a.Batch)
+		add("batch %s", clean(a.Batch))
 	}
 	if a.ReplacedBy != "" {
-		add("replaced by %s", a.ReplacedBy)
+		add("replaced by %s", clean(a.ReplacedBy))
 	}
 	if a.Source != "" {
-		add("from %s", a.Source)
+		add("from %s", clean(a.Source))
 	}
 	if a.Serial != 0 {
 		add("serial %d", a.Serial)
@@ -312,8 +311,8 @@ func printAuditRecord(w io.Writer, a *registry.AuditRecord) error {
 		add("%d certificate%s", a.ItemCount, plural(int(a.ItemCount)))
 	}
 	if a.Note != "" {
-		add("note %q", a.Note)
+		add("note \"%s\"", clean(a.Note))
 	}
-	_, err := fmt.Fprintf(w, "%6d  %s  %-10s %-16s %s\n", a.Seq, a.Time.Format(time.RFC3339), a.Action, a.Actor, strings.Join(what, ", "))
+	_, err := fmt.Fprintf(w, "%6d  %s  %-10s %-16s %s\n", a.Seq, a.Time.Format(time.RFC3339), a.Action, clean(a.Actor), strings.Join(what, ", "))
 	return err
 }

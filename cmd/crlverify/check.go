@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/crlverify/crlverify/verify"
 	"github.com/crlverify/crlverify/verify/store"
 )
 
@@ -19,6 +20,7 @@ type checkOptions struct {
 	at        string
 	grace     time.Duration
 	json      bool
+	online    onlineFlags
 }
 
 func newCheckCommand() *cobra.Command {
@@ -28,16 +30,19 @@ func newCheckCommand() *cobra.Command {
 		Short: "Check certificate ids against the local revocation lists, offline",
 		Long: `check looks up each certificate id in the stored revocation list of its
 issuer and prints whether it is revoked, suspended or not revoked, with the
-list's serial and freshness. It needs no network.
+list's serial and freshness. It needs no network (but see --online).
 
 --issuer may be left out when the store covers a single issuer. A list past
 its next update (plus --grace) still reports revocations, but "not revoked"
 from it is not conclusive: the exit code is then 3.
 
+` + onlineHelp + `
+
 ` + exitCodeHelp,
 		Example: `  crlverify check --issuer did:web:health.example 123456789012
   crlverify check --json 123456789012 210987654321
-  crlverify check --at 2026-11-01T12:00:00Z --grace 24h 123456789012`,
+  crlverify check --at 2026-11-01T12:00:00Z --grace 24h 123456789012
+  crlverify check --online https://crl.moh.example:8443 --online-token-file reader.token --issuer https://cowin.gov.in/ 123456789012`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
@@ -47,6 +52,7 @@ from it is not conclusive: the exit code is then 3.
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per id")
+	o.online.add(f)
 	return cmd
 }
 
@@ -77,6 +83,9 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	if o.grace < 0 {
 		return withCode(ExitError, errors.New("--grace must not be negative"))
 	}
+	if err := o.online.check(); err != nil {
+		return withCode(ExitError, err)
+	}
 	for i, id := range ids {
 		if strings.TrimSpace(id) == "" {
 			return withCode(ExitError, fmt.Errorf("certificate id %d of %d is empty: give the id as the certificate states it", i+1, len(ids)))
@@ -86,10 +95,19 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	if missing {
+	var crls verify.Revocations
+	switch {
+	case missing && o.online.url == "":
 		return withCode(ExitUnknown, fmt.Errorf("no store at %s yet; run crlverify sync", path))
+	case missing && o.issuer == "":
+		return withCode(ExitError, fmt.Errorf("no store at %s to tell the issuer: give --issuer", path))
+	case !missing:
+		defer st.Close()
+		crls = st
 	}
-	defer st.Close()
+	if crls, err = o.online.wrap(cmd.Context(), crls); err != nil {
+		return withCode(ExitError, err)
+	}
 	issuer := o.issuer
 	if issuer == "" {
 		var all []string
@@ -113,7 +131,7 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	out := cmd.OutOrStdout()
 	code := ExitOK
 	for _, id := range ids {
-		r, err := st.Check(issuer, id, at)
+		r, err := crls.Check(issuer, id, at)
 		if err != nil {
 			return withCode(ExitError, storeHint(err, path))
 		}
@@ -155,6 +173,10 @@ func describe(id string, r *store.Result) string {
 		if r.Entry != nil {
 			fmt.Fprintf(&b, " (suspension ended %s)", r.Entry.Until().Format(time.RFC3339))
 		}
+	}
+	if r.Source == store.SourceOnline {
+		b.WriteString("; answered online by the authority's status endpoint")
+		return b.String()
 	}
 	fmt.Fprintf(&b, "; list %s serial %d, %s old, %s", clean(r.Publisher), r.Serial, roundAge(r.Age), r.Freshness)
 	if reason := r.Reason(); reason != "" {

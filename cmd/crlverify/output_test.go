@@ -393,7 +393,7 @@ func TestJSONVocabulary(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range [][]string{
+	commands := [][]string{
 		{"check", "--json", "--store", st, "revoked-1", "fine-1", "suspended-1"},
 		{"status", "--json", "--store", st},
 		{"inspect", "--json", "--jwks", jwks, filepath.Join(dir, snapshot.IndexName)},
@@ -404,7 +404,26 @@ func TestJSONVocabulary(t *testing.T) {
 		{"version", "--json"},
 		{"keygen", "--json", "--out", filepath.Join(t.TempDir(), "keys")},
 		{"sync", "--json", "--from", dir, "--jwks", jwks, "--store", st},
+	}
+	// The authority's commands.
+	au := newAuthority(t)
+	reg := []string{"--registry", au.reg, "--json"}
+	for _, c := range [][]string{
+		{"registry", "import", demoCerts},
+		{"revoke", "--from-file", demoCSV},
+		{"revoke", "--batch", "EX-7790"},
+		{"suspend", "--id", "9100000000001", "--until", "+720h", "--note", "review"},
+		{"unrevoke", "--id", "9100000000001"},
+		{"registry", "show", "--beneficiary", "91000000000001"},
+		{"registry", "stats"},
+		{"revocations"},
+		{"audit", "list", "--items"},
+		{"audit", "verify"},
+		{"publish", "--key", au.key, "--out", au.pub},
 	} {
+		commands = append(commands, append(c, reg...))
+	}
+	for _, c := range commands {
 		_, out, errs := runCLI(t, c...)
 		if out == "" {
 			t.Fatalf("%v: no output: %s", c, errs)

@@ -172,8 +172,8 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 		fmt.Fprintf(out, "carried %d of the %d entries of serial %d (%s) forward into the registry: audit record %d\n",
 			carried.Carried, carried.Listed, carried.Serial, carried.ListDigest, carried.AuditSeq)
 	}
-	fmt.Fprintf(out, "published serial %d of %q: %d entries, next update %s\n",
-		res.Serial, res.Publisher, res.ListCount, res.NextUpdate.Format(time.RFC3339))
+	fmt.Fprintf(out, "published serial %d of \"%s\": %d entries, next update %s\n",
+		res.Serial, clean(res.Publisher), res.ListCount, res.NextUpdate.Format(time.RFC3339))
 	if res.Expired > 0 {
 		fmt.Fprintf(out, "  (%d ended suspension%s left out)\n", res.Expired, plural(int(res.Expired)))
 	}
@@ -187,7 +187,7 @@ func (o *publishOptions) run(cmd *cobra.Command) error {
 	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Checkpoint.Name, res.Checkpoint.Length)
 	fmt.Fprintf(out, "  %-52s %10d bytes\n", res.Index.Name, res.Index.Length)
 	for _, p := range res.Pruned {
-		fmt.Fprintf(out, "  deleted %s\n", p)
+		fmt.Fprintf(out, "  deleted %s\n", clean(p))
 	}
 	return nil
 }

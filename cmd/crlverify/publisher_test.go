@@ -9,6 +9,7 @@ import (
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/snapshot"
 )
 
@@ -65,8 +66,9 @@ func TestPublisherEndToEnd(t *testing.T) {
 	}
 	out = mustRun(t, "", "revoke", "--registry", a.reg, "--issuer", "https://divoc.dev/", "--id", "9000000000002",
 		"--reason", "12", "--at", "1767225600", "--json")
-	var oc registry.Outcome
-	if err := json.Unmarshal([]byte(out), &oc); err != nil || oc.Changed != 1 || oc.Certificates[0].After.Reason != crl.ReasonTampering {
+	var oc service.Outcome
+	if err := json.Unmarshal([]byte(out), &oc); err != nil || len(oc.Changed) != 1 || oc.Changed[0].After.Reason != crl.ReasonTampering ||
+		oc.Changed[0].After.Status != "revoked" || oc.Action != "revoke" {
 		t.Errorf("revoke --json printed\n%s", out)
 	}
 	mustRun(t, "", "unrevoke", "--registry", a.reg, "--issuer", "https://divoc.dev/", "--id", "9000000000002")

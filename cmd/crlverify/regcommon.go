@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/crl/service"
 )
 
 // Flags and helpers the authority's registry commands share.
@@ -153,10 +153,11 @@ func registryError(err error) error {
 	return withCode(ExitError, err)
 }
 
-// printOutcome prints what a revoke, suspend or unrevoke did.
+// printOutcome prints what a revoke, suspend or unrevoke did; --json
+// prints what the API answers for the same request (service.Outcome).
 func printOutcome(w io.Writer, out registry.Outcome, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(w).Encode(out)
+		return writeJSON(w, service.OutcomeOf(out))
 	}
 	verb := map[registry.Action]string{registry.ActionRevoke: "revoked", registry.ActionSuspend: "suspended", registry.ActionLift: "lifted"}[out.Action]
 	fmt.Fprintf(w, "%s %d of %d certificate%s", verb, out.Changed, out.Matched, plural(out.Matched))
@@ -177,7 +178,7 @@ func printOutcome(w io.Writer, out registry.Outcome, asJSON bool) error {
 		if !c.Changed {
 			mark = "="
 		}
-		fmt.Fprintf(w, " %s %s %s: %s -> %s\n", mark, c.Issuer, c.CertificateID, describeState(c.Before), describeState(c.After))
+		fmt.Fprintf(w, " %s %s %s: %s -> %s\n", mark, clean(c.Issuer), clean(c.CertificateID), describeState(c.Before), describeState(c.After))
 	}
 	return nil
 }
@@ -307,13 +308,13 @@ func reportBadRows(stderr io.Writer, name string, err error) error {
 		return nil
 	}
 	for _, row := range bad.Rows {
-		fmt.Fprintf(stderr, "%s:%d: %v\n", name, row.Line, row.Err)
+		fmt.Fprintf(stderr, "%s:%d: %s\n", clean(name), row.Line, clean(row.Err.Error()))
 	}
 	more := ""
 	if bad.Truncated {
 		more = " (stopped looking after these)"
 	}
-	return withCode(ExitError, fmt.Errorf("%s: nothing applied: %d bad row%s%s", name, len(bad.Rows), plural(len(bad.Rows)), more))
+	return withCode(ExitError, fmt.Errorf("%s: nothing applied: %d bad row%s%s", clean(name), len(bad.Rows), plural(len(bad.Rows)), more))
 }
 
 // reasonTable lists the reason codes for help texts, three to a line.

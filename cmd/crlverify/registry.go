@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/crl/service"
 )
 
 func newRegistryCommand() *cobra.Command {
@@ -116,20 +116,20 @@ func (o *registryImportOptions) run(cmd *cobra.Command, input string) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	for _, d := range res.DuplicateRows {
-		fmt.Fprintf(stderr, "%s:%d: duplicate of line %d (certificate %s), counted once\n", name, d.Line, d.FirstLine, d.CertificateID)
+		fmt.Fprintf(stderr, "%s:%d: duplicate of line %d (certificate %s), counted once\n", clean(name), d.Line, d.FirstLine, clean(d.CertificateID))
 	}
 	if n := res.Duplicates - int64(len(res.DuplicateRows)); n > 0 {
-		fmt.Fprintf(stderr, "%s: %d more duplicate rows\n", name, n)
+		fmt.Fprintf(stderr, "%s: %d more duplicate rows\n", clean(name), n)
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(struct {
+		return writeJSON(out, struct {
 			Source string `json:"source"`
 			registry.CertImportResult
 		}{name, res})
 	}
 	fmt.Fprintf(out, "%s: %d rows: %d certificates imported, %d already in the registry, %d duplicate rows",
-		name, res.Rows, res.Imported, res.Unchanged, res.Duplicates)
+		clean(name), res.Rows, res.Imported, res.Unchanged, res.Duplicates)
 	if res.Corrected+res.CorrectedUnchanged > 0 {
 		fmt.Fprintf(out, "; %d corrected certificates revoked as superseded (%d already were)", res.Corrected, res.CorrectedUnchanged)
 	}
@@ -158,7 +158,11 @@ suspended; a lifted revocation or an ended suspension shows as valid with
 its record kept. An id the registry never imported but holds a revocation
 of shows as not imported.
 
-With --json, one object per certificate per line.
+With --json, one object per certificate per line: issuer, certificate_id,
+status (revoked, suspended, not_revoked), imported, the revocation record
+(revoked_at, reason, suspended_until, lifted, superseded_by, last_change)
+and the imported fields (beneficiary_id, dose, batch, issued_at,
+valid_until, previous_certificate_id).
 
 ` + exitCodeHelp,
 		Example: `  crlverify registry show --registry moh.db --id 7000003421003
@@ -193,18 +197,18 @@ func (o *registryShowOptions) run(cmd *cobra.Command) error {
 	}
 	defer reg.Close()
 	out := cmd.OutOrStdout()
-	enc := json.NewEncoder(out)
 	n := 0
+	now := time.Now()
 	err = reg.EachCertificate(sel, func(c registry.Certificate) error {
 		n++
 		if o.json {
-			return enc.Encode(c)
+			return writeJSON(out, certificateView(c, now))
 		}
-		fmt.Fprintf(out, "%s %s: %s\n", c.Issuer, c.CertificateID, describeState(c.CertState))
+		fmt.Fprintf(out, "%s %s: %s\n", clean(c.Issuer), clean(c.CertificateID), describeState(c.CertState))
 		if c.Imported {
-			fmt.Fprintf(out, "  beneficiary %s, dose %d", c.BeneficiaryID, c.Dose)
+			fmt.Fprintf(out, "  beneficiary %s, dose %d", clean(c.BeneficiaryID), c.Dose)
 			if c.Batch != "" {
-				fmt.Fprintf(out, ", batch %s", c.Batch)
+				fmt.Fprintf(out, ", batch %s", clean(c.Batch))
 			}
 			fmt.Fprintf(out, ", issued %s", c.IssuedAt.Format(time.RFC3339))
 			if !c.ValidUntil.IsZero() {
@@ -212,16 +216,16 @@ func (o *registryShowOptions) run(cmd *cobra.Command) error {
 			}
 			fmt.Fprintln(out)
 			if c.PreviousCertificateID != "" {
-				fmt.Fprintf(out, "  corrects %s\n", c.PreviousCertificateID)
+				fmt.Fprintf(out, "  corrects %s\n", clean(c.PreviousCertificateID))
 			}
 		} else {
 			fmt.Fprintln(out, "  not imported: the registry holds only its revocation record")
 		}
 		if c.SupersededBy != "" {
-			fmt.Fprintf(out, "  superseded by %s\n", c.SupersededBy)
+			fmt.Fprintf(out, "  superseded by %s\n", clean(c.SupersededBy))
 		}
 		if c.LastChange != 0 {
-			fmt.Fprintf(out, "  last changed by audit record %d (crlverify audit list --certificate %s)\n", c.LastChange, c.CertificateID)
+			fmt.Fprintf(out, "  last changed by audit record %d (crlverify audit list --certificate %s)\n", c.LastChange, clean(c.CertificateID))
 		}
 		return nil
 	})
@@ -257,7 +261,7 @@ func newRegistryStatsCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if o.json {
-				return json.NewEncoder(out).Encode(s)
+				return writeJSON(out, s)
 			}
 			fmt.Fprintf(out, "certificates:  %d imported (in %d run%s)\n", s.Certificates, s.Runs, plural(s.Runs))
 			fmt.Fprintf(out, "revocations:   %d revoked, %d suspended, %d lifted\n", s.Revoked, s.Suspended, s.Lifted)
@@ -272,4 +276,25 @@ func newRegistryStatsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
+}
+
+// certificateJSON is a certificate as "registry show --json" prints it:
+// the online status the API answers for it (service.CertificateStatus),
+// with what the registry holds about it.
+type certificateJSON struct {
+	service.CertificateStatus
+	LastChange            uint64    `json:"last_change,omitempty"`
+	BeneficiaryID         string    `json:"beneficiary_id,omitempty"`
+	Dose                  int       `json:"dose,omitempty"`
+	Batch                 string    `json:"batch,omitempty"`
+	IssuedAt              time.Time `json:"issued_at,omitzero"`
+	ValidUntil            time.Time `json:"valid_until,omitzero"`
+	PreviousCertificateID string    `json:"previous_certificate_id,omitempty"`
+}
+
+func certificateView(c registry.Certificate, at time.Time) certificateJSON {
+	st := service.StatusOf(registry.CertificateStatus{Issuer: c.Issuer, CertificateID: c.CertificateID, Imported: c.Imported,
+		At: at, ValidUntil: c.ValidUntil, CertState: c.CertState})
+	return certificateJSON{CertificateStatus: st, LastChange: c.LastChange, BeneficiaryID: c.BeneficiaryID, Dose: c.Dose,
+		Batch: c.Batch, IssuedAt: utcSecond(c.IssuedAt), ValidUntil: utcSecond(c.ValidUntil), PreviousCertificateID: c.PreviousCertificateID}
 }

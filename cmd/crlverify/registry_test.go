@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/crlverify/crlverify/crl/registry"
+	"github.com/crlverify/crlverify/crl/service"
 )
 
 const demoCerts = "../../crl/registry/testdata/demo/certificates.csv"
@@ -72,12 +73,13 @@ func TestRegistryImportAndShow(t *testing.T) {
 		}
 	}
 	out = mustRun(t, "", "registry", "show", "--registry", a.reg, "--id", "9100000000004", "--json")
-	cs := jsonLines[registry.Certificate](t, out)
-	if len(cs) != 1 || cs[0].State != registry.StateRevoked || cs[0].SupersededBy != "9100000000120" || cs[0].Reason.String() != "superseded" {
+	cs := jsonLines[certificateJSON](t, out)
+	if len(cs) != 1 || cs[0].Status != "revoked" || cs[0].SupersededBy != "9100000000120" || cs[0].Reason == nil || cs[0].Reason.String() != "superseded" ||
+		cs[0].BeneficiaryID != "91000000000002" || !cs[0].Imported {
 		t.Errorf("the corrected certificate: %s", out)
 	}
 	out = mustRun(t, "", "registry", "show", "--registry", a.reg, "--batch", "EX-7790", "--json")
-	if n := len(jsonLines[registry.Certificate](t, out)); n != 25 {
+	if n := len(jsonLines[certificateJSON](t, out)); n != 25 {
 		t.Errorf("batch EX-7790: %d certificates", n)
 	}
 	code, _, stderr = runCLIStdin(t, "", "registry", "show", "--registry", a.reg, "--id", "nope")
@@ -106,12 +108,12 @@ func TestRevokeRulesCLI(t *testing.T) {
 		t.Errorf("revoke by doses printed\n%s", out)
 	}
 	out = mustRun(t, "", "revoke", "--registry", a.reg, "--batch", "EX-7790", "--json")
-	var oc registry.Outcome
-	if err := json.Unmarshal([]byte(out), &oc); err != nil || oc.Matched != 25 || oc.Changed != 24 || oc.Unchanged != 1 {
-		t.Errorf("batch: %+v %v", oc, err)
+	var oc service.Outcome
+	if err := json.Unmarshal([]byte(out), &oc); err != nil || oc.Matched != 25 || len(oc.Changed) != 24 || oc.Unchanged != 1 {
+		t.Fatalf("batch: %+v %v", oc, err)
 	}
-	if oc.Certificates[0].After.Reason.String() != "faultyBatch" && oc.Certificates[0].After.Reason.String() != "dataError" {
-		t.Errorf("batch reason %v", oc.Certificates[0].After.Reason)
+	if oc.Changed[0].After.Reason.String() != "faultyBatch" {
+		t.Errorf("batch reason %v", oc.Changed[0].After.Reason)
 	}
 	out = mustRun(t, "", "suspend", "--registry", a.reg, "--id", "9100000000010", "--until", "2030-01-01", "--at", "2026-01-01")
 	if !strings.Contains(out, "suspended 1 of 1 certificate") {
@@ -195,5 +197,94 @@ func TestAuditVerifyCLIFindsTampering(t *testing.T) {
 	code, stdout, _ = runCLIStdin(t, "", "audit", "verify", "--registry", a.reg, "--json")
 	if code != ExitInvalid || !strings.Contains(stdout, `"ok":false,"seq":3`) {
 		t.Errorf("audit verify --json: %d %s", code, stdout)
+	}
+}
+
+// TestRegistryOutputHostileText: ids, beneficiary ids, batches, notes,
+// actors, publisher names and file names holding characters that drive a
+// terminal or disguise text (a bidi override, a line separator, a
+// zero-width space, an escape sequence in a file name) come out of every
+// registry command escaped in text, and as exact \u escapes in JSON.
+func TestRegistryOutputHostileText(t *testing.T) {
+	a := newAuthority(t)
+	const (
+		issuer = "https://cowin.gov.in/"
+		id     = "C-1\u202egnp.exe"
+		ben    = "B\u2028EN"
+		batch  = "LOT\u200b7"
+		note   = "see \u202eticket\u2028 42"
+		actor  = "cli:\u202eroot"
+		pub    = "Evil \u202e Authority"
+	)
+	// Control characters are refused by the registry; what it accepts is
+	// still never printed raw.
+	hostile := []string{"\u202e", "\u2028", "\u200b", "\x1b"}
+	certs := filepath.Join(a.dir, "issued\x1b[2J.csv")
+	must(t, os.WriteFile(certs, []byte("certificate_id,issuer,beneficiary_id,dose,batch,issued_at\n"+
+		id+","+issuer+","+ben+",1,"+batch+",2021-05-01\n"), 0o644))
+	type run struct {
+		args []string
+		json bool
+	}
+	var outputs []string
+	do := func(r run) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, r.args...)
+		for _, h := range hostile {
+			if strings.Contains(stdout, h) || strings.Contains(stderr, h) {
+				t.Errorf("%q printed %q raw:\n%s%s", r.args, h, stdout, stderr)
+			}
+		}
+		if code != ExitOK {
+			t.Fatalf("%q: exit %d: %s", r.args, code, stderr)
+		}
+		outputs = append(outputs, stdout)
+		return stdout
+	}
+	reg := []string{"--registry", a.reg}
+	for _, j := range []bool{false, true} {
+		with := func(args ...string) run {
+			if j {
+				args = append(args, "--json")
+			}
+			return run{args, j}
+		}
+		out := do(with(append([]string{"registry", "import", certs, "--actor", actor, "--note", note}, reg...)...))
+		if !j && !strings.Contains(out, `issued\x1b[2J.csv`) {
+			t.Errorf("import did not escape the file name: %q", out)
+		}
+		do(with(append([]string{"registry", "show", "--beneficiary", ben}, reg...)...))
+		do(with(append([]string{"registry", "show", "--batch", batch}, reg...)...))
+		out = do(with(append([]string{"revoke", "--id", id, "--note", note, "--actor", actor, "--reason", "tampering"}, reg...)...))
+		if !j && !strings.Contains(out, `C-1\u202egnp.exe`) {
+			t.Errorf("revoke did not escape the id: %q", out)
+		}
+		do(with(append([]string{"revocations"}, reg...)...))
+		out = do(with(append([]string{"audit", "list"}, reg...)...))
+		if !j && (!strings.Contains(out, `cli:\u202eroot`) || !strings.Contains(out, `see \u202eticket\u2028 42`)) {
+			t.Errorf("audit list did not escape the actor and the note:\n%s", out)
+		}
+		do(with(append([]string{"unrevoke", "--id", id, "--note", note}, reg...)...))
+		do(with(append([]string{"suspend", "--batch", batch, "--until", "+24h", "--note", note}, reg...)...))
+		out = do(with(append([]string{"publish", "--key", a.key, "--out", a.pub, "--publisher", pub}, reg...)...))
+		if !j && !strings.Contains(out, `Evil \u202e Authority`) {
+			t.Errorf("publish did not escape the publisher: %q", out)
+		}
+	}
+	// The JSON holds the exact values.
+	var sawID, sawNote, sawPub bool
+	for _, out := range outputs {
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var v map[string]any
+			if json.Unmarshal([]byte(l), &v) != nil {
+				continue
+			}
+			sawID = sawID || v["certificate_id"] == id
+			sawNote = sawNote || v["note"] == note
+			sawPub = sawPub || v["publisher"] == pub
+		}
+	}
+	if !sawID || !sawNote || !sawPub {
+		t.Errorf("JSON values not exact: id %v note %v publisher %v", sawID, sawNote, sawPub)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -63,7 +62,6 @@ func (o *revocationsOptions) run(cmd *cobra.Command) error {
 	}
 	defer reg.Close()
 	out := cmd.OutOrStdout()
-	enc := json.NewEncoder(out)
 	q.Limit = registry.MaxRevocationsPage
 	n := 0
 	for {
@@ -74,14 +72,17 @@ func (o *revocationsOptions) run(cmd *cobra.Command) error {
 		for _, rv := range page {
 			n++
 			if o.json {
-				if err := enc.Encode(rv); err != nil {
+				if err := writeJSON(out, rv); err != nil {
 					return err
 				}
 				continue
 			}
-			fmt.Fprintf(out, "%s  %-20s %s %s", rv.RevokedAt.Format(time.RFC3339), rv.Reason, rv.Issuer, rv.CertificateID)
+			fmt.Fprintf(out, "%s  %-20s %s %s", rv.RevokedAt.Format(time.RFC3339), rv.Reason, clean(rv.Issuer), clean(rv.CertificateID))
 			if !rv.SuspendedUntil.IsZero() {
 				fmt.Fprintf(out, "  (suspended until %s)", rv.SuspendedUntil.Format(time.RFC3339))
+			}
+			if rv.SupersededBy != "" {
+				fmt.Fprintf(out, "  (superseded by %s)", clean(rv.SupersededBy))
 			}
 			fmt.Fprintln(out)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -215,12 +214,12 @@ func (o *changeOptions) runFile(cmd *cobra.Command) error {
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		return json.NewEncoder(out).Encode(struct {
+		return writeJSON(out, struct {
 			Source string `json:"source"`
 			registry.ImportResult
 		}{name, res})
 	}
-	fmt.Fprintf(out, "%s: %d rows: %d certificates revoked, suspended or updated, %d unchanged", name, res.Rows, res.Changed, res.Unchanged)
+	fmt.Fprintf(out, "%s: %d rows: %d certificates revoked, suspended or updated, %d unchanged", clean(name), res.Rows, res.Changed, res.Unchanged)
 	if res.Replaced > 0 {
 		fmt.Fprintf(out, ", %d rows replaced by a later row", res.Replaced)
 	}

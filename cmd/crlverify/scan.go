@@ -39,6 +39,7 @@ type scanOptions struct {
 	color     string
 	maxPixels int
 	maxMemory byteSize
+	online    onlineFlags
 }
 
 func newScanCommand() *cobra.Command {
@@ -93,7 +94,8 @@ has a crlVersion also needs its issuer's own list, imported with
 "crlverify sync --from KID.json". Vaccines, tests and diseases are named
 from the formats' code systems: the EU value sets (built in; the published
 files with --dcc-valuesets) and the CVX and SNOMED CT codes of SMART Health
-Cards. Nothing is fetched. A directory is scanned concurrently; results are
+Cards. Nothing is fetched (but see --online). A directory is scanned
+concurrently; results are
 printed in input order, then a tally (on stderr with --json). The exit code
 is that of the worst input, in the order 1 (a certificate not valid), 2 (an
 input UNREADABLE), 3 (revocation status unknown), 0.
@@ -102,6 +104,8 @@ With --json each input is one line: the verdict (status, detail, format,
 certificate{...}, unsigned_fields, revocation{known, status, freshness,
 detail, reason, revoked_at, publisher, serial, ...}, at), or for an input
 that could not be read {"input": ..., "status": "UNREADABLE", "error": ...}.
+
+` + onlineHelp + `
 
 The same image gives the same verdict on any machine, however busy: QR
 decoding tries a fixed ladder of attempts, bounded by work, never by time.
@@ -123,6 +127,7 @@ it to read a huge image.
   crlverify scan vaccination.smart-health-card hc1.txt
   crlverify scan --dcc-valuesets ehn-dcc-valuesets/ irish-aztec.jpg
   crlverify scan --json --at 2026-06-01T00:00:00Z a.png b.png
+  crlverify scan --online https://crl.moh.example:8443 --online-token-file reader.token photo.jpg
   cat payload.zip | crlverify scan -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
@@ -139,6 +144,7 @@ it to read a huge image.
 	f.IntVar(&o.maxPixels, "max-pixels", qr.DefaultMaxPixels, "largest image, in pixels (width × height), read from its header")
 	o.maxMemory = qr.DefaultMaxMemory
 	f.Var(&o.maxMemory, "max-image-memory", "memory all images scanned at once may take, e.g. 128MiB or 1GiB")
+	o.online.add(f)
 	return cmd
 }
 
@@ -240,6 +246,9 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	if o.workers < 1 || o.grace < 0 || o.maxPixels < 1 {
 		return withCode(ExitError, errors.New("--workers and --max-pixels must be at least 1 and --grace not negative"))
 	}
+	if err := o.online.check(); err != nil {
+		return withCode(ExitError, err)
+	}
 	colour, err := o.useColour(cmd.OutOrStdout())
 	if err != nil {
 		return withCode(ExitError, err)
@@ -258,6 +267,9 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 	default:
 		defer st.Close()
 		crls = st
+	}
+	if crls, err = o.online.wrap(cmd.Context(), crls); err != nil {
+		return withCode(ExitError, err)
 	}
 	inputs, err := expandInputs(args)
 	if err != nil {

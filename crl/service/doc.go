@@ -193,8 +193,8 @@
 // UTF-8 expanded form, or the credential JSON. The answer is the verdict
 // [github.com/crlverify/crlverify/verify.Result] exactly as "crlverify scan
 // --json" prints it, with revocation answered by the registry itself
-// ([RevocationsOf]). 200 whatever the verdict; 400 for an empty body; 501
-// when the service has no trust store.
+// ([RevocationsOf]; revocation.source "online"). 200 whatever the
+// verdict; 400 for an empty body; 501 when the service has no trust store.
 //
 // # GET /healthz
 //

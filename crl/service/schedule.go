@@ -36,9 +36,10 @@ func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
 }
 
 // RevocationsOf answers a verify.Verifier's revocation questions from the
-// Backend itself, the authority's live registry: its answers are always
-// fresh, and a certificate of an issuer the registry does not cover is of
-// unknown status.
+// Backend itself, the authority's live registry, as its status endpoint
+// does: its answers are always fresh, marked "online" in the verdict, and
+// a certificate of an issuer the registry does not cover is of unknown
+// status.
 func RevocationsOf(b Backend) verify.Revocations { return backendRevocations{b} }
 
 type backendRevocations struct{ b Backend }
@@ -52,7 +53,7 @@ func (br backendRevocations) Check(issuer, id string, at time.Time) (store.Resul
 	if st.State == registry.StateUnknown {
 		return r, nil
 	}
-	r.Freshness = store.Fresh
+	r.Freshness, r.Source = store.Fresh, store.SourceOnline
 	r.ThisUpdate, r.NextUpdate, r.NewestSeen = at, at, at
 	r.Status = store.NotRevoked
 	if st.Status == registry.StatusRevoked || st.Status == registry.StatusSuspended {

@@ -96,7 +96,21 @@ type Result struct {
 	// lists by its own times only, so a publisher whose clock is wrong
 	// affects nothing but its own list.
 	NewestSeen time.Time
+	// Source is what answered: empty for the store's own lists;
+	// SourceOnline for an authority's status endpoint, asked because the
+	// store had no conclusive answer (package verify/online). An online
+	// answer is Fresh at the time the authority gave it (ThisUpdate);
+	// Publisher and Serial are then empty.
+	Source string
+	// OnlineError says why asking the authority's status endpoint gave no
+	// answer, when it was asked and failed: the result is then the
+	// store's, and Reason says both.
+	OnlineError string
 }
+
+// SourceOnline is [Result.Source] for an answer from an authority's status
+// endpoint.
+const SourceOnline = "online"
 
 // Conclusive reports whether a verdict may rely on the result without
 // qualification: the certificate is not revoked according to a fresh list.
@@ -118,15 +132,21 @@ func (r *Result) Reason() string {
 	if r.Conclusive() {
 		return ""
 	}
+	var why string
 	switch {
 	case r.Status == Unknown:
-		return "no revocation list for issuer " + r.Issuer
+		why = "no revocation list for issuer " + r.Issuer
 	case r.Freshness == Stale:
-		return fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
+		why = fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
 	case r.Freshness == ClockBehind:
-		return fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
+		why = fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
+	default:
+		why = "revocation status not conclusive"
 	}
-	return "revocation status not conclusive"
+	if r.OnlineError != "" {
+		why += "; online status: " + r.OnlineError
+	}
+	return why
 }
 
 // resultJSON is the stable JSON form of a Result, in the vocabulary of
@@ -149,6 +169,7 @@ type resultJSON struct {
 	At             time.Time  `json:"at"`
 	AgeSeconds     int64      `json:"age_seconds"`
 	Freshness      Freshness  `json:"freshness"`
+	Source         string     `json:"source,omitempty"`
 }
 
 // MarshalJSON encodes r with snake_case fields (see resultJSON).
@@ -161,7 +182,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		Issuer: r.Issuer, Key: r.Key.String(), Status: r.Status,
 		Known: r.Conclusive(), Detail: r.Reason(),
 		Publisher: r.Publisher, Serial: r.Serial, At: *second(r.At),
-		AgeSeconds: int64(r.Age / time.Second), Freshness: r.Freshness,
+		AgeSeconds: int64(r.Age / time.Second), Freshness: r.Freshness, Source: r.Source,
 	}
 	if r.Entry != nil {
 		j.RevokedAt = second(r.Entry.Revoked())

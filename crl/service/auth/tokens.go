@@ -247,7 +247,7 @@ func readTokenFile(path string) (*tokenFile, fs.FileInfo, error) {
 type Tokens struct {
 	path string
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	fi     fs.FileInfo          // the file as last read
 	byHash map[string]TokenInfo // nil after a failed re-read: refuse all
 	err    error                // why the last re-read failed
@@ -287,9 +287,9 @@ func (t *Tokens) reloadLocked() error {
 	return nil
 }
 
-// changed reports whether the file differs from the one last read.
-func (t *Tokens) changed() bool {
-	fi, err := os.Stat(t.path)
+// changed reports whether the file, as stat found it (fi, err), differs
+// from the one last read.
+func (t *Tokens) changed(fi fs.FileInfo, err error) bool {
 	if err != nil || t.fi == nil {
 		return true
 	}
@@ -298,16 +298,26 @@ func (t *Tokens) changed() bool {
 
 // Authenticate returns the principal of an API token. The token is found
 // by its SHA-256; a lookup by hash leaks nothing usable through timing,
-// since the hash of an unknown token cannot be steered.
+// since the hash of an unknown token cannot be steered. The file is
+// looked at (stat) on every call, outside any lock, and re-read when it
+// changed: concurrent calls wait for each other only during a re-read.
 func (t *Tokens) Authenticate(tok string) (Principal, error) {
 	h := hashToken(tok)
-	t.mu.Lock()
-	if t.changed() {
-		t.reloadLocked()
+	fi, serr := os.Stat(t.path)
+	t.mu.RLock()
+	stale := t.changed(fi, serr)
+	t.mu.RUnlock()
+	if stale {
+		t.mu.Lock()
+		if t.changed(fi, serr) {
+			t.reloadLocked()
+		}
+		t.mu.Unlock()
 	}
+	t.mu.RLock()
 	ti, ok := t.byHash[h]
 	failed := t.byHash == nil
-	t.mu.Unlock()
+	t.mu.RUnlock()
 	switch {
 	case failed:
 		return Principal{}, fmt.Errorf("%w: the token file cannot be read, every token is refused", ErrBadCredentials)
