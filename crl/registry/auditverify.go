@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 )
@@ -197,11 +196,12 @@ func (t *txc) verifyAudit(rep *AuditReport) error {
 // verifyState replays the revocation items: sorted by certificate, the
 // last item of each must be its revocation record.
 func (t *txc) verifyState(rep *AuditReport) error {
-	dir, err := tempDir(t.r.path)
+	wd, err := newWorkDir(t.r.path)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer wd.remove()
+	dir := wd.path
 	s := newSorter(dir, 32<<20)
 	defer s.close()
 	cs := newSorter(dir, 8<<20) // carried items

@@ -150,11 +150,14 @@ func (r *Registry) Backup(w io.Writer, opts *BackupOptions) (*BackupResult, erro
 	if o.SliceItems <= 0 {
 		o.SliceItems = 65536
 	}
-	dir, err := tempDir(r.path)
+	// The data waits beside the registry, as protected as the registry
+	// itself.
+	wd, err := newWorkDir(r.path)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer wd.remove()
+	dir := wd.path
 	data, err := os.CreateTemp(dir, "backup-")
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -683,6 +686,8 @@ func (r *Registry) BackupTo(dir string, opts *BackupOptions) (*BackupResult, err
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	tmp := f.Name()
+	// Locked while it is written: PruneBackups removes only unlocked ones.
+	_, _ = tryLock(f)
 	fail := func(err error) (*BackupResult, error) {
 		f.Close()
 		os.Remove(tmp)
@@ -773,14 +778,32 @@ func PruneBackups(dir string, ret Retention, now time.Time, dryRun bool) ([]Back
 		out = append(out, e)
 	}
 	if !dryRun {
-		des, _ := os.ReadDir(dir)
-		for _, de := range des {
-			if n := de.Name(); strings.HasPrefix(n, tempPrefix+"backup-") && strings.HasSuffix(n, tempSuffix) {
-				if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
-					os.Remove(filepath.Join(dir, n))
-				}
-			}
-		}
+		removeStaleBackups(dir, now)
 	}
 	return out, nil
+}
+
+// removeStaleBackups removes the temporary files of backups into dir that
+// did not finish: unlocked (a backup being written holds its file locked)
+// and over an hour old (where there is no flock, the age is all there is).
+func removeStaleBackups(dir string, now time.Time) {
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		n := de.Name()
+		if !strings.HasPrefix(n, tempPrefix+"backup-") || !strings.HasSuffix(n, tempSuffix) || !de.Type().IsRegular() {
+			continue
+		}
+		if fi, err := de.Info(); err != nil || now.Sub(fi.ModTime()) <= staleWork {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if ok, err := tryLock(f); ok && err == nil {
+			os.Remove(p)
+		}
+		f.Close()
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -653,11 +652,12 @@ func (r *Registry) recover(db *bolt.DB) error {
 func (r *Registry) bulkRequest(action Action, req *Request) (Outcome, error) {
 	out := Outcome{Action: action}
 	err := r.exclusive(func(db *bolt.DB) error {
-		dir, err := tempDir(r.path)
+		wd, err := newWorkDir(r.path)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer wd.remove()
+		dir := wd.path
 		s := newSorter(dir, 16<<20)
 		defer s.close()
 		op := stagedOp{action: action, reason: req.Reason, at: unix(req.At), until: unix(req.Until), replacedBy: req.ReplacedBy}

@@ -450,7 +450,15 @@
 // head; then [Registry.VerifyAudit] proves the rebuilt trail. The registry
 // is rebuilt in a temporary file beside the target and renamed over it while
 // no process is inside an operation on the target. Any failure leaves the
-// target untouched and wraps [ErrBackup]. A restored registry is the live
+// target untouched and wraps [ErrBackup].
+//
+// Backups, restores, imports and audit checks keep their temporary files in
+// a directory .FILE.tmp-* beside the registry, which their process holds
+// locked (flock) until it removes it; one left by a process killed midway
+// is unlocked, and the next such operation removes it. A backup into a
+// directory writes .crlverify-backup-*.tmp, locked the same way, and
+// renames it when complete; [PruneBackups] removes unlocked ones over an
+// hour old. A restored registry is the live
 // one record for record: audit records, items, certificates, revocation
 // records, carried entries, published serials (age encryption is not
 // authentication: whoever holds a recipient can make a backup that

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"unsafe"
@@ -444,10 +443,4 @@ func (it *mergeIter) close() {
 		}
 	}
 	it.srcs = nil
-}
-
-// tempDir makes a directory for an operation's temporary files beside
-// the registry.
-func tempDir(registryPath string) (string, error) {
-	return os.MkdirTemp(filepath.Dir(registryPath), "."+filepath.Base(registryPath)+".tmp-")
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,7 +151,7 @@ type importer struct {
 	r      *Registry
 	o      ImportOptions
 	ctx    context.Context
-	dir    string
+	dir    *workDir
 	s      *sorter
 	bad    *ImportError
 	rows   int64
@@ -210,12 +209,12 @@ func (r *Registry) newImporter(ctx context.Context, opts *ImportOptions) (*impor
 			return nil, err
 		}
 	}
-	dir, err := tempDir(r.path)
+	wd, err := newWorkDir(r.path)
 	if err != nil {
 		return nil, fmt.Errorf("registry: temporary directory: %w", err)
 	}
-	im.dir = dir
-	im.s = newSorter(dir, im.o.MemoryBytes/2)
+	im.dir = wd
+	im.s = newSorter(wd.path, im.o.MemoryBytes/2)
 	return im, nil
 }
 
@@ -223,7 +222,7 @@ func (im *importer) close() {
 	if im.s != nil {
 		im.s.close()
 	}
-	os.RemoveAll(im.dir)
+	im.dir.remove()
 }
 
 func (im *importer) badRow(line int, err error) {
@@ -665,11 +664,11 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 		}()
 		ps := db.Info().PageSize
 		cw := newTableWriter(ps)
-		benS := newSorter(im.dir, im.o.MemoryBytes/8)
+		benS := newSorter(im.dir.path, im.o.MemoryBytes/8)
 		defer benS.close()
-		batS := newSorter(im.dir, im.o.MemoryBytes/8)
+		batS := newSorter(im.dir.path, im.o.MemoryBytes/8)
 		defer batS.close()
-		corS := newSorter(im.dir, 4<<20)
+		corS := newSorter(im.dir.path, 4<<20)
 		defer corS.close()
 		var m merkle
 		var batches *batchInterner

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
@@ -135,15 +134,15 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 		o = *opts
 	}
 	target = filepath.Clean(target)
-	removeStaleRestores(target)
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".restore-*"+tempSuffix)
+	// The registry is rebuilt in a work directory beside the target, on
+	// its file system, and renamed over it at the end.
+	wd, err := newWorkDir(target)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	tmp := f.Name()
-	f.Close()
+	tmp := filepath.Join(wd.path, "registry.db")
 	var reg *Registry
-	ok, held := false, false
+	held := false
 	defer func() {
 		if reg != nil {
 			if held {
@@ -151,10 +150,7 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 			}
 			reg.Close()
 		}
-		if !ok {
-			os.Remove(tmp)
-			os.Remove(tmp + ".lock")
-		}
+		wd.remove()
 	}()
 	res := &RestoreResult{}
 	err = each(func(name string, r io.Reader) error {
@@ -244,20 +240,7 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 	if err := replaceRegistry(tmp, target); err != nil {
 		return nil, err
 	}
-	os.Remove(tmp + ".lock")
-	ok = true
 	return res, nil
-}
-
-// removeStaleRestores removes what a restore killed midway left beside
-// target: its temporary registry and lock gate, over an hour old.
-func removeStaleRestores(target string) {
-	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".restore-*"+tempSuffix+"*"))
-	for _, p := range olds {
-		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.Remove(p)
-		}
-	}
 }
 
 func syncFile(path string) error {
@@ -429,7 +412,7 @@ func (v *verifiedMember) finish() error {
 
 // copyTo writes a full backup's registry file to path, checked.
 func (b *backupReader) copyTo(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -650,11 +633,12 @@ func (r *Registry) replayImport(db *bolt.DB, ir *incrementReader, rec *AuditReco
 			_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRuns).DeleteBucket(u64(runID)) })
 		}
 	}()
-	dir, err := tempDir(r.path)
+	wd, err := newWorkDir(r.path)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer wd.remove()
+	dir := wd.path
 	ps := db.Info().PageSize
 	cw := newTableWriter(ps)
 	benS := newSorter(dir, 16<<20)
