@@ -48,18 +48,17 @@ func (shcFormat) Read(b []byte, typed bool) ([]Document, error) {
 	}
 	switch form := shc.Sniff(b); form {
 	case shc.FormFile:
-		list, err := shc.ParseFile(b)
+		cards, err := shc.ReadFile(b)
 		if err != nil {
 			return nil, err
 		}
-		docs := make([]Document, len(list))
-		for i, jws := range list {
-			c, err := shc.Parse(jws)
-			if err != nil {
-				docs[i] = malformedDoc{fmt.Errorf("card %d of %d: %w", i+1, len(list), err)}
+		docs := make([]Document, len(cards))
+		for i, fc := range cards {
+			if fc.Err != nil {
+				docs[i] = malformedDoc{fmt.Errorf("card %d of %d: %w", i+1, len(cards), fc.Err)}
 				continue
 			}
-			docs[i] = &shcDoc{card: c, form: form}
+			docs[i] = &shcDoc{card: fc.Card, form: form}
 		}
 		return docs, nil
 	case shc.FormChunk:
