@@ -32,7 +32,9 @@ type SHCLists interface {
 // with a crlVersion also needs the issuer's own list for that key in the
 // CRL store ([SHCLists]), whose ctr must be that crlVersion, and which
 // then decides as the specification says (a "rid.timestamp" entry revokes
-// only cards issued before the timestamp). The dates are nbf and exp, and
+// only cards issued before the timestamp). A stored list of another ctr
+// leaves the status unknown, but a revocation in it counts, as one in a
+// signed snapshot past its next update does. The dates are nbf and exp, and
 // the issuer's maximum age counted from nbf.
 func NewSHCFormat() Format { return shcFormat{} }
 
@@ -177,7 +179,8 @@ func (d *shcDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 
 // shcIssuerList answers from the issuer's own list for the card's key,
 // which has a crlVersion: the issuer publishes a list for it, so without
-// that list, or with one that is not current, the status is unknown.
+// that list, or with one that is not current, the status is unknown,
+// unless that list revokes the card.
 func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	rev := Revocation{Status: "unknown", Freshness: "no_list", Source: SourceSHCList, CRLIssuer: c.Issuer, ListKID: key.ID}
 	lists, ok := crls.(SHCLists)
@@ -199,6 +202,16 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	if err := l.CheckKey(key); err != nil {
 		rev.Freshness = "stale"
 		var ve *shc.CRLVersionError
+		if errors.As(err, &ve) && l.RevokesCard(c) {
+			// The list is of the card's key, older or newer than the key
+			// set the trust store holds: a revocation it holds counts
+			// whatever its age, as in a signed snapshot past its next
+			// update.
+			rev.Status, rev.Known, rev.MatchedID = "revoked", true, c.RevocationID
+			rev.Explanation = fmt.Sprintf("the stored revocation list of key %s has ctr %d, the key's crlVersion is %d, and revokes the card",
+				key.ID, ve.ListCounter, ve.KeyVersion)
+			return rev
+		}
 		if errors.As(err, &ve) {
 			rev.Explanation = fmt.Sprintf("the stored revocation list of key %s has ctr %d, the key's crlVersion is %d: import the issuer's current list",
 				key.ID, ve.ListCounter, ve.KeyVersion)

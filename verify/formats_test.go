@@ -195,10 +195,46 @@ func TestSHCIssuerListRequired(t *testing.T) {
 	if r.Status != verify.StatusValid || r.Revocation.Known || !strings.Contains(r.Detail, "has ctr 2, the key's crlVersion is 3") {
 		t.Errorf("old list: %s known %v (%s)", r.Status, r.Revocation.Known, r.Detail)
 	}
-	// A list that is not current is not read at all.
+	// A list that is not current still revokes what it lists, as a signed
+	// snapshot past its next update does: the store knows the issuer
+	// revoked the card.
 	r = v.VerifyFile(filepath.Join(shcDir, "revoked.jws"), shcAt)
-	if r.Status != verify.StatusValid || r.Revocation.Known || r.Revocation.ListCounter != 2 {
+	if r.Status != verify.StatusRevoked || !r.Revocation.Known || r.Revocation.ListCounter != 2 || r.Revocation.Freshness != "stale" {
 		t.Errorf("old list, card it lists: %s %+v", r.Status, r.Revocation)
+	}
+}
+
+// TestSHCIssuerListNewerThanKeySet: the trust store holds the issuer's key
+// set of crlVersion 3 and the store a newer list (ctr 4) revoking a card:
+// the card is REVOKED, not "VALID, revocation status unknown"; the cards
+// the list does not revoke stay unknown until the key set is updated.
+func TestSHCIssuerListNewerThanKeySet(t *testing.T) {
+	st := openStore(t)
+	raw, _ := os.ReadFile(shcCRLPath())
+	newer := bytes.Replace(raw, []byte(`"ctr": 3`), []byte(`"ctr": 4`), 1)
+	if bytes.Equal(newer, raw) {
+		t.Fatal("the fixture list has no \"ctr\": 3")
+	}
+	if _, err := st.ImportSHCList(shcIssuer, newer, "newer.json", shcAt); err != nil {
+		t.Fatal(err)
+	}
+	v := verify.New(formatTrust(t), st, nil)
+	for file, want := range map[string]verify.Status{
+		"revoked.jws":    verify.StatusRevoked,
+		"superseded.jws": verify.StatusRevoked,
+		"reissued.jws":   verify.StatusValid,
+		"valid.jws":      verify.StatusValid,
+	} {
+		r := v.VerifyFile(filepath.Join(shcDir, file), shcAt)
+		if r.Status != want || r.Revocation.ListCounter != 4 {
+			t.Errorf("%s: %s, want %s (%s)", file, r.Status, want, r.Detail)
+		}
+		if r.Status == verify.StatusValid && (r.Revocation.Known || !strings.Contains(r.Detail, "has ctr 4, the key's crlVersion is 3")) {
+			t.Errorf("%s: known %v (%s)", file, r.Revocation.Known, r.Detail)
+		}
+		if r.Status == verify.StatusRevoked && (!r.Conclusive() || r.Revocation.MatchedID != r.Certificate.ID) {
+			t.Errorf("%s: %+v", file, r.Revocation)
+		}
 	}
 }
 
