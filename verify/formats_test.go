@@ -320,6 +320,54 @@ func TestSHCChunks(t *testing.T) {
 	}
 }
 
+// TestSHCChunksOfCardsInterleaved: the codes of two genuine cards, each
+// split over two QR codes, scanned in the order A1 B2 B1 A2 (say, the
+// first page of one card, the second of another, then the rest). Each
+// chunk went to the first card still lacking its number, which joined A1
+// with B2 and B1 with A2: two genuine cards MALFORMED. The chunks whose
+// joined signature verifies belong together.
+func TestSHCChunksOfCardsInterleaved(t *testing.T) {
+	v := verify.New(formatTrust(t), nil, nil)
+	split := func(file, name string) []verify.Scanned {
+		jws, err := os.ReadFile(filepath.Join(shcDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := chunksOf(string(bytes.TrimSpace(jws)), 2)
+		for i := range cs {
+			cs[i].Input = fmt.Sprintf("%s-%d", name, i+1)
+		}
+		return cs
+	}
+	a, b := split("valid.jws", "A"), split("reissued.jws", "B")
+	for _, order := range [][]verify.Scanned{
+		{a[0], b[1], b[0], a[1]},
+		{b[1], a[0], a[1], b[0]},
+		{a[1], b[1], a[0], b[0]},
+	} {
+		rs := v.VerifyChunks(order, shcAt)
+		var got []string
+		for _, r := range rs {
+			got = append(got, fmt.Sprintf("%s %v", r.Status, r.ChunkInputs))
+		}
+		want := map[string]bool{"VALID [A-1 A-2]": true, "VALID [B-1 B-2]": true}
+		if len(got) != 2 || !want[got[0]] || !want[got[1]] || got[0] == got[1] {
+			t.Errorf("order %s %s %s %s: %q", order[0].Input, order[1].Input, order[2].Input, order[3].Input, got)
+		}
+		// One result per card, at the place of its first chunk.
+		if rs[0].Input != order[0].Input {
+			t.Errorf("first result from %s, want %s", rs[0].Input, order[0].Input)
+		}
+	}
+	// A chunk that fits no card with the others still makes a card, as
+	// before: the rest of a card whose other half is missing.
+	rs := v.VerifyChunks([]verify.Scanned{a[0], b[1], a[1]}, shcAt)
+	if len(rs) != 2 || rs[0].Status != verify.StatusValid || !slices.Equal(rs[0].ChunkInputs, []string{"A-1", "A-2"}) ||
+		rs[1].Status != verify.StatusMalformed || !strings.Contains(rs[1].Detail, "chunk 1 is missing") {
+		t.Errorf("A1 B2 A2: %+v", rs)
+	}
+}
+
 // chunksOf splits jws into n numeric QR payloads "shc:/i/n/...", named
 // other-i.
 func chunksOf(jws string, n int) []verify.Scanned {
