@@ -191,7 +191,7 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	l, info, found, err := lists.SHCList(c.Issuer, key.ID)
 	switch {
 	case err != nil:
-		rev.Explanation = "revocation store: " + err.Error()
+		rev.Explanation, rev.Err = "revocation store: "+err.Error(), err
 		return rev
 	case !found:
 		rev.Explanation = fmt.Sprintf("the issuer publishes a revocation list for key %s (crlVersion %d) and none is in the store: import %s/.well-known/crl/%s.json with crlverify sync --from",
@@ -233,13 +233,18 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 
 // combine joins the answer of the signed snapshots with the issuer's own
 // list: a revocation by either decides; otherwise each list that covers
-// the issuer must be conclusive for the answer to be.
+// the issuer must be conclusive for the answer to be, and a store that
+// could not read the snapshots leaves it unknown (it may hold a
+// revocation).
 func combine(snap, own Revocation) Revocation {
 	switch {
 	case snap.Status == "revoked" || snap.Status == "suspended":
 		return snap
 	case own.Status == "revoked":
 		return own
+	case snap.Err != nil:
+		snap.ListKID, snap.ListCounter = own.ListKID, own.ListCounter
+		return snap
 	case snap.Freshness == "no_list":
 		return own
 	}
@@ -247,7 +252,7 @@ func combine(snap, own Revocation) Revocation {
 	out.Source = SourceSnapshot + "+" + SourceSHCList
 	out.ListKID, out.ListCounter = own.ListKID, own.ListCounter
 	if !own.Known {
-		out.Known = false
+		out.Known, out.Err = false, own.Err
 		out.Status = "unknown"
 		out.Explanation = strings.Join(slices.DeleteFunc([]string{snap.Explanation, own.Explanation}, func(s string) bool { return s == "" }), "; ")
 	}

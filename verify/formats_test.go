@@ -268,6 +268,89 @@ func TestSHCSnapshotRevocation(t *testing.T) {
 	}
 }
 
+// TestSHCDamagedSnapshotNotHidden: a store holds a signed snapshot that
+// revokes a card and the issuer's own list, which does not. When the
+// snapshot's entries cannot be read (the file is damaged where they lie),
+// the issuer's list alone answered "not revoked", and the card was VALID
+// with its revocation status known. A store that cannot answer leaves the
+// status unknown, whatever the other list says, and says why (Err).
+func TestSHCDamagedSnapshotNotHidden(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "crl.db")
+	st, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := verify.New(formatTrust(t), nil, nil).VerifyFile(filepath.Join(shcDir, "valid.jws"), shcAt)
+	list, keys := publishList(t, "example-health", shcIssuer, shcAt.Add(-time.Hour), valid.Certificate.ID)
+	if _, err := st.ApplySnapshot(bytes.NewReader(list), keys, shcAt, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(shcCRLPath())
+	if _, err := st.ImportSHCList(shcIssuer, raw, "crl.json", shcAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	intact, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the bytes around the entry's key, wherever the store keeps
+	// it (the block, its bbolt key, the list's block index).
+	k := crl.KeyOf(shcIssuer, valid.Certificate.ID).Bytes()
+	offsets := map[int]bool{}
+	for rest, base := intact, 0; ; {
+		i := bytes.Index(rest, k[:])
+		if i < 0 {
+			break
+		}
+		for off := max(0, base+i-64); off < min(len(intact), base+i+192); off++ {
+			offsets[off] = true
+		}
+		base += i + 1
+		rest = intact[base:]
+	}
+	if len(offsets) == 0 {
+		t.Fatal("the entry's key is not in the store file")
+	}
+	ts := formatTrust(t)
+	hidden := 0
+	for off := range len(intact) {
+		if !offsets[off] {
+			continue
+		}
+		b := bytes.Clone(intact)
+		b[off] ^= 0x20
+		damaged := filepath.Join(dir, fmt.Sprintf("damaged-%d.db", off))
+		if err := os.WriteFile(damaged, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := store.Open(damaged, &store.Options{ReadOnly: true})
+		if err != nil {
+			continue // damage found on opening
+		}
+		if _, err := ds.Check(shcIssuer, valid.Certificate.ID, shcAt); errors.Is(err, store.ErrCorrupt) {
+			if _, _, found, err := ds.SHCList(shcIssuer, shcKID); err == nil && found {
+				hidden++ // the snapshot cannot answer, the issuer's list can
+			}
+		}
+		r := verify.New(ts, ds, nil).VerifyFile(filepath.Join(shcDir, "valid.jws"), shcAt)
+		if r.Status == verify.StatusValid && r.Revocation.Known {
+			t.Errorf("byte %d damaged: VALID, revocation known (%+v)", off, r.Revocation)
+		}
+		if r.Status == verify.StatusValid && r.Revocation.Err != nil && !errors.Is(r.Revocation.Err, store.ErrCorrupt) {
+			t.Errorf("byte %d damaged: %v", off, r.Revocation.Err)
+		}
+		ds.Close()
+	}
+	if hidden == 0 {
+		t.Fatal("no damaged copy left the snapshot unreadable and the issuer's list readable: the test tests nothing")
+	}
+	t.Logf("%d damaged copies with the snapshot unreadable and the issuer's list readable", hidden)
+}
+
 // TestSHCChunks joins a card split over two QR codes, given in any order,
 // and names the chunks missing.
 func TestSHCChunks(t *testing.T) {
