@@ -45,7 +45,8 @@
 // (crl_issuer). A SMART Health Card signed with a key that has a
 // crlVersion is also judged by the issuer's own list for that key: without
 // that list, or with one whose ctr is not the key's crlVersion, its
-// revocation status is unknown.
+// revocation status is unknown; a revocation in a stored list counts
+// whatever its ctr, as one in a signed snapshot past its next update does.
 //
 // Revocation freshness is kept apart from the status: a certificate that is
 // genuine and valid but whose issuer has no list, or whose list is past its

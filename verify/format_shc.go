@@ -32,7 +32,9 @@ type SHCLists interface {
 // with a crlVersion also needs the issuer's own list for that key in the
 // CRL store ([SHCLists]), whose ctr must be that crlVersion, and which
 // then decides as the specification says (a "rid.timestamp" entry revokes
-// only cards issued before the timestamp). The dates are nbf and exp, and
+// only cards issued before the timestamp). A stored list of another ctr
+// leaves the status unknown, but a revocation in it counts, as one in a
+// signed snapshot past its next update does. The dates are nbf and exp, and
 // the issuer's maximum age counted from nbf.
 func NewSHCFormat() Format { return shcFormat{} }
 
@@ -48,18 +50,17 @@ func (shcFormat) Read(b []byte, typed bool) ([]Document, error) {
 	}
 	switch form := shc.Sniff(b); form {
 	case shc.FormFile:
-		list, err := shc.ParseFile(b)
+		cards, err := shc.ReadFile(b)
 		if err != nil {
 			return nil, err
 		}
-		docs := make([]Document, len(list))
-		for i, jws := range list {
-			c, err := shc.Parse(jws)
-			if err != nil {
-				docs[i] = malformedDoc{fmt.Errorf("card %d of %d: %w", i+1, len(list), err)}
+		docs := make([]Document, len(cards))
+		for i, fc := range cards {
+			if fc.Err != nil {
+				docs[i] = malformedDoc{fmt.Errorf("card %d of %d: %w", i+1, len(cards), fc.Err)}
 				continue
 			}
-			docs[i] = &shcDoc{card: c, form: form}
+			docs[i] = &shcDoc{card: fc.Card, form: form}
 		}
 		return docs, nil
 	case shc.FormChunk:
@@ -178,7 +179,8 @@ func (d *shcDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 
 // shcIssuerList answers from the issuer's own list for the card's key,
 // which has a crlVersion: the issuer publishes a list for it, so without
-// that list, or with one that is not current, the status is unknown.
+// that list, or with one that is not current, the status is unknown,
+// unless that list revokes the card.
 func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	rev := Revocation{Status: "unknown", Freshness: "no_list", Source: SourceSHCList, CRLIssuer: c.Issuer, ListKID: key.ID}
 	lists, ok := crls.(SHCLists)
@@ -189,7 +191,7 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	l, info, found, err := lists.SHCList(c.Issuer, key.ID)
 	switch {
 	case err != nil:
-		rev.Explanation = "revocation store: " + err.Error()
+		rev.Explanation, rev.Err = "revocation store: "+err.Error(), err
 		return rev
 	case !found:
 		rev.Explanation = fmt.Sprintf("the issuer publishes a revocation list for key %s (crlVersion %d) and none is in the store: import %s/.well-known/crl/%s.json with crlverify sync --from",
@@ -200,6 +202,16 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 	if err := l.CheckKey(key); err != nil {
 		rev.Freshness = "stale"
 		var ve *shc.CRLVersionError
+		if errors.As(err, &ve) && l.RevokesCard(c) {
+			// The list is of the card's key, older or newer than the key
+			// set the trust store holds: a revocation it holds counts
+			// whatever its age, as in a signed snapshot past its next
+			// update.
+			rev.Status, rev.Known, rev.MatchedID = "revoked", true, c.RevocationID
+			rev.Explanation = fmt.Sprintf("the stored revocation list of key %s has ctr %d, the key's crlVersion is %d, and revokes the card",
+				key.ID, ve.ListCounter, ve.KeyVersion)
+			return rev
+		}
 		if errors.As(err, &ve) {
 			rev.Explanation = fmt.Sprintf("the stored revocation list of key %s has ctr %d, the key's crlVersion is %d: import the issuer's current list",
 				key.ID, ve.ListCounter, ve.KeyVersion)
@@ -221,13 +233,18 @@ func shcIssuerList(crls Revocations, c *shc.Card, key *shc.Key) Revocation {
 
 // combine joins the answer of the signed snapshots with the issuer's own
 // list: a revocation by either decides; otherwise each list that covers
-// the issuer must be conclusive for the answer to be.
+// the issuer must be conclusive for the answer to be, and a store that
+// could not read the snapshots leaves it unknown (it may hold a
+// revocation).
 func combine(snap, own Revocation) Revocation {
 	switch {
 	case snap.Status == "revoked" || snap.Status == "suspended":
 		return snap
 	case own.Status == "revoked":
 		return own
+	case snap.Err != nil:
+		snap.ListKID, snap.ListCounter = own.ListKID, own.ListCounter
+		return snap
 	case snap.Freshness == "no_list":
 		return own
 	}
@@ -235,7 +252,7 @@ func combine(snap, own Revocation) Revocation {
 	out.Source = snap.Source + "+" + SourceSHCList
 	out.ListKID, out.ListCounter = own.ListKID, own.ListCounter
 	if !own.Known {
-		out.Known = false
+		out.Known, out.Err = false, own.Err
 		out.Status = "unknown"
 		out.Explanation = strings.Join(slices.DeleteFunc([]string{snap.Explanation, own.Explanation}, func(s string) bool { return s == "" }), "; ")
 	}

@@ -195,10 +195,46 @@ func TestSHCIssuerListRequired(t *testing.T) {
 	if r.Status != verify.StatusValid || r.Revocation.Known || !strings.Contains(r.Detail, "has ctr 2, the key's crlVersion is 3") {
 		t.Errorf("old list: %s known %v (%s)", r.Status, r.Revocation.Known, r.Detail)
 	}
-	// A list that is not current is not read at all.
+	// A list that is not current still revokes what it lists, as a signed
+	// snapshot past its next update does: the store knows the issuer
+	// revoked the card.
 	r = v.VerifyFile(filepath.Join(shcDir, "revoked.jws"), shcAt)
-	if r.Status != verify.StatusValid || r.Revocation.Known || r.Revocation.ListCounter != 2 {
+	if r.Status != verify.StatusRevoked || !r.Revocation.Known || r.Revocation.ListCounter != 2 || r.Revocation.Freshness != "stale" {
 		t.Errorf("old list, card it lists: %s %+v", r.Status, r.Revocation)
+	}
+}
+
+// TestSHCIssuerListNewerThanKeySet: the trust store holds the issuer's key
+// set of crlVersion 3 and the store a newer list (ctr 4) revoking a card:
+// the card is REVOKED, not "VALID, revocation status unknown"; the cards
+// the list does not revoke stay unknown until the key set is updated.
+func TestSHCIssuerListNewerThanKeySet(t *testing.T) {
+	st := openStore(t)
+	raw, _ := os.ReadFile(shcCRLPath())
+	newer := bytes.Replace(raw, []byte(`"ctr": 3`), []byte(`"ctr": 4`), 1)
+	if bytes.Equal(newer, raw) {
+		t.Fatal("the fixture list has no \"ctr\": 3")
+	}
+	if _, err := st.ImportSHCList(shcIssuer, newer, "newer.json", shcAt); err != nil {
+		t.Fatal(err)
+	}
+	v := verify.New(formatTrust(t), st, nil)
+	for file, want := range map[string]verify.Status{
+		"revoked.jws":    verify.StatusRevoked,
+		"superseded.jws": verify.StatusRevoked,
+		"reissued.jws":   verify.StatusValid,
+		"valid.jws":      verify.StatusValid,
+	} {
+		r := v.VerifyFile(filepath.Join(shcDir, file), shcAt)
+		if r.Status != want || r.Revocation.ListCounter != 4 {
+			t.Errorf("%s: %s, want %s (%s)", file, r.Status, want, r.Detail)
+		}
+		if r.Status == verify.StatusValid && (r.Revocation.Known || !strings.Contains(r.Detail, "has ctr 4, the key's crlVersion is 3")) {
+			t.Errorf("%s: known %v (%s)", file, r.Revocation.Known, r.Detail)
+		}
+		if r.Status == verify.StatusRevoked && (!r.Conclusive() || r.Revocation.MatchedID != r.Certificate.ID) {
+			t.Errorf("%s: %+v", file, r.Revocation)
+		}
 	}
 }
 
@@ -230,6 +266,89 @@ func TestSHCSnapshotRevocation(t *testing.T) {
 	if r := v.VerifyFile(filepath.Join(shcDir, "reissued.jws"), later); r.Status != verify.StatusValid || r.Revocation.Known {
 		t.Errorf("stale snapshot: %s %+v", r.Status, r.Revocation)
 	}
+}
+
+// TestSHCDamagedSnapshotNotHidden: a store holds a signed snapshot that
+// revokes a card and the issuer's own list, which does not. When the
+// snapshot's entries cannot be read (the file is damaged where they lie),
+// the issuer's list alone answered "not revoked", and the card was VALID
+// with its revocation status known. A store that cannot answer leaves the
+// status unknown, whatever the other list says, and says why (Err).
+func TestSHCDamagedSnapshotNotHidden(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "crl.db")
+	st, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := verify.New(formatTrust(t), nil, nil).VerifyFile(filepath.Join(shcDir, "valid.jws"), shcAt)
+	list, keys := publishList(t, "example-health", shcIssuer, shcAt.Add(-time.Hour), valid.Certificate.ID)
+	if _, err := st.ApplySnapshot(bytes.NewReader(list), keys, shcAt, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(shcCRLPath())
+	if _, err := st.ImportSHCList(shcIssuer, raw, "crl.json", shcAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	intact, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the bytes around the entry's key, wherever the store keeps
+	// it (the block, its bbolt key, the list's block index).
+	k := crl.KeyOf(shcIssuer, valid.Certificate.ID).Bytes()
+	offsets := map[int]bool{}
+	for rest, base := intact, 0; ; {
+		i := bytes.Index(rest, k[:])
+		if i < 0 {
+			break
+		}
+		for off := max(0, base+i-64); off < min(len(intact), base+i+192); off++ {
+			offsets[off] = true
+		}
+		base += i + 1
+		rest = intact[base:]
+	}
+	if len(offsets) == 0 {
+		t.Fatal("the entry's key is not in the store file")
+	}
+	ts := formatTrust(t)
+	hidden := 0
+	for off := range len(intact) {
+		if !offsets[off] {
+			continue
+		}
+		b := bytes.Clone(intact)
+		b[off] ^= 0x20
+		damaged := filepath.Join(dir, fmt.Sprintf("damaged-%d.db", off))
+		if err := os.WriteFile(damaged, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := store.Open(damaged, &store.Options{ReadOnly: true})
+		if err != nil {
+			continue // damage found on opening
+		}
+		if _, err := ds.Check(shcIssuer, valid.Certificate.ID, shcAt); errors.Is(err, store.ErrCorrupt) {
+			if _, _, found, err := ds.SHCList(shcIssuer, shcKID); err == nil && found {
+				hidden++ // the snapshot cannot answer, the issuer's list can
+			}
+		}
+		r := verify.New(ts, ds, nil).VerifyFile(filepath.Join(shcDir, "valid.jws"), shcAt)
+		if r.Status == verify.StatusValid && r.Revocation.Known {
+			t.Errorf("byte %d damaged: VALID, revocation known (%+v)", off, r.Revocation)
+		}
+		if r.Status == verify.StatusValid && r.Revocation.Err != nil && !errors.Is(r.Revocation.Err, store.ErrCorrupt) {
+			t.Errorf("byte %d damaged: %v", off, r.Revocation.Err)
+		}
+		ds.Close()
+	}
+	if hidden == 0 {
+		t.Fatal("no damaged copy left the snapshot unreadable and the issuer's list readable: the test tests nothing")
+	}
+	t.Logf("%d damaged copies with the snapshot unreadable and the issuer's list readable", hidden)
 }
 
 // TestSHCChunks joins a card split over two QR codes, given in any order,
@@ -281,6 +400,54 @@ func TestSHCChunks(t *testing.T) {
 	// A chunk alone through VerifyScanned.
 	if r := v.VerifyScanned(one, shcAt)[0]; r.Status != verify.StatusMalformed || !strings.Contains(r.Detail, "chunk 2 is missing") {
 		t.Errorf("chunk alone: %s (%s)", r.Status, r.Detail)
+	}
+}
+
+// TestSHCChunksOfCardsInterleaved: the codes of two genuine cards, each
+// split over two QR codes, scanned in the order A1 B2 B1 A2 (say, the
+// first page of one card, the second of another, then the rest). Each
+// chunk went to the first card still lacking its number, which joined A1
+// with B2 and B1 with A2: two genuine cards MALFORMED. The chunks whose
+// joined signature verifies belong together.
+func TestSHCChunksOfCardsInterleaved(t *testing.T) {
+	v := verify.New(formatTrust(t), nil, nil)
+	split := func(file, name string) []verify.Scanned {
+		jws, err := os.ReadFile(filepath.Join(shcDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := chunksOf(string(bytes.TrimSpace(jws)), 2)
+		for i := range cs {
+			cs[i].Input = fmt.Sprintf("%s-%d", name, i+1)
+		}
+		return cs
+	}
+	a, b := split("valid.jws", "A"), split("reissued.jws", "B")
+	for _, order := range [][]verify.Scanned{
+		{a[0], b[1], b[0], a[1]},
+		{b[1], a[0], a[1], b[0]},
+		{a[1], b[1], a[0], b[0]},
+	} {
+		rs := v.VerifyChunks(order, shcAt)
+		var got []string
+		for _, r := range rs {
+			got = append(got, fmt.Sprintf("%s %v", r.Status, r.ChunkInputs))
+		}
+		want := map[string]bool{"VALID [A-1 A-2]": true, "VALID [B-1 B-2]": true}
+		if len(got) != 2 || !want[got[0]] || !want[got[1]] || got[0] == got[1] {
+			t.Errorf("order %s %s %s %s: %q", order[0].Input, order[1].Input, order[2].Input, order[3].Input, got)
+		}
+		// One result per card, at the place of its first chunk.
+		if rs[0].Input != order[0].Input {
+			t.Errorf("first result from %s, want %s", rs[0].Input, order[0].Input)
+		}
+	}
+	// A chunk that fits no card with the others still makes a card, as
+	// before: the rest of a card whose other half is missing.
+	rs := v.VerifyChunks([]verify.Scanned{a[0], b[1], a[1]}, shcAt)
+	if len(rs) != 2 || rs[0].Status != verify.StatusValid || !slices.Equal(rs[0].ChunkInputs, []string{"A-1", "A-2"}) ||
+		rs[1].Status != verify.StatusMalformed || !strings.Contains(rs[1].Detail, "chunk 1 is missing") {
+		t.Errorf("A1 B2 A2: %+v", rs)
 	}
 }
 

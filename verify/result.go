@@ -202,6 +202,10 @@ type Revocation struct {
 	ThisUpdate time.Time `json:"this_update,omitzero"`
 	NextUpdate time.Time `json:"next_update,omitzero"`
 	AgeSeconds int64     `json:"age_seconds,omitempty"`
+	// Err is why the revocation store could not answer, when it could
+	// not (Known is then false, Explanation says it): a damaged store
+	// file wraps store.ErrCorrupt.
+	Err error `json:"-"`
 }
 
 // The values of [Revocation.Source].

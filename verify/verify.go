@@ -378,7 +378,7 @@ func (v *Verifier) revocation(issuer string, ids []string, at time.Time) Revocat
 	for _, id := range ids {
 		res, err := v.crls.Check(issuer, id, at)
 		if err != nil {
-			rev.Explanation = "revocation store: " + err.Error()
+			rev.Explanation, rev.Err = "revocation store: "+err.Error(), err
 			return rev
 		}
 		if first == nil {

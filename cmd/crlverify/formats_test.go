@@ -133,6 +133,45 @@ func TestTrustFormats(t *testing.T) {
 // TestScanFormatsFixtures scans the committed SMART Health Cards and EU
 // DCC fixtures in every form, with the issuer's own list imported with
 // sync --from, and checks status and forget show and drop it.
+// TestScanDamagedStore: a store whose SMART Health Cards list is damaged
+// cannot say whether a card is revoked. scan gave "VALID, REVOCATION
+// STATUS UNKNOWN" and exit 3, as for a list that is merely old, without
+// saying that the store must be replaced; every other command reports a
+// damaged store as an error (exit 2) naming the file and the way out.
+func TestScanDamagedStore(t *testing.T) {
+	trustFile := fixtureTrust(t)
+	st := filepath.Join(t.TempDir(), "crl.db")
+	mustRun(t, "", "sync", "--from", shcFixtureCRL(), "--trust", trustFile, "--store", st)
+	b, err := os.ReadFile(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), `"rids"`)
+	if i < 0 {
+		t.Fatal("the imported list is not in the store file")
+	}
+	b[i+1] ^= 0x20 // "Rids": its checksum no longer holds
+	if err := os.WriteFile(st, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	revoked := filepath.Join(shcFixtures, "revoked.jws")
+	code, out, errs := runCLI(t, "scan", "--trust", trustFile, "--store", st, "--at", shcFixtureAt, revoked)
+	if code != ExitError || !strings.Contains(out, "VALID, REVOCATION STATUS UNKNOWN") || !strings.Contains(out, "damaged store file") ||
+		!strings.Contains(errs, "The store "+st+" is damaged") || !strings.Contains(errs, "run crlverify sync") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errs)
+	}
+	// A certificate refused still decides the exit code.
+	code, _, errs = runCLI(t, "scan", "--trust", trustFile, "--store", st, "--at", shcFixtureAt, revoked, filepath.Join(shcFixtures, "valid.png"), filepath.Join(dccFixtures, "test.hc1"))
+	if code != ExitInvalid || strings.Count(errs, "is damaged") != 1 {
+		t.Errorf("with a refused certificate: exit %d, stderr %q", code, errs)
+	}
+	// --json: the verdicts as lines, the hint on stderr.
+	code, lines, errs := scanJSON(t, "--trust", trustFile, "--store", st, "--at", shcFixtureAt, revoked)
+	if code != ExitError || len(lines) != 1 || lines[0].Revocation.Known || !strings.Contains(errs, "is damaged") {
+		t.Errorf("--json: exit %d %+v %q", code, lines, errs)
+	}
+}
+
 func TestScanFormatsFixtures(t *testing.T) {
 	trustFile := fixtureTrust(t)
 	st := filepath.Join(t.TempDir(), "crl.db")

@@ -98,7 +98,9 @@ Cards. Nothing is fetched (but see --online). A directory is scanned
 concurrently; results are
 printed in input order, then a tally (on stderr with --json). The exit code
 is that of the worst input, in the order 1 (a certificate not valid), 2 (an
-input UNREADABLE), 3 (revocation status unknown), 0.
+input UNREADABLE, or a store file too damaged to answer: its certificates'
+revocation status is unknown, and stderr says how to replace the store), 3
+(revocation status unknown), 0.
 
 With --json each input is one line: the verdict (status, detail, format,
 certificate{...}, unsigned_fields, revocation{known, status, freshness,
@@ -291,6 +293,7 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 
 	out := cmd.OutOrStdout()
 	var t tally
+	var damage error // the first damaged-store error a verdict met
 	for i := range results {
 		if in := results[i].unreadable; in != nil {
 			t.addUnreadable()
@@ -306,6 +309,9 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 		}
 		r := &results[i].result
 		t.add(r)
+		if errors.Is(r.Revocation.Err, store.ErrCorrupt) && damage == nil {
+			damage = r.Revocation.Err
+		}
 		if o.json {
 			if err := writeJSON(out, r); err != nil {
 				return withCode(ExitError, err)
@@ -320,6 +326,13 @@ func (o *scanOptions) run(cmd *cobra.Command, args []string) error {
 			w = cmd.ErrOrStderr()
 		}
 		fmt.Fprintln(w, t.String())
+	}
+	if damage != nil {
+		// The verdicts stand (revocation status unknown), but the store
+		// must be replaced: say so as for every other command, and exit 2
+		// unless a certificate was refused.
+		t.damaged = true
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s\n", cleanLines(storeHint(damage, path).Error()))
 	}
 	if code := t.exitCode(); code != ExitOK {
 		return withCode(code, nil)
@@ -570,6 +583,9 @@ type tally struct {
 	byStatus   map[verify.Status]int
 	unknown    int
 	unreadable int
+	// damaged: the store could not answer for some certificate, its file
+	// being damaged (an I/O error, as an unreadable input).
+	damaged bool
 }
 
 func (t *tally) add(r *verify.Result) {
@@ -596,7 +612,7 @@ func (t *tally) exitCode() int {
 	switch {
 	case t.byStatus[verify.StatusValid] < t.n-t.unreadable:
 		return ExitInvalid
-	case t.unreadable > 0:
+	case t.unreadable > 0 || t.damaged:
 		return ExitError
 	case t.unknown > 0:
 		return ExitUnknown

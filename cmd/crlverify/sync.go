@@ -54,9 +54,9 @@ the cards that key signed: "rid.T" entries revoke only cards issued before
 T. The issuer is the one whose key set in the trust store (--trust) holds
 KID, or --issuer. The list is not signed: import it only from the issuer.
 Cards of a key whose crlVersion (in the trust store's key set) differs from
-the list's ctr have their revocation status unknown until the two agree;
-sync then exits 3. A list with a lower ctr than the stored one is refused
-(exit 1).
+the list's ctr have their revocation status unknown until the two agree
+(those the list revokes are REVOKED all the same); sync then exits 3. A
+list with a lower ctr than the stored one is refused (exit 1).
 
 It fetches the signed index, checks its signature against the publisher's
 keys (--jwks), and downloads the cheapest way to the newest list: a delta
@@ -443,7 +443,7 @@ func (o *syncOptions) importSHCList(cmd *cobra.Command, raw []byte) error {
 	case version == 0:
 		return withCode(ExitUnknown, fmt.Errorf("key %s of %s has no crlVersion in the trust store's key set: the list is not used until the issuer's key set gives it one", l.KID, issuer))
 	case !line.Current:
-		return withCode(ExitUnknown, fmt.Errorf("the list's ctr is %d but the key's crlVersion in the trust store is %d: cards of key %s have revocation status unknown until the issuer's current key set and list are both in place",
+		return withCode(ExitUnknown, fmt.Errorf("the list's ctr is %d but the key's crlVersion in the trust store is %d: the cards of key %s it does not revoke have revocation status unknown until the issuer's current key set and list are both in place",
 			res.List.Counter, version, l.KID))
 	}
 	return nil

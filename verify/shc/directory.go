@@ -231,13 +231,66 @@ func verifyES256(k *Key, c *Card) error {
 		}
 		return badSignature("a signature of %d bytes; ES256 signatures are 64 bytes (r||s)", len(sig))
 	}
-	h := sha256.Sum256([]byte(c.signingInput))
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	if !ecdsa.Verify(k.Public, h[:], r, s) {
+	if !es256(k.Public, c.signingInput, sig) {
 		return badSignature("the signature does not verify with key %q of %s", k.ID, c.signed.iss)
 	}
 	return nil
+}
+
+// es256 reports whether sig, 64 bytes r||s, is an ES256 signature of
+// input by pub.
+func es256(pub *ecdsa.PublicKey, input string, sig []byte) bool {
+	if len(sig) != 64 {
+		return false
+	}
+	h := sha256.Sum256([]byte(input))
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:])
+	return ecdsa.Verify(pub, h[:], r, s)
+}
+
+// maxHeaderChars bounds the header part [Directory.SignedBy] reads: a
+// card's header is some 80 characters.
+const maxHeaderChars = 1024
+
+// SignedBy reports whether jws, a compact JWS, carries a signature that
+// verifies with a key of some issuer in d whose kid is the one its header
+// names, without inflating or reading its payload. It costs a header
+// parse and a signature check per issuer holding the kid, so it can tell
+// cheaply which chunks of several cards scanned together belong together
+// (any joining that verifies is a card some trusted issuer signed). It is
+// no verification of a card: that is [VerifySignature], which also checks
+// the issuer the payload names.
+func (d *Directory) SignedBy(jws string) bool {
+	if d == nil || len(jws) > MaxJWSSize || strings.Count(jws, ".") != 2 {
+		return false
+	}
+	head, rest, _ := strings.Cut(jws, ".")
+	_, sigPart, _ := strings.Cut(rest, ".")
+	if len(head) > maxHeaderChars {
+		return false
+	}
+	raw, err := decodeB64(head)
+	if err != nil {
+		return false
+	}
+	h, err := parseHeader(raw)
+	if err != nil {
+		return false
+	}
+	sig, err := decodeB64(sigPart)
+	if err != nil || len(sig) != 64 {
+		return false
+	}
+	input := jws[:len(jws)-len(sigPart)-1]
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, set := range d.issuers {
+		if k, ok := set.Key(h.KID); ok && es256(k.Public, input, sig) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDER reports whether sig has the shape of a DER ECDSA signature:

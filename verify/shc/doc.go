@@ -16,7 +16,7 @@
 //     ([Joiner], [JoinChunks]; a form the specification has deprecated);
 //   - the JWS as text ([Parse]);
 //   - a .smart-health-card file, JSON whose "verifiableCredential" lists
-//     JWS ([ParseFile]).
+//     JWS ([ParseFile], [ReadFile]).
 //
 // [Sniff] tells these apart by their first bytes; [ParsePayload] reads the
 // first three. Decoding is strict: the digits must come in pairs, each pair
@@ -94,7 +94,8 @@
 //	chunks            MaxChunks (16) per card, MaxJWSSize joined
 //	JWS               MaxJWSSize (64 KiB), 55 times the specification's single-QR limit of 1195
 //	inflated payload  MaxInflatedSize (1 MiB); the specification's largest example is 30 kB
-//	.smart-health-card MaxFileSize (4 MiB), MaxFileCards (100) cards
+//	.smart-health-card MaxFileSize (4 MiB), MaxFileCards (100) cards, inflating to
+//	                   MaxFileInflatedSize (4 MiB) together
 //	key set           MaxJWKSSize (1 MiB), MaxJWKSKeys (100) keys, MaxChainLength (8) certificates per x5c
 //	revocation list   MaxCRLSize (16 MiB), rids of MaxRIDLength (24) characters
 //

@@ -185,7 +185,8 @@ func FuzzParsePayload(f *testing.F) {
 	})
 }
 
-// FuzzParseFile feeds .smart-health-card files.
+// FuzzParseFile feeds .smart-health-card files, read whole with ReadFile
+// too.
 func FuzzParseFile(f *testing.F) {
 	for _, b := range seedFiles(f, "cards.smart-health-card") {
 		f.Add(b)
@@ -207,6 +208,21 @@ func FuzzParseFile(f *testing.F) {
 			if len(jws) > MaxJWSSize {
 				t.Fatalf("card of %d characters", len(jws))
 			}
+		}
+		cards, err := ReadFile(b)
+		if err != nil || len(cards) != len(list) {
+			t.Fatalf("ReadFile: %d cards, %v; ParseFile: %d", len(cards), err, len(list))
+		}
+		inflated := 0
+		for _, fc := range cards {
+			if fc.Err != nil {
+				oneVerdict(t, fc.Err)
+				continue
+			}
+			inflated += len(fc.Card.Payload)
+		}
+		if inflated > MaxFileInflatedSize {
+			t.Fatalf("cards inflate to %d bytes together", inflated)
 		}
 	})
 }

@@ -231,3 +231,43 @@ func TestDirectoryConcurrent(t *testing.T) {
 		t.Errorf("nil directory: %v", err)
 	}
 }
+
+// TestSignedBy: a JWS whose signature verifies with a key some issuer of
+// the Directory holds under its kid, read without its payload; anything
+// else is not.
+func TestSignedBy(t *testing.T) {
+	d := testDirectory(t)
+	jws := signTest(testCard(nil))
+	if !d.SignedBy(jws) {
+		t.Fatal("a card of the test issuer")
+	}
+	// The payload is not read: a card that does not parse but is signed
+	// is signed.
+	junk := shctest.SignParts(shctest.Header(testKID), []byte("not deflate"), testKey)
+	if !d.SignedBy(junk) {
+		t.Error("signed junk")
+	}
+	parts := strings.Split(jws, ".")
+	other := shctest.Sign(testCard(nil), otherKey, testKID) // the test issuer's kid, another key
+	for name, s := range map[string]string{
+		"payload changed":   parts[0] + "." + parts[1][:len(parts[1])-2] + "AA." + parts[2],
+		"another key":       other,
+		"unknown kid":       shctest.Sign(testCard(nil), testKey, "no-such-kid"),
+		"DER signature":     parts[0] + "." + parts[1] + "." + b64.EncodeToString(shctest.SignDER(parts[0]+"."+parts[1], testKey)),
+		"two parts":         parts[0] + "." + parts[1],
+		"four parts":        jws + ".x",
+		"bad header":        "eyJ!." + parts[1] + "." + parts[2],
+		"empty":             "",
+		"header too long":   b64.EncodeToString([]byte(`{"alg":"ES256","zip":"DEF","kid":"`+strings.Repeat("k", 2000)+`"}`)) + "." + parts[1] + "." + parts[2],
+		"JWS too long":      jws + strings.Repeat("A", MaxJWSSize),
+		"signature too big": jws + "AAAA",
+	} {
+		if d.SignedBy(s) {
+			t.Errorf("%s: signed", name)
+		}
+	}
+	var none *Directory
+	if none.SignedBy(jws) {
+		t.Error("nil Directory")
+	}
+}

@@ -109,18 +109,26 @@ const TypeHealthCard = "https://smarthealth.cards#health-card"
 // inflating to at most [MaxInflatedSize] bytes of JSON; and the claims and
 // FHIR bundle described at [Card]. Errors wrap [ErrMalformed].
 func Parse(jws string) (*Card, error) {
+	c, _, err := parse(jws, MaxInflatedSize, "")
+	return c, err
+}
+
+// parse is [Parse] with the payload bounded by limit (at most
+// MaxInflatedSize) bytes; beyond, the error says why, if why is given. It
+// also returns how many bytes it inflated, whether the card is read or not.
+func parse(jws string, limit int, why string) (_ *Card, inflated int, _ error) {
 	if len(jws) > MaxJWSSize {
-		return nil, tooLarge("JWS of %d characters, more than %d", len(jws), MaxJWSSize)
+		return nil, 0, tooLarge("JWS of %d characters, more than %d", len(jws), MaxJWSSize)
 	}
 	parts := strings.Split(jws, ".")
 	if len(parts) != 3 {
-		return nil, malformed("a compact JWS has 3 parts separated by \".\", this has %d", len(parts))
+		return nil, 0, malformed("a compact JWS has 3 parts separated by \".\", this has %d", len(parts))
 	}
 	var raw [3][]byte
 	for i, name := range []string{"header", "payload", "signature"} {
 		b, err := decodeB64(parts[i])
 		if err != nil {
-			return nil, malformed("JWS %s: %v", name, err)
+			return nil, 0, malformed("JWS %s: %v", name, err)
 		}
 		raw[i] = b
 	}
@@ -131,18 +139,18 @@ func Parse(jws string) (*Card, error) {
 	}
 	h, err := parseHeader(raw[0])
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c.Header = h
-	c.Payload, err = inflate(raw[1])
+	c.Payload, inflated, err = inflate(raw[1], limit, why)
 	if err != nil {
-		return nil, err
+		return nil, inflated, err
 	}
 	if err := c.parseClaims(); err != nil {
-		return nil, err
+		return nil, inflated, err
 	}
 	c.signed = signedClaims{iss: c.Issuer, kid: c.Header.KID, rid: c.RevocationID, nbf: c.NotBefore, exp: c.Expires}
-	return c, nil
+	return c, inflated, nil
 }
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -220,29 +228,33 @@ func decodeObject(b []byte) (map[string]any, error) {
 // inflaters keeps DEFLATE readers (some 40 kB of tables each) for reuse.
 var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-// inflate decompresses a raw DEFLATE stream (RFC 1951) of at most
-// MaxInflatedSize bytes, with nothing after its final block.
-func inflate(b []byte) ([]byte, error) {
+// inflate decompresses a raw DEFLATE stream (RFC 1951) of at most limit
+// bytes, with nothing after its final block. why explains a limit below
+// MaxInflatedSize.
+func inflate(b []byte, limit int, why string) (out []byte, inflated int, err error) {
 	br := bytes.NewReader(b) // an io.ByteReader: flate reads no further than the stream
 	fr := inflaters.Get().(io.ReadCloser)
 	defer inflaters.Put(fr)
 	if err := fr.(flate.Resetter).Reset(br, nil); err != nil {
-		return nil, malformed("JWS payload: %v", err)
+		return nil, 0, malformed("JWS payload: %v", err)
 	}
-	out, err := io.ReadAll(io.LimitReader(fr, MaxInflatedSize+1))
+	out, err = io.ReadAll(io.LimitReader(fr, int64(limit)+1))
 	if err != nil {
 		if isZlib(b) {
-			return nil, malformed("JWS payload is zlib-wrapped; SMART Health Cards use raw DEFLATE (RFC 1951) without a header")
+			return nil, len(out), malformed("JWS payload is zlib-wrapped; SMART Health Cards use raw DEFLATE (RFC 1951) without a header")
 		}
-		return nil, malformed("JWS payload: bad DEFLATE data: %v", err)
+		return nil, len(out), malformed("JWS payload: bad DEFLATE data: %v", err)
 	}
-	if len(out) > MaxInflatedSize {
-		return nil, tooLarge("JWS payload inflates to more than %d bytes", MaxInflatedSize)
+	if len(out) > limit {
+		if why != "" {
+			return nil, len(out), tooLarge("JWS payload inflates to more than %d bytes: %s", limit, why)
+		}
+		return nil, len(out), tooLarge("JWS payload inflates to more than %d bytes", limit)
 	}
 	if br.Len() != 0 {
-		return nil, malformed("JWS payload: %d bytes after the end of the DEFLATE stream", br.Len())
+		return nil, len(out), malformed("JWS payload: %d bytes after the end of the DEFLATE stream", br.Len())
 	}
-	return out, nil
+	return out, len(out), nil
 }
 
 // isZlib reports whether b is a zlib stream that inflates within the bound.

@@ -2,6 +2,7 @@ package shc
 
 import (
 	"bytes"
+	"fmt"
 )
 
 // Bounds on .smart-health-card files.
@@ -10,6 +11,12 @@ const (
 	MaxFileSize = 4 << 20
 	// MaxFileCards is the most cards one file may hold.
 	MaxFileCards = 100
+	// MaxFileInflatedSize is the most bytes the payloads of a file's cards
+	// may inflate to together ([ReadFile]). Each card may inflate to
+	// MaxInflatedSize alone; without a bound shared by the file, 100 cards
+	// of 2 kB that each inflate to 1 MiB would make a 200 kB file cost
+	// 100 MiB and seconds of parsing before any signature is checked.
+	MaxFileInflatedSize = 4 << 20
 )
 
 // Form is how a card reached the verifier.
@@ -102,7 +109,8 @@ func ParsePayload(b []byte) (*Card, Form, error) {
 // ParseFile reads a .smart-health-card file (at most [MaxFileSize] bytes):
 // a JSON object whose "verifiableCredential" is an array of 1 to
 // [MaxFileCards] compact JWS strings, returned in order for [Parse]. Other
-// members are ignored.
+// members are ignored. [ReadFile] parses the cards too, within one bound
+// for the whole file.
 func ParseFile(b []byte) ([]string, error) {
 	if len(b) > MaxFileSize {
 		return nil, tooLarge(".smart-health-card file of %d bytes, more than %d", len(b), MaxFileSize)
@@ -135,6 +143,43 @@ func ParseFile(b []byte) ([]string, error) {
 			return nil, tooLarge(".smart-health-card file: verifiableCredential[%d] of %d characters, more than %d", i, len(s), MaxJWSSize)
 		}
 		out[i] = s
+	}
+	return out, nil
+}
+
+// FileCard is one card of a .smart-health-card file: parsed, or why it
+// could not be.
+type FileCard struct {
+	Card *Card
+	Err  error
+}
+
+// ReadFile reads a .smart-health-card file ([ParseFile]) and parses each
+// of its cards ([Parse]), in order. The cards share one bound on what
+// their payloads inflate to: together at most [MaxFileInflatedSize] bytes,
+// each at most [MaxInflatedSize]. What a card inflates counts whether it
+// turns out to be a card or not (the work is done either way), so a card
+// whose payload would take the file past the bound fails with
+// [ErrTooLarge] (its Err), and so do the cards after it. The error is not
+// nil only when the file itself cannot be read.
+func ReadFile(b []byte) ([]FileCard, error) {
+	list, err := ParseFile(b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileCard, len(list))
+	left := MaxFileInflatedSize
+	for i, jws := range list {
+		limit := min(left, MaxInflatedSize)
+		why := ""
+		if limit < MaxInflatedSize {
+			why = fmt.Sprintf("the cards of a .smart-health-card file inflate to at most %d bytes together, and the cards before it took %d", MaxFileInflatedSize, MaxFileInflatedSize-left)
+		}
+		c, inflated, err := parse(jws, limit, why)
+		// What a card inflated counts whether it was read or not: a
+		// payload that is not a card costs as much to find out.
+		left -= min(inflated, left)
+		out[i] = FileCard{Card: c, Err: err}
 	}
 	return out, nil
 }
