@@ -2,10 +2,12 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,4 +191,92 @@ func TestLayout2Upgrade(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPublishTwoRegistriesAtOnce: two copies of one registry, each with a
+// revocation of its own, publish into the same directory at the same
+// moment, round after round. Exactly one publishes each serial; the other
+// is refused (busy, or by the guard once it sees the serial it did not
+// make), and the directory's list is the one the winner published.
+func TestPublishTwoRegistriesAtOnce(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "pub")
+	os.Mkdir(dir, 0o755)
+	key, keys := testKey(t)
+	paths := [2]string{filepath.Join(tmp, "a.db"), filepath.Join(tmp, "b.db")}
+	r, _ := openAt(t, paths[0])
+	if _, err := r.Revoke(ctx, Request{Selector: Selector{Issuer: "moh", CertificateID: "FIRST"}, Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Publish(dir, key, &PublishOptions{Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	copyOver := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyOver(paths[0], paths[1])
+	for round := range 12 {
+		var regs [2]*Registry
+		for i, p := range paths {
+			regs[i], _ = openAt(t, p)
+			id := fmt.Sprintf("%c-%d", 'A'+i, round)
+			if _, err := regs[i].Revoke(ctx, Request{Selector: Selector{Issuer: "moh", CertificateID: id}, Actor: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var errs [2]error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range regs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = regs[i].Publish(dir, key, &PublishOptions{Now: t0.Add(time.Duration(round+1) * time.Hour)})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, r := range regs {
+			r.Close()
+		}
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if winner >= 0 {
+					t.Fatalf("round %d: both registries published serial %d", round, round+2)
+				}
+				winner = i
+			case !errors.Is(err, ErrPublicationBusy) && !errors.Is(err, ErrPublicationConflict):
+				t.Fatalf("round %d: registry %d: %v", round, i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: neither published: %v", round, errs)
+		}
+		ix := readIndex(t, dir, keys)
+		if ix.Serial != uint64(round+2) {
+			t.Fatalf("round %d: the directory's serial is %d", round, ix.Serial)
+		}
+		_, list, _ := readSnapshot(t, filepath.Join(dir, ix.Full.Name), keys)
+		listed := map[crl.Key]bool{}
+		for _, e := range list {
+			listed[e.Key] = true
+		}
+		for i := range paths {
+			id := fmt.Sprintf("%c-%d", 'A'+i, round)
+			if listed[crl.KeyOf("moh", id)] != (i == winner) {
+				t.Fatalf("round %d: registry %d won; %s listed: %v", round, winner, id, listed[crl.KeyOf("moh", id)])
+			}
+		}
+		copyOver(paths[winner], paths[1-winner])
+	}
 }

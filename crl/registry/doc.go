@@ -360,7 +360,12 @@
 // copy of the registry put back, a second registry writing into the same
 // directory), it refuses with a *PublicationConflictError that says what
 // differs and how many revocations of the directory's list publishing
-// would drop. [Registry.CarryForward] is the way on that keeps every
+// would drop. A publication holds the directory's lock file,
+// .crlverify-publish.lock (flock), from reading the directory to writing
+// the index, so two registries publishing at the same moment cannot both
+// pass that comparison and sign the same serial twice: the second is
+// refused with [ErrPublicationBusy], or by the comparison once it reads
+// what the first wrote. [Registry.CarryForward] is the way on that keeps every
 // published revocation: it reads that publication's full snapshot and
 // puts each entry the registry would not list as strongly into the
 // carried table, keyed by list key (the certificate ids are not in the

@@ -198,6 +198,13 @@ func (r *Registry) Publish(dir string, key jwk.Key, opts *PublishOptions) (*Publ
 	}
 	defer r.release()
 
+	// One publication at a time in a directory, whatever registry makes
+	// it: the next one reads what this one wrote, and the guard decides.
+	unlockDir, err := lockPublicationDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockDir()
 	removeTemps(dir)
 	dp, err := readDirPublication(dir, o.Keys)
 	if err != nil {
@@ -882,7 +889,35 @@ func prune(dir string, serial uint64, keep int) []string {
 	return out
 }
 
-// removeTemps deletes temporary files left by a publication that crashed.
+// ErrPublicationBusy: another publication is being written into the
+// directory (by another registry, or another process of a registry whose
+// file the publisher does not share). Try again once it is done.
+var ErrPublicationBusy = errors.New("registry: another publication is being written into the directory")
+
+// publishLock is the file in a publication directory that a publication
+// holds locked (flock) from reading the directory to writing its index.
+const publishLock = tempPrefix + "publish.lock"
+
+// lockPublicationDir takes the publication lock of dir without waiting.
+func lockPublicationDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, publishLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("registry: publication directory: %w", err)
+	}
+	ok, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("registry: publication directory lock: %w", err)
+	}
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("%w %s: try again when it is done", ErrPublicationBusy, dir)
+	}
+	return func() { f.Close() }, nil
+}
+
+// removeTemps deletes temporary files left by a publication that crashed
+// (the caller holds the publication lock: no other is writing).
 func removeTemps(dir string) {
 	des, _ := os.ReadDir(dir)
 	for _, de := range des {

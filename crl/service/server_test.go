@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/crl/service"
 	"github.com/crlverify/crlverify/crl/service/auth"
 	"github.com/crlverify/crlverify/snapshot"
@@ -227,5 +230,46 @@ func TestShutdownIsBounded(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("Serve did not return after its context ended")
+	}
+}
+
+// TestPublishRefusesGoingBackwards: another copy of the registry published
+// a serial into the directory; POST /v1/publish is refused with 409 (never
+// a publication dropping that serial's revocation), and the log says what
+// differs.
+func TestPublishRefusesGoingBackwards(t *testing.T) {
+	a := newAuthority(t)
+	s := startServer(t, a)
+	b, err := os.ReadFile(a.reg.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPath := filepath.Join(a.dir, "copy.db")
+	if err := os.WriteFile(otherPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other, err := registry.Open(otherPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Revoke(context.Background(), registry.Request{Selector: registry.Selector{Issuer: cowin, CertificateID: "ELSEWHERE"}, Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Publish(a.pubDir, a.key.(jwk.Key), nil); err != nil {
+		t.Fatal(err)
+	}
+	index, _ := os.ReadFile(filepath.Join(a.pubDir, snapshot.IndexName))
+	code, body := s.do(t, "POST", "/v1/publish", a.tokens[auth.RolePublisher], nil)
+	if code != http.StatusConflict || !strings.Contains(body, "would go backwards") {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	if after, _ := os.ReadFile(filepath.Join(a.pubDir, snapshot.IndexName)); string(after) != string(index) {
+		t.Fatal("the refused publication changed the index")
+	}
+	lines := s.logs.lines(t, "request")
+	last := lines[len(lines)-1]
+	if last["status"] != float64(http.StatusConflict) || !strings.Contains(fmt.Sprint(last["error"]), "un-revoke") {
+		t.Errorf("log: %v", last)
 	}
 }

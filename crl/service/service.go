@@ -535,7 +535,9 @@ func statusOf(err error) (code int, msg, rule string) {
 		return http.StatusConflict, clientMessage(err), ""
 	case errors.Is(err, ErrNotSupported):
 		return http.StatusNotImplemented, err.Error(), ""
-	case errors.Is(err, registry.ErrLocked):
+	case errors.Is(err, registry.ErrPublicationConflict):
+		return http.StatusConflict, "the publication directory holds a publication this registry did not make: publishing would go backwards (the server's log says what differs; crlverify publish --carry-forward or a restore goes on)", ""
+	case errors.Is(err, registry.ErrLocked), errors.Is(err, registry.ErrPublicationBusy):
 		return http.StatusServiceUnavailable, "the registry is busy; try again", ""
 	case errors.Is(err, registry.ErrClosed):
 		return http.StatusServiceUnavailable, "the service is shutting down; try again", ""
@@ -563,8 +565,10 @@ func refusalKind(err error) string {
 		return "invalid"
 	case errors.Is(err, registry.ErrNotFound):
 		return "not found"
-	case errors.Is(err, registry.ErrLocked):
+	case errors.Is(err, registry.ErrLocked), errors.Is(err, registry.ErrPublicationBusy):
 		return "busy"
+	case errors.Is(err, registry.ErrPublicationConflict):
+		return "publication conflict"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "cancelled"
 	}
@@ -573,7 +577,7 @@ func refusalKind(err error) string {
 
 func (s *Service) backendError(w *response, err error) {
 	code, msg, rule := statusOf(err)
-	if code >= 500 {
+	if code >= 500 || errors.Is(err, registry.ErrPublicationConflict) {
 		w.errDetail = err
 		if code == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
