@@ -380,3 +380,34 @@ func TestAuditWorkedExample(t *testing.T) {
 		t.Errorf("three-leaf root %x, want %x", got, want)
 	}
 }
+
+// TestAuditTamperThenCarryOn is the attack as an operator with write
+// access to the file would make it: record 3 edited (actor and reason),
+// record 6 deleted, then the registry used on: revocations and a
+// publication go through, and audit verify still names record 3, and
+// the publication's signed checkpoint no longer matches the trail.
+func TestAuditTamperThenCarryOn(t *testing.T) {
+	path := auditRegistry(t)
+	tamper(t, path, func(tx *bolt.Tx) error {
+		rec := getRecord(t, tx, 3)
+		rec.Actor, rec.Reason = "someone-else", crl.ReasonUnspecified
+		putRecordRaw(t, tx, &rec)
+		_, _, err := auditTable(tx, bucketAudit).apply([]mut{{key: u64(6), del: true}})
+		return err
+	})
+	r, c := openAt(t, path)
+	c.t = c.t.Add(time.Hour)
+	if _, err := r.Revoke(ctx, Request{Selector: Selector{Issuer: "did:in:moh", CertificateID: "LATER"}, Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	key, keys := testKey(t)
+	pub := t.TempDir()
+	if _, err := r.Publish(pub, key, &PublishOptions{Now: c.t}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.VerifyAudit()
+	wantBroken(t, err, 3, "hash does not match")
+	if _, err := r.VerifyCheckpoints(pub, keys); err == nil {
+		t.Error("the checkpoints verify over a broken trail")
+	}
+}

@@ -367,12 +367,26 @@ func TestRestoreRefusesDamage(t *testing.T) {
 		wantRefused(t, dir, target, nil, ErrBackup, "an incremental backup is missing")
 	})
 	t.Run("truncated", func(t *testing.T) {
-		for _, i := range []int{0, 2} {
-			dir, target, list := damaged(t, id)
-			p := filepath.Join(dir, list[i].Name)
-			fi, _ := os.Stat(p)
-			os.Truncate(p, fi.Size()/2)
-			wantRefused(t, dir, target, ok, ErrBackup, list[i].Name)
+		// Anywhere: empty, inside the header, halfway, one byte short.
+		for _, enc := range []*age.X25519Identity{nil, id} {
+			opts := ok
+			if enc == nil {
+				opts = nil
+			}
+			for _, i := range []int{0, 2} {
+				for _, cut := range []func(int64) int64{
+					func(int64) int64 { return 0 },
+					func(int64) int64 { return 10 },
+					func(n int64) int64 { return n / 2 },
+					func(n int64) int64 { return n - 1 },
+				} {
+					dir, target, list := damaged(t, enc)
+					p := filepath.Join(dir, list[i].Name)
+					fi, _ := os.Stat(p)
+					os.Truncate(p, cut(fi.Size()))
+					wantRefused(t, dir, target, opts, ErrBackup, list[i].Name)
+				}
+			}
 		}
 	})
 	t.Run("increment of another registry", func(t *testing.T) {
