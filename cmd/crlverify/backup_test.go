@@ -1,11 +1,17 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 )
@@ -91,6 +97,17 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if got, want := registryView(t, fromStream), registryView(t, a.reg); got != want {
 		t.Fatal("the registry restored from a stream differs")
 	}
+	// A stream cut short anywhere is refused, the registry left as it was.
+	before, _ = os.ReadFile(fromStream)
+	for _, n := range []int{0, 100, len(stream) / 2, len(stream) - 1} {
+		code, out, errs := runCLIStdin(t, stream[:n], "restore", "--from", "-", "--registry", fromStream)
+		if code != ExitInvalid || out != "" || !strings.Contains(errs, "was not changed") {
+			t.Fatalf("stream of %d of %d bytes: %d %q %q", n, len(stream), code, out, errs)
+		}
+	}
+	if after, _ := os.ReadFile(fromStream); string(after) != string(before) {
+		t.Fatal("a refused restore from a stream changed the registry")
+	}
 
 	// Prune: the newest full is kept, the incremental before it purged.
 	mustRun(t, "", "backup", "--registry", a.reg, "--to", backups, "--recipient", recipient)
@@ -111,4 +128,92 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if code, _, _ := runCLI(t, "backup", "--registry", a.reg, "--to", backups, "--recipient", "age1nope"); code != ExitError {
 		t.Fatalf("bad recipient: %d", code)
 	}
+}
+
+// TestBackupWhileServeRevokes: serve runs over TLS on loopback and takes
+// a bounded load of revocations through the API; backup (full, then
+// incremental) runs on the same registry meanwhile. The restored registry's
+// audit trail verifies, and it holds every revocation the API acknowledged
+// before each backup started.
+func TestBackupWhileServeRevokes(t *testing.T) {
+	a := published(t)
+	tokens := filepath.Join(a.dir, "tokens.json")
+	revoker := addToken(t, tokens, "revoker", "vaccination-platform")
+	certPath, keyPath := filepath.Join(a.dir, "cert.pem"), filepath.Join(a.dir, "key.pem")
+	pool := tlsFiles(t, certPath, keyPath, "serve")
+	addr := freeAddr(t)
+	base := "https://" + addr
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}, Timeout: time.Minute}
+	startServe(t, client, base, "--dir", a.pub, "--registry", a.reg, "--key", a.key, "--tokens", tokens,
+		"--tls-cert", certPath, "--tls-key", keyPath, "--addr", addr)
+
+	const workers, each = 6, 40
+	var mu sync.Mutex
+	var acked []string
+	var failed []string
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("LOAD-%d-%03d", w, i)
+				req, _ := http.NewRequest("POST", base+"/v1/revoke", strings.NewReader(`{"certificate_id":"`+id+`","issuer":"https://cowin.gov.in/","reason":"dataError"}`))
+				req.Header.Set("Authorization", "Bearer "+revoker)
+				resp, err := client.Do(req)
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, err.Error())
+					mu.Unlock()
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				if resp.StatusCode == http.StatusOK {
+					acked = append(acked, id)
+				} else if resp.StatusCode != http.StatusServiceUnavailable {
+					failed = append(failed, fmt.Sprintf("%d %s", resp.StatusCode, body))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Each backup starts once more revocations are in, while the rest
+	// keep coming; what was acknowledged before it started must be in it.
+	ackedSoFar := func(n int) []string {
+		for {
+			mu.Lock()
+			if len(acked) >= n || len(acked)+len(failed) == workers*each {
+				out := append([]string(nil), acked...)
+				mu.Unlock()
+				return out
+			}
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	backups := filepath.Join(a.dir, "backups")
+	beforeFull := ackedSoFar(workers * each / 4)
+	mustRun(t, "", "backup", "--registry", a.reg, "--to", backups)
+	beforeIncr := ackedSoFar(len(beforeFull) + workers*each/4)
+	mustRun(t, "", "backup", "--registry", a.reg, "--to", backups, "--incremental")
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("revocations failed: %v", failed)
+	}
+
+	restored := filepath.Join(a.dir, "restored.db")
+	mustRun(t, "", "restore", "--from", backups, "--registry", restored)
+	if out := mustRun(t, "", "audit", "verify", "--registry", restored); !strings.HasPrefix(out, "audit trail verified: ") {
+		t.Fatalf("audit verify of the restored registry: %q", out)
+	}
+	listed := mustRun(t, "", "revocations", "--registry", restored, "--json")
+	for _, id := range beforeIncr {
+		if !strings.Contains(listed, `"`+id+`"`) {
+			t.Fatalf("%s, acknowledged before the backup started, is not in the restored registry", id)
+		}
+	}
+	t.Logf("%d of %d revocations acknowledged; %d before the full backup, %d before the incremental",
+		len(acked), workers*each, len(beforeFull), len(beforeIncr))
 }

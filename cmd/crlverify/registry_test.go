@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -286,5 +287,80 @@ func TestRegistryOutputHostileText(t *testing.T) {
 	}
 	if !sawID || !sawNote || !sawPub {
 		t.Errorf("JSON values not exact: id %v note %v publisher %v", sawID, sawNote, sawPub)
+	}
+}
+
+// TestAuditListFiltersCLI: audit list by time (since inclusive, until
+// exclusive), actor, action and certificate, alone and together, in text
+// and as JSON lines.
+func TestAuditListFiltersCLI(t *testing.T) {
+	a := newAuthority(t)
+	t1 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	now := t1
+	r, err := registry.Open(a.reg, &registry.Options{Now: func() time.Time { return now }})
+	must(t, err)
+	for i, step := range []func() error{
+		func() error { return r.AddIssuers("moh") }, // 1
+		func() error { // 2
+			_, err := r.Revoke(t.Context(), registry.Request{Selector: registry.Selector{Issuer: "moh", CertificateID: "A-1"}, Actor: "bob"})
+			return err
+		},
+		func() error { // 3
+			_, err := r.Revoke(t.Context(), registry.Request{Selector: registry.Selector{Issuer: "moh", CertificateID: "A-2"}, Actor: "alice"})
+			return err
+		},
+		func() error { // 4
+			_, err := r.Suspend(t.Context(), registry.Request{Selector: registry.Selector{Issuer: "moh", CertificateID: "A-3"}, Actor: "alice", Until: now.Add(24 * time.Hour)})
+			return err
+		},
+		func() error { // 5
+			_, err := r.Lift(t.Context(), registry.Request{Selector: registry.Selector{Issuer: "moh", CertificateID: "A-1"}, Actor: "alice"})
+			return err
+		},
+	} {
+		now = t1.Add(time.Duration(i) * time.Hour)
+		must(t, step())
+	}
+	must(t, r.Close())
+	type rec struct {
+		Seq    uint64 `json:"seq"`
+		Action string `json:"action"`
+		Actor  string `json:"actor"`
+	}
+	seqs := func(args ...string) string {
+		t.Helper()
+		out := mustRun(t, "", append([]string{"audit", "list", "--registry", a.reg, "--json"}, args...)...)
+		var s []string
+		for _, r := range jsonLines[rec](t, out) {
+			s = append(s, fmt.Sprint(r.Seq))
+		}
+		text := mustRun(t, "", append([]string{"audit", "list", "--registry", a.reg}, args...)...)
+		if n := strings.Count(text, "\n"); n != len(s) {
+			t.Errorf("%q: %d lines of text, %d JSON objects", args, n, len(s))
+		}
+		return strings.Join(s, " ")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "1 2 3 4 5"},
+		{[]string{"--since", "2026-03-01T10:00:00Z"}, "2 3 4 5"},
+		{[]string{"--until", "2026-03-01T11:00:00Z"}, "1 2"},
+		{[]string{"--since", "2026-03-01T10:00:00Z", "--until", "2026-03-01T12:00:00Z"}, "2 3"},
+		{[]string{"--actor", "alice"}, "3 4 5"},
+		{[]string{"--action", "revoke"}, "2 3"},
+		{[]string{"--action", "suspend"}, "4"},
+		{[]string{"--certificate", "A-1", "--issuer", "moh"}, "2 5"},
+		{[]string{"--actor", "alice", "--action", "revoke"}, "3"},
+		{[]string{"--certificate", "A-1", "--actor", "alice", "--since", "2026-03-01T13:00:00Z"}, "5"},
+		{[]string{"--actor", "mallory"}, ""},
+	} {
+		if got := seqs(c.args...); got != c.want {
+			t.Errorf("audit list %q: records %q, want %q", c.args, got, c.want)
+		}
+	}
+	if code, _, errs := runCLI(t, "audit", "list", "--registry", a.reg, "--action", "explode"); code != ExitError || errs == "" {
+		t.Errorf("an unknown action: %d %q", code, errs)
 	}
 }

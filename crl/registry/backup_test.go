@@ -538,6 +538,28 @@ func TestPruneBackups(t *testing.T) {
 	if len(removed) != 1 || removed[0].Name != full13 {
 		t.Fatalf("removed %+v", removed)
 	}
+
+	// Superseded incrementals kept a day when asked; those after the
+	// newest full always, whatever their age (the restore to now needs
+	// them: the daily full failed for two days).
+	dir = t.TempDir()
+	seq = 0
+	add(BackupFull, 80*time.Hour)
+	incOld := add(BackupIncremental, 79*time.Hour)
+	add(BackupFull, 70*time.Hour)
+	incDays := add(BackupIncremental, 60*time.Hour)
+	incDay := add(BackupIncremental, 23*time.Hour)
+	removed, _ = PruneBackups(dir, Retention{KeepSuperseded: true}, now, true)
+	if len(removed) != 1 || removed[0].Name != incOld {
+		t.Fatalf("keep superseded: removes %+v, want %s only", removed, incOld)
+	}
+	removed, _ = PruneBackups(dir, DefaultRetention, now, false)
+	if len(removed) != 1 || removed[0].Name != incOld {
+		t.Fatalf("default: removed %+v, want %s only", removed, incOld)
+	}
+	if left, _ := ListBackups(dir); len(left) != 4 || left[2].Name != incDays || left[3].Name != incDay {
+		t.Fatalf("left %+v", left)
+	}
 }
 
 // TestRestoreStream: a full backup written to a stream restores from it.
