@@ -568,6 +568,9 @@ func BenchmarkBackup10M(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(res.Audit.Certificates), "certs")
+			if fi, err := os.Stat(target); err == nil {
+				b.ReportMetric(float64(fi.Size())/(1<<20), "MB-restored")
+			}
 		}
 	})
 }

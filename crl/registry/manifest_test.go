@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -156,5 +157,49 @@ func TestBackupManifest(t *testing.T) {
 	defer got.Close()
 	if s, h, _ := got.AuditHead(); s != fullSeq || h != fullHead {
 		t.Errorf("the member's head is %d %s, want %d %s", s, h, fullSeq, fullHead)
+	}
+}
+
+// TestBackupRecipients: a backup encrypted to two recipients restores
+// with either identity alone, and not with a third.
+func TestBackupRecipients(t *testing.T) {
+	r, c := openTest(t)
+	for _, s := range history(t, r, c, t.TempDir())[:4] {
+		s()
+	}
+	var ids []*age.X25519Identity
+	for range 3 {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	var buf bytes.Buffer
+	if _, err := r.Backup(&buf, &BackupOptions{Recipients: []age.Recipient{ids[0].Recipient(), ids[1].Recipient()}}); err != nil {
+		t.Fatal(err)
+	}
+	want := contentOf(t, r)
+	for i, id := range ids {
+		target := filepath.Join(t.TempDir(), "r.db")
+		_, err := RestoreStream(target, bytes.NewReader(buf.Bytes()), &RestoreOptions{Identities: []age.Identity{id}})
+		if i == 2 {
+			if !errors.Is(err, ErrBackup) {
+				t.Fatalf("a third identity: %v", err)
+			}
+			if _, err := os.Stat(target); !os.IsNotExist(err) {
+				t.Fatal("a refused restore made the registry file")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("identity %d: %v", i, err)
+		}
+		got, err := Open(target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameContent(t, contentOf(t, got), want)
+		got.Close()
 	}
 }
