@@ -71,6 +71,16 @@ func TestBackupSurvivesKill(t *testing.T) {
 	regPath, dir := filepath.Join(tmp, "registry.db"), filepath.Join(tmp, "backups")
 	os.Mkdir(dir, 0o700)
 	killRegistry(t, regPath, "K", 30_000)
+	// A first backup, so that the directory has one whenever the first
+	// child is killed.
+	r, err := Open(regPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.BackupTo(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for round := range 6 {
 		lines := runKilled(t, "TestBackupSurvivesKill", regPath+"|"+dir+"|"+strconv.Itoa(round), "ready", rng, 1500*time.Millisecond)
@@ -120,7 +130,7 @@ func TestBackupSurvivesKill(t *testing.T) {
 	// The next backup removes the work directory a killed one left beside
 	// the registry; prune removes its unfinished file in the directory
 	// (an hour on: its age is checked too).
-	r, err := Open(regPath, nil)
+	r, err = Open(regPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
