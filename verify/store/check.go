@@ -81,8 +81,10 @@ type Result struct {
 	// Entry is the list's entry for the certificate, if it has one: for
 	// Revoked and Suspended, and for NotRevoked after a suspension ended.
 	Entry *crl.Entry
-	// The list that answered (zero for Unknown).
+	// The list that answered (zero for Unknown). SignerKey is the
+	// thumbprint of the key that verified it ([List.SignerKey]).
 	Publisher  string
+	SignerKey  string
 	Serial     uint64
 	ThisUpdate time.Time
 	NextUpdate time.Time
@@ -331,7 +333,7 @@ func (f *storeFile) find(b *bolt.Bucket, lv *listView, k crl.Key) (crl.Entry, bo
 // judge fills r from list l, whose next-update is period after its
 // this-update, and l's entry e for the key, if any.
 func (s *Store) judge(r *Result, l *List, period time.Duration, e *crl.Entry) {
-	r.Publisher, r.Serial = l.Publisher, l.Serial
+	r.Publisher, r.SignerKey, r.Serial = l.Publisher, l.SignerKey, l.Serial
 	r.ThisUpdate, r.NextUpdate, r.NewestSeen = l.ThisUpdate, l.NextUpdate, l.ThisUpdate
 	r.Age = since(r.At, l.ThisUpdate)
 	// Stale is l.Stale(r.At, grace), with one subtraction fewer: r.At is
