@@ -136,7 +136,8 @@ func newTrustAddCommand(parent *trustOptions) *cobra.Command {
                       replaces the one it had (keeping its name and policy).
                       Entries that are not ES256 signing keys are listed and
                       skipped. --x5c-root FILE adds a root certificate the
-                      x5c chains of every issuer's keys must then lead to.
+                      x5c chains of every issuer's keys must then lead to,
+                      every certificate valid when the card was issued.
   EU DCC              add COUNTRY FILE...: document signer certificates (PEM,
                       DER, a directory of them, or a DSC list, of which the
                       entries of COUNTRY are taken). A certificate whose

@@ -210,8 +210,9 @@ func (s *Store) SHCDirectory() *shc.Directory {
 // AddSHCRoot adds a root certificate (PEM or DER) that the x5c chains of
 // issuers' keys must lead to, and reports whether it is new. Once the store
 // holds one root, a key with an x5c chain is used only when its chain leads
-// to one of them, every certificate valid at the time of the check; keys
-// without x5c are trusted as configured either way.
+// to one of them, every certificate valid when the card was issued (its
+// nbf; see shc.VerifySignature); keys without x5c are trusted as
+// configured either way.
 func (s *Store) AddSHCRoot(b []byte, source string) (SHCRoot, bool, error) {
 	cert, err := parseCertificate(b)
 	if err != nil {
