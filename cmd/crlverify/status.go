@@ -125,7 +125,9 @@ crlverify forget SOURCE removes its record.
 SMART Health Cards issuers' own revocation lists imported with sync --from
 are listed by the URL the issuer publishes them at, with their ctr and the
 number of rids; whether a list is current (its ctr the crlVersion of its
-key) is judged against the trust store when a card is checked.
+key) is judged against the trust store when a card is checked. Each is read
+back: a damaged one is shown DAMAGED and status exits 2 (import it again,
+or forget it).
 
 ` + exitCodeHelp,
 		Example: `  crlverify status
@@ -208,8 +210,16 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", last.LastAttempt.UTC().Format(time.RFC3339), clean(last.Source), res)
 		}
 	}
+	// A list is read only when a card of its key is checked: read each
+	// now, so that a damaged one is reported here rather than found by a
+	// scan.
+	var damaged []error
 	for _, l := range shcLists {
-		if err := writeSHCListStatus(out, l, o.json); err != nil {
+		_, _, _, lerr := st.SHCList(l.Issuer, l.KID)
+		if lerr != nil {
+			damaged = append(damaged, lerr)
+		}
+		if err := writeSHCListStatus(out, l, lerr, o.json); err != nil {
 			return withCode(ExitError, err)
 		}
 	}
@@ -231,6 +241,11 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			res = "error: " + clean(r.LastError)
 		}
 		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", clean(r.Source), clean(r.Source), r.LastAttempt.UTC().Format(time.RFC3339), res)
+	}
+	if len(damaged) > 0 {
+		return withCode(ExitError, fmt.Errorf("%w\nThe store %s holds %d damaged SMART Health Cards revocation lists: no card of their keys can be checked against them. "+
+			"Import each list again (crlverify sync --from FILE-OR-URL-OF-THE-LIST), or forget it (crlverify forget LIST-URL); or delete the store and sync again into a new one",
+			errors.Join(damaged...), clean(path), len(damaged)))
 	}
 	if len(lists) == 0 && len(shcLists) == 0 {
 		return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", clean(path)))
@@ -285,19 +300,34 @@ type shcStatusLine struct {
 	SHA256     string    `json:"sha256"`
 	Source     string    `json:"source,omitempty"`
 	ImportedAt time.Time `json:"imported_at"`
+	// Damaged says the stored copy cannot be read, Error why.
+	Damaged bool   `json:"damaged,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // shcListURL is where an issuer publishes the list of its key kid: the
 // name status and forget know the list by.
 func shcListURL(issuer, kid string) string { return issuer + "/.well-known/crl/" + kid + ".json" }
 
-func writeSHCListStatus(w io.Writer, l store.SHCList, asJSON bool) error {
+// writeSHCListStatus writes the status of a stored list, damaged when
+// lerr (the error reading it) is not nil.
+func writeSHCListStatus(w io.Writer, l store.SHCList, lerr error, asJSON bool) error {
 	line := shcStatusLine{SHCList: shcListURL(l.Issuer, l.KID), Issuer: l.Issuer, KID: l.KID, Counter: l.Counter,
 		RIDs: l.RIDs, Size: l.Size, SHA256: l.SHA256, Source: l.Source, ImportedAt: l.ImportedAt}
+	if lerr != nil {
+		line.Damaged, line.Error = true, lerr.Error()
+	}
 	if asJSON {
 		return writeJSON(w, line)
 	}
-	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
-		clean(line.SHCList), l.Counter, l.RIDs, l.Issuer, clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+	state := ""
+	if lerr != nil {
+		state = "  DAMAGED"
+	}
+	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids%s\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
+		clean(line.SHCList), l.Counter, l.RIDs, state, clean(l.Issuer), clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+	if err == nil && lerr != nil {
+		_, err = fmt.Fprintf(w, "  damaged:     %s\n", clean(lerr.Error()))
+	}
 	return err
 }

@@ -521,10 +521,12 @@ func (o *syncOptions) importSHCList(cmd *cobra.Command, raw []byte) error {
 		switch {
 		case res.Unchanged:
 			what = "already held"
+		case res.Repaired:
+			what = "repaired the damaged stored copy of its"
 		case res.Previous != nil:
 			what = fmt.Sprintf("replaced ctr %d with", res.Previous.Counter)
 		}
-		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", issuer, what, clean(l.KID), res.List.Counter, res.List.RIDs)
+		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", clean(issuer), what, clean(l.KID), res.List.Counter, res.List.RIDs)
 	}
 	switch {
 	case !held:

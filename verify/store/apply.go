@@ -283,7 +283,7 @@ func (s *Store) apply(h *snapshot.Header, keys snapshot.Keys, body itemReader, a
 			defer pf.stop()
 			body = pf
 		}
-		return s.rewrite(v, h.Publisher, int64(h.ListCount)*12, func(b *build) (*listView, error) {
+		return s.rewrite(v, h.Publisher, "", int64(h.ListCount)*12, func(b *build) (*listView, error) {
 			switch {
 			case h.Kind == snapshot.KindFull:
 				return b.applyFull(h, l, body, &p)

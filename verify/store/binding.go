@@ -86,7 +86,7 @@ func (s *Store) Bind(publisher string, issuers []string) (bool, error) {
 		rec := cur.rec
 		rec.List = l.clone()
 		rec.List.Bound, rec.List.BoundExplicitly = b.issuers, true
-		return s.rewrite(v, publisher, 0, func(bd *build) (*listView, error) {
+		return s.rewrite(v, publisher, "", 0, func(bd *build) (*listView, error) {
 			return bd.copyList(cur, &rec)
 		})
 	})

@@ -203,10 +203,10 @@ func (b *build) truncateAndSync(size int64) error {
 	return err
 }
 
-// keep copies every list of the source but drop's, as it is, and every
-// SMART Health Cards issuer's list.
-func (b *build) keep(drop string) error {
-	if err := b.keepSHC(); err != nil {
+// keep copies every list of the source but publisher drop's, as it is,
+// and every SMART Health Cards issuer's list but the one named dropSHC.
+func (b *build) keep(drop, dropSHC string) error {
+	if err := b.keepSHC(dropSHC); err != nil {
 		return err
 	}
 	for name, lv := range b.src.pubs {

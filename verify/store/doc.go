@@ -215,7 +215,11 @@
 // lists, their checksums checked). A list with a lower counter than the
 // stored one is refused ([snapshot.ErrRollback]), one with the same
 // counter and other content too ([ErrSHCListConflict]). A store holds at
-// most [MaxSHCLists] lists of at most [MaxSHCListBytes] together. These
+// most [MaxSHCLists] lists of at most [MaxSHCListBytes] together. A list
+// whose stored copy is damaged is an error ([ErrCorrupt]) when it is read
+// ([Store.SHCList]) and when a write would copy it; importing the same
+// list again replaces the damaged copy, and [Store.RemoveSHCList] drops it,
+// neither reading it. These
 // lists are not signed: whoever imports one vouches for it, as for the
 // issuer's key set in the trust store. A program that predates them reads
 // the file without them, and drops them when it writes it.

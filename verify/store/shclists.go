@@ -63,6 +63,9 @@ type SHCImport struct {
 	// Unchanged: the store already held this very list; nothing was
 	// written.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// Repaired: the store held this very list, but its stored copy was
+	// damaged; this one replaced it.
+	Repaired bool `json:"repaired,omitempty"`
 }
 
 // shcView is one stored list in a view: its description, and the list
@@ -127,9 +130,12 @@ func (s *Store) ImportSHCList(issuer string, raw []byte, source string, at time.
 		}
 		old := v.shc[name]
 		switch {
-		case old != nil && old.info.SHA256 == info.SHA256:
+		case old != nil && old.info.SHA256 == info.SHA256 && v.f.shcReadable(old):
 			res.List, res.Unchanged = old.info, true
 			return nil, nil
+		case old != nil && old.info.SHA256 == info.SHA256:
+			// The stored copy is damaged: this one replaces it.
+			res.Repaired = true
 		case old != nil && info.Counter < old.info.Counter:
 			return nil, fmt.Errorf("%w: the revocation list of %s key %s has ctr %d, the store holds ctr %d",
 				snapshot.ErrRollback, issuer, l.KID, info.Counter, old.info.Counter)
@@ -144,7 +150,7 @@ func (s *Store) ImportSHCList(issuer string, raw []byte, source string, at time.
 			prev := old.info
 			res.Previous = &prev
 		}
-		return s.rewrite(v, "", int64(len(raw)), func(b *build) (*listView, error) {
+		return s.rewrite(v, "", name, int64(len(raw)), func(b *build) (*listView, error) {
 			return nil, b.putSHC(&info, raw)
 		})
 	})
@@ -163,7 +169,7 @@ func (s *Store) RemoveSHCList(issuer, kid string) (bool, error) {
 			return nil, nil
 		}
 		found = true
-		return s.rewrite(v, "", 0, func(b *build) (*listView, error) {
+		return s.rewrite(v, "", shcName(issuer, kid), 0, func(b *build) (*listView, error) {
 			return nil, b.deleteSHC(shcName(issuer, kid))
 		})
 	})
@@ -206,6 +212,13 @@ func (s *Store) SHCList(issuer, kid string) (l *shc.CRL, info SHCList, found boo
 		}
 		return sv.crl, sv.info, true, nil
 	}
+}
+
+// shcReadable reports whether the list sv describes reads back whole
+// from f.
+func (f *storeFile) shcReadable(sv *shcView) bool {
+	_, err := f.readSHC(sv)
+	return err == nil
 }
 
 // readSHC reads and parses the list sv describes.
@@ -269,8 +282,9 @@ func (f *storeFile) readSHCMeta(name []byte, b *bolt.Bucket) (*SHCList, error) {
 }
 
 // keepSHC copies the lists of the live file into the new one, each
-// checked on the way.
-func (b *build) keepSHC() error {
+// checked on the way, but the one named drop (replaced or removed: its
+// copy may be damaged).
+func (b *build) keepSHC(drop string) error {
 	if b.srcTx == nil {
 		return nil
 	}
@@ -280,6 +294,9 @@ func (b *build) keepSHC() error {
 	}
 	f := b.src.f
 	return src.ForEachBucket(func(name []byte) error {
+		if string(name) == drop {
+			return nil
+		}
 		sb := src.Bucket(name)
 		info, err := f.readSHCMeta(name, sb)
 		if err != nil {

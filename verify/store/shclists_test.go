@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
 	"github.com/crlverify/crlverify/verify/shc"
@@ -209,5 +211,78 @@ func TestSHCListAcrossFailedWrites(t *testing.T) {
 	}
 	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 4 {
 		t.Errorf("a reader does not see the import after it reloads: ctr %d", info.Counter)
+	}
+}
+
+// damageSHCList flips a byte of the stored copy of the list of issuer's
+// key kid in the store file at path, as a disk would: its checksum no
+// longer holds.
+func damageSHCList(t *testing.T, path, issuer, kid string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktSHC).Bucket([]byte(shcName(issuer, kid)))
+		v := bytes.Clone(b.Get(keySHCList))
+		v[len(v)/2] ^= 0x20
+		return b.Put(keySHCList, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSHCListDamaged: a damaged stored list is an error naming the store
+// when it is read, and makes a write that would copy it fail; importing
+// the list again repairs it, and removing it works without reading it.
+func TestSHCListDamaged(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	raw := shcFixtureCRL(t)
+	if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	damageSHCList(t, path, shcIssuer, shcKID)
+
+	s = mustOpen(t, path, nil)
+	defer func() { s.Close() }()
+	if got := s.SHCLists(); len(got) != 1 {
+		t.Fatalf("lists %+v", got)
+	}
+	_, _, found, err := s.SHCList(shcIssuer, shcKID)
+	if !found || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("damaged list: found %v, %v", found, err)
+	}
+	p := newTestPub(t, "ministry", issuer)
+	if _, err := applyWith(s, p.publish(t0).Full, p, t0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a write copying the damaged list: %v", err)
+	}
+	res, err := s.ImportSHCList(shcIssuer, raw, "crl.json again", at.Add(time.Hour))
+	if err != nil || res.Unchanged || !res.Repaired || res.List.Source != "crl.json again" {
+		t.Fatalf("import again: %+v %v", res, err)
+	}
+	if l, _, _, err := s.SHCList(shcIssuer, shcKID); err != nil || !l.RevokesCard(shcFixtureCard(t, "revoked")) {
+		t.Fatalf("repaired list: %v", err)
+	}
+	if _, err := applyWith(s, p.publish(t0).Full, p, t0); err != nil {
+		t.Fatalf("a write after the repair: %v", err)
+	}
+
+	s.Close()
+	damageSHCList(t, path, shcIssuer, shcKID)
+	s = mustOpen(t, path, nil)
+	if removed, err := s.RemoveSHCList(shcIssuer, shcKID); err != nil || !removed {
+		t.Fatalf("remove the damaged list: %v %v", removed, err)
+	}
+	if _, _, found, err := s.SHCList(shcIssuer, shcKID); found || err != nil {
+		t.Fatalf("after removal: %v %v", found, err)
+	}
+	if r, err := s.Check(issuer, "x", t0); err != nil || r.Publisher != "ministry" {
+		t.Fatalf("the snapshot list after removal: %+v %v", r, err)
 	}
 }

@@ -537,9 +537,10 @@ func (s *Store) current(v *view) (*view, bool) {
 }
 
 // rewrite builds the next file from v: fn adds what changes to b (after
-// the other lists are copied, except drop's), and returns the view of the
-// changed list, or nil.
-func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*listView, error)) (nv *view, err error) {
+// the other lists are copied, except publisher drop's and the SMART Health
+// Cards list named dropSHC, which may be damaged), and returns the view of
+// the changed list, or nil.
+func (s *Store) rewrite(v *view, drop, dropSHC string, extra int64, fn func(b *build) (*listView, error)) (nv *view, err error) {
 	var b *build
 	defer func() {
 		if err != nil && b != nil {
@@ -554,7 +555,7 @@ func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*l
 	if b, err = s.newBuild(v, extra); err != nil {
 		return nil, err
 	}
-	if err := b.keep(drop); err != nil {
+	if err := b.keep(drop, dropSHC); err != nil {
 		return nil, err
 	}
 	var lv *listView
@@ -668,7 +669,7 @@ func (s *Store) Remove(publisher string) error {
 		if v.pubs[publisher] == nil {
 			return nil, nil
 		}
-		return s.rewrite(v, publisher, 0, nil)
+		return s.rewrite(v, publisher, "", 0, nil)
 	})
 }
 
