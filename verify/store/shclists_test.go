@@ -286,3 +286,75 @@ func TestSHCListDamaged(t *testing.T) {
 		t.Fatalf("the snapshot list after removal: %+v %v", r, err)
 	}
 }
+
+// TestCheckSHCID looks revocation ids up in an issuer's own lists alone,
+// and joins the answer with the signed snapshots'.
+func TestCheckSHCID(t *testing.T) {
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "crl.db"), nil)
+	defer s.Close()
+	current := []SHCKey{{KID: shcKID, CRLVersion: 3}}
+	if _, ok, err := s.CheckSHCID(shcIssuer, "YYisjdg0HJk", nil, at); ok || err != nil {
+		t.Fatalf("no list, no key: ok %v, %v", ok, err)
+	}
+	r, ok, err := s.CheckSHCID(shcIssuer, "YYisjdg0HJk", current, at)
+	if !ok || err != nil || r.Status != NotRevoked || r.Conclusive() || r.Freshness != NoList || !strings.Contains(r.Reason(), "no list of key "+shcKID) {
+		t.Fatalf("a key with a crlVersion, no list: %+v %v %v", r, ok, err)
+	}
+	if _, err := s.ImportSHCList(shcIssuer, shcFixtureCRL(t), "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rid        string
+		keys       []SHCKey
+		status     Status
+		conclusive bool
+		reason     string
+	}{
+		{"YYisjdg0HJk", current, Revoked, true, ""},
+		{"YYisjdg0HJk", nil, Revoked, true, ""},
+		{"akb4ux9h210", current, Unknown, false, "issued before 2024-01-01T00:00:00Z"},
+		{"not-listed", current, NotRevoked, true, ""},
+		{"not-listed", nil, NotRevoked, false, "key set is not known"},
+		{"not-listed", []SHCKey{{KID: shcKID, CRLVersion: 4}}, NotRevoked, false, "has ctr 3, the key's crlVersion is 4"},
+		{"not-listed", append([]SHCKey{{KID: "another", CRLVersion: 1}}, current...), NotRevoked, false, "no list of key another"},
+	} {
+		r, ok, err := s.CheckSHCID(shcIssuer, tc.rid, tc.keys, at)
+		if !ok || err != nil || r.Status != tc.status || r.Conclusive() != tc.conclusive || !strings.Contains(r.Reason(), tc.reason) || r.Source != SourceSHCList {
+			t.Errorf("%s with keys %v: %v conclusive %v %q (%v %v)", tc.rid, tc.keys, r.Status, r.Conclusive(), r.Reason(), ok, err)
+		}
+	}
+
+	// Joined with a snapshot list of the issuer.
+	p := newTestPub(t, "authority", shcIssuer)
+	p.revoke(shcIssuer, "c25hcHNob3Q", at, crl.ReasonDataError, time.Time{})
+	if _, err := applyWith(s, p.publish(at).Full, p, at); err != nil {
+		t.Fatal(err)
+	}
+	joined := func(rid string, keys []SHCKey) Result {
+		snap, err := s.Check(shcIssuer, rid, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, _, err := s.CheckSHCID(shcIssuer, rid, keys, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.WithSHC(own)
+	}
+	if r := joined("c25hcHNob3Q", current); r.Status != Revoked || r.Entry == nil || r.Publisher != "authority" {
+		t.Errorf("revoked by the snapshot: %+v", r)
+	}
+	if r := joined("YYisjdg0HJk", current); r.Status != Revoked || r.Source != SourceSHCList || r.SHC.KID != shcKID {
+		t.Errorf("revoked by the issuer's list: %+v", r)
+	}
+	if r := joined("akb4ux9h210", current); r.Status != Unknown || r.Conclusive() {
+		t.Errorf("revoked before a time: %+v", r)
+	}
+	if r := joined("not-listed", current); r.Status != NotRevoked || !r.Conclusive() || r.Publisher != "authority" {
+		t.Errorf("listed by neither: %+v", r)
+	}
+	if r := joined("not-listed", nil); r.Status != NotRevoked || r.Conclusive() || !strings.Contains(r.Reason(), "key set is not known") {
+		t.Errorf("listed by neither, lists not judged: %+v %q", r, r.Reason())
+	}
+}
