@@ -313,7 +313,11 @@ func (v *Verifier) verdict(format string, d Document, at time.Time) Result {
 			return r
 		}
 	}
-	r.Revocation = v.revocation(chk.CRLIssuer, chk.IDs, at)
+	if chk.NoCRLIssuer != "" {
+		r.Revocation = Revocation{Status: "unknown", Freshness: "no_list", Explanation: chk.NoCRLIssuer}
+	} else {
+		r.Revocation = v.revocation(chk.CRLIssuer, chk.IDs, at)
+	}
 	if chk.IssuerList != nil {
 		r.Revocation = combine(r.Revocation, chk.IssuerList(v.crls, at))
 	}

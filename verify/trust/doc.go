@@ -30,8 +30,12 @@
 //   - enforce_effective_window makes DIVOC's effectiveStart/effectiveUntil
 //     binding (off by default: production data fills them unreliably).
 //   - max_age makes certificates expire that long after issuance.
-//   - crl_issuer names the issuer revocations are keyed under, when it is
-//     not the credential's own "issuer".
+//   - crl_issuer binds the entry to an issuer: its certificates'
+//     revocations are looked up under it in the signed lists. A DIVOC
+//     entry without one has its certificates' revocation status unknown:
+//     the issuer a credential names is its signer's choice, never used.
+//     (A SMART Health Cards or EU DCC entry is bound to its own name, the
+//     iss URL or the country, unless crl_issuer names another.)
 //   - accept_unsigned_holder accepts a certificate whose signature is
 //     genuine but does not cover its holder (a DIVOC credentialSubject with
 //     a relative or empty id), its holder's fields then shown as unsigned.

@@ -56,8 +56,13 @@ type Policy struct {
 	// MaxAge, when set, makes a certificate expire that long after its
 	// issuance date.
 	MaxAge Duration `json:"max_age,omitzero"`
-	// CRLIssuer, when set, is the issuer name revocations are keyed under;
-	// by default it is the credential's own "issuer".
+	// CRLIssuer is the issuer the entry is bound to: the issuer name its
+	// certificates' revocations are looked up under in the signed lists.
+	// A DIVOC credential names an issuer of its own, but its signer chose
+	// it, not the verifier: a trusted key could name another authority's
+	// issuer and be judged by that authority's list. So it is never used:
+	// the certificates of an entry without a CRLIssuer have their
+	// revocation status unknown.
 	CRLIssuer string `json:"crl_issuer,omitempty"`
 	// AcceptUnsignedHolder accepts a certificate whose signature is
 	// genuine but does not cover its holder (a DIVOC credentialSubject
@@ -78,13 +83,11 @@ type Entry struct {
 	Keys []Key `json:"keys"`
 }
 
-// CRLIssuerFor returns the issuer name to look revocations up under for a
-// credential whose "issuer" is credentialIssuer.
-func (e *Entry) CRLIssuerFor(credentialIssuer string) string {
-	if e.CRLIssuer != "" {
-		return e.CRLIssuer
-	}
-	return credentialIssuer
+// RevocationIssuer returns the issuer the entry is bound to, under which
+// its certificates' revocations are looked up (Policy.CRLIssuer), and
+// whether it is bound to one.
+func (e *Entry) RevocationIssuer() (string, bool) {
+	return e.CRLIssuer, e.CRLIssuer != ""
 }
 
 // Key is one public key of an entry.

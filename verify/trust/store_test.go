@@ -105,8 +105,11 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if !sl.EnforceEffectiveWindow || sl.MaxAge != Duration(365*24*time.Hour) || sl.Name != "Ministry of Health, Sri Lanka" {
 		t.Errorf("policy = %+v", sl)
 	}
-	if sl.CRLIssuerFor("https://other/") != "https://divoc.lgcc.gov.lk/" || got[0].CRLIssuerFor("https://cowin.gov.in/") != "https://cowin.gov.in/" {
-		t.Error("CRLIssuerFor")
+	if is, ok := sl.RevocationIssuer(); !ok || is != "https://divoc.lgcc.gov.lk/" {
+		t.Errorf("RevocationIssuer of a bound entry: %q %v", is, ok)
+	}
+	if is, ok := got[0].RevocationIssuer(); ok || is != "" {
+		t.Errorf("RevocationIssuer of an entry bound to none: %q %v", is, ok)
 	}
 	pk, _, err := l.Key("did:india", date("2022-05-01"))
 	if err != nil || !k1.pub.Equal(pk) {
