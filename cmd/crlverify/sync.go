@@ -344,6 +344,10 @@ func (o *syncOptions) issuerHint(err error) string {
 	}
 	allow := append(slices.Clone(ie.Bound), ie.Issuer)
 	slices.Sort(allow)
+	if o.issuersSet {
+		return fmt.Sprintf("The publication of %s covers %s, which --issuers does not name. If %s answers for it (check with it first), name it: --issuers %s.",
+			quoteClean(ie.Publisher), quoteClean(ie.Issuer), quoteClean(ie.Publisher), clean(strings.Join(allow, ",")))
+	}
 	return fmt.Sprintf("Publisher %s is bound to %s only. If it now answers for %s too (check with it first), allow it with --issuers %s.",
 		quoteClean(ie.Publisher), cleanJoin(ie.Bound, ", "), quoteClean(ie.Issuer), clean(strings.Join(allow, ",")))
 }

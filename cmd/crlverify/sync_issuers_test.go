@@ -90,7 +90,8 @@ func TestSyncIssuers(t *testing.T) {
 		t.Fatalf("the province claiming the ministry's issuer: %d %q %q", code, out, errs)
 	}
 	code, _, errs = runCLI(t, "sync", "--from", province, "--jwks", provinceJWKS, "--issuers", provinceIssuer, "--store", st)
-	if code != ExitInvalid || !strings.Contains(errs, `covers issuer "`+testIssuer+`"`) {
+	if code != ExitInvalid || !strings.Contains(errs, `covers issuer "`+testIssuer+`"`) ||
+		!strings.Contains(errs, `The publication of "province" covers "`+testIssuer+`", which --issuers does not name`) {
 		t.Fatalf("the province bound to its own issuer: %d %q", code, errs)
 	}
 	if after, _ := os.ReadFile(st); !bytes.Equal(before, after) {
