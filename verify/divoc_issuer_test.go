@@ -83,3 +83,59 @@ func TestDIVOCRevocationUnderTheBoundIssuer(t *testing.T) {
 		t.Fatalf("an entry bound to no issuer: %s ok=%v %+v", r.Status, r.OK(), r.Revocation)
 	}
 }
+
+// TestCRLPublisherKeys: a trust entry naming the publisher keys that may
+// answer for its issuer ignores a list signed by another key, revoked or
+// not, and listens to one signed by a key it names.
+func TestCRLPublisherKeys(t *testing.T) {
+	const issuer = "https://province.example/"
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{13}, ed25519.SeedSize))
+	st := openStore(t)
+	file, keys := publishList(t, "province", issuer, at.Add(-time.Hour), "8000000000028")
+	if _, err := st.ApplySnapshot(bytes.NewReader(file), keys, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := st.List("province")
+	if len(l.SignerKey) != 43 {
+		t.Fatalf("signer key %q", l.SignerKey)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(readFixture(t, "valid-ed25519.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "proof")
+	unsigned, _ := json.Marshal(m)
+	cert, err := divoc.Sign(unsigned, key, divoc.SignOptions{VerificationMethod: "did:province", Created: time.Date(2026, 3, 3, 11, 20, 42, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := trust.New()
+	if _, _, err := ts.Add("did:province", []byte(base58.Encode(key.Public().(ed25519.PublicKey))), nil); err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("A", 43)
+	for _, tc := range []struct {
+		keys   []string
+		status verify.Status
+		ok     bool
+	}{
+		{nil, verify.StatusRevoked, false},
+		{[]string{other}, verify.StatusValid, false},
+		{[]string{other, l.SignerKey}, verify.StatusRevoked, false},
+	} {
+		if err := ts.SetPolicy("did:province", trust.Policy{CRLIssuer: issuer, CRLPublisherKeys: tc.keys}); err != nil {
+			t.Fatal(err)
+		}
+		r := verify.New(ts, st, nil).VerifyPayload(cert, at)
+		if r.Status != tc.status || r.OK() != tc.ok {
+			t.Errorf("publisher keys %v: %s ok=%v (%s)", tc.keys, r.Status, r.OK(), r.Detail)
+		}
+		if tc.status == verify.StatusValid && (r.Revocation.Status != "unknown" || !strings.Contains(r.Revocation.Explanation, "is signed by key "+l.SignerKey+", which the trust store does not name")) {
+			t.Errorf("publisher keys %v: revocation %+v", tc.keys, r.Revocation)
+		}
+	}
+	if err := ts.SetPolicy("did:province", trust.Policy{CRLPublisherKeys: []string{"not-a-thumbprint"}}); err == nil {
+		t.Error("a malformed publisher key accepted")
+	}
+}

@@ -116,7 +116,7 @@ func (d *divocDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 	// The issuer the trust entry is bound to, never the one the credential
 	// names: its signer chose that, and could name another authority's.
 	if is, ok := entry.RevocationIssuer(); ok {
-		chk.CRLIssuer = is
+		chk.CRLIssuer, chk.CRLPublisherKeys = is, entry.CRLPublisherKeys
 	} else {
 		chk.NoCRLIssuer = fmt.Sprintf("the trust store binds %s to no revocation issuer (crl_issuer): the issuer the credential names (%s) is its signer's choice, not the verifier's, and is not used; "+
 			"bind it with crlverify trust add %s KEYFILE --crl-issuer ISSUER", entry.VerificationMethod, cred.Issuer, entry.VerificationMethod)

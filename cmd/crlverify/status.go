@@ -87,19 +87,22 @@ type statusLine struct {
 	// BoundIssuers are the issuers the publisher may answer for;
 	// BoundExplicitly whether sync --issuers gave them, rather than its
 	// first list.
-	BoundIssuers    []string   `json:"bound_issuers,omitempty"`
-	BoundExplicitly bool       `json:"bound_explicitly,omitempty"`
-	Serial          uint64     `json:"serial"`
-	ThisUpdate      time.Time  `json:"this_update,omitzero"`
-	NextUpdate      time.Time  `json:"next_update,omitzero"`
-	AgeSeconds      int64      `json:"age_seconds"`
-	Entries         uint64     `json:"entries"`
-	Freshness       string     `json:"freshness,omitempty"`
-	KeyID           string     `json:"key_id,omitempty"`
-	Source          string     `json:"source,omitempty"`
-	LastAttempt     *time.Time `json:"last_attempt,omitempty"`
-	LastSuccess     *time.Time `json:"last_success,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
+	BoundIssuers    []string  `json:"bound_issuers,omitempty"`
+	BoundExplicitly bool      `json:"bound_explicitly,omitempty"`
+	Serial          uint64    `json:"serial"`
+	ThisUpdate      time.Time `json:"this_update,omitzero"`
+	NextUpdate      time.Time `json:"next_update,omitzero"`
+	AgeSeconds      int64     `json:"age_seconds"`
+	Entries         uint64    `json:"entries"`
+	Freshness       string    `json:"freshness,omitempty"`
+	KeyID           string    `json:"key_id,omitempty"`
+	// SignerKey is the RFC 7638 thumbprint of the key that verified the
+	// list, as a trust store's crl_publisher_keys names it.
+	SignerKey   string     `json:"signer_key,omitempty"`
+	Source      string     `json:"source,omitempty"`
+	LastAttempt *time.Time `json:"last_attempt,omitempty"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
 }
 
 func newStatusCommand() *cobra.Command {
@@ -112,7 +115,9 @@ when it was made and when the next one is due, its age, the number of
 entries, whether it is fresh or stale, and the last sync attempt and error;
 and the issuers the publisher is bound to (those it may answer for), with
 whether sync --issuers set them or they were taken from its first list
-(then pass --issuers on its next sync to make them explicit).
+(then pass --issuers on its next sync to make them explicit); and the key
+that signed the list, by its thumbprint (what trust add
+--crl-publisher-key names).
 
 It exits 3 when the store holds no list, or when some list is stale (past
 its next update) or the clock is behind a list's time of making: checks
@@ -172,7 +177,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		}
 		line := statusLine{Publisher: l.Publisher, Issuers: l.Issuers, Serial: l.Serial,
 			ThisUpdate: utcSecond(l.ThisUpdate), NextUpdate: utcSecond(l.NextUpdate), AgeSeconds: int64(now.Sub(l.ThisUpdate) / time.Second),
-			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID, BoundIssuers: l.Binding(), BoundExplicitly: l.BoundExplicitly}
+			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID, SignerKey: l.SignerKey, BoundIssuers: l.Binding(), BoundExplicitly: l.BoundExplicitly}
 		var last *store.SyncRecord
 		for i, r := range recs {
 			if r.Publisher == l.Publisher && (last == nil || r.LastAttempt.After(last.LastAttempt)) {
@@ -200,6 +205,9 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			how = "taken from its first list: pass sync --issuers to fix them"
 		}
 		fmt.Fprintf(out, "  bound to:    %s (%s)\n", cleanJoin(l.Binding(), ", "), how)
+		if l.SignerKey != "" {
+			fmt.Fprintf(out, "  signed by:   key %s, thumbprint %s\n", clean(l.KeyID), l.SignerKey)
+		}
 		fmt.Fprintf(out, "  made:        %s (%s)\n", l.ThisUpdate.UTC().Format(time.RFC3339), ago(now.Sub(l.ThisUpdate)))
 		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.UTC().Format(time.RFC3339))
 		if last != nil {

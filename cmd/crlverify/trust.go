@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,6 +119,7 @@ type trustAddOptions struct {
 	status              string
 	name                string
 	crlIssuer           string
+	publisherKeys       []string
 	maxAge              string
 	enforceWindow       bool
 	acceptUnsigned      bool
@@ -156,6 +158,13 @@ the issuer, not to one key:
                                 a revocation check, never the issuer the
                                 credential names; SHC, EU: by default the
                                 issuer URL, the country
+  --crl-publisher-key KEY       only lists signed by this publisher key (its
+                                RFC 7638 thumbprint, as crlverify status shows
+                                a list's signer key; repeatable) answer for
+                                the issuer: another trusted publisher's list
+                                is ignored, the status then unknown.
+                                --crl-publisher-key "" answers from any
+                                publisher bound to the issuer again
   --enforce-effective-window    DIVOC effectiveStart/effectiveUntil are binding
   --accept-unsigned-holder      accept DIVOC certificates whose signature does
                                 not cover the holder (a relative or empty
@@ -183,6 +192,7 @@ the issuer, not to one key:
 	f.StringVar(&o.status, "status", "", "active or terminated (a new key is active)")
 	f.StringVar(&o.name, "name", "", "issuer name to display")
 	f.StringVar(&o.crlIssuer, "crl-issuer", "", `the issuer revocations are looked up under (DIVOC: required for a revocation check; SHC, EU: default the issuer URL, the country)`)
+	f.StringArrayVar(&o.publisherKeys, "crl-publisher-key", nil, `only lists signed by this publisher key (RFC 7638 thumbprint) answer for the issuer; repeatable ("" = any publisher bound to it)`)
 	f.StringVar(&o.maxAge, "max-age", "", `certificates expire this long after issuance, e.g. 365d or 8760h ("0" = never)`)
 	f.BoolVar(&o.enforceWindow, "enforce-effective-window", false, "make DIVOC effectiveStart/effectiveUntil binding")
 	f.BoolVar(&o.acceptUnsigned, "accept-unsigned-holder", false, "accept certificates whose signature does not cover the holder, marked unsigned")
@@ -241,11 +251,14 @@ func (o *trustAddOptions) addDIVOC(cmd *cobra.Command, vm, keyFile string) error
 			return err
 		}
 	}
-	if flags.Changed("crl-issuer") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") || flags.Changed("accept-unsigned-holder") {
+	if flags.Changed("crl-issuer") || flags.Changed("crl-publisher-key") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") || flags.Changed("accept-unsigned-holder") {
 		e, _ := s.Entry(vm)
 		p := e.Policy
 		if flags.Changed("crl-issuer") {
 			p.CRLIssuer = o.crlIssuer
+		}
+		if flags.Changed("crl-publisher-key") {
+			p.CRLPublisherKeys = o.publisherKeyList()
 		}
 		if flags.Changed("enforce-effective-window") {
 			p.EnforceEffectiveWindow = o.enforceWindow
@@ -274,6 +287,23 @@ func (o *trustAddOptions) addDIVOC(cmd *cobra.Command, vm, keyFile string) error
 		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s is bound to no revocation issuer: the revocation status of its certificates stays unknown until --crl-issuer names the issuer its authority's lists cover\n", clean(vm))
 	}
 	return err
+}
+
+// publisherKeyList is --crl-publisher-key without the empty values ("" to
+// clear).
+func (o *trustAddOptions) publisherKeyList() []string {
+	var keys []string
+	for _, k := range o.publisherKeys {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// publisherKeysNote says which publisher keys answer for an issuer.
+func publisherKeysNote(keys []string) string {
+	return "revocations from lists signed by publisher key " + cleanJoin(keys, ", ") + " only"
 }
 
 // parseFlagTime reads RFC 3339 or a date; a date as an end is that day's
@@ -336,6 +366,7 @@ type trustLine struct {
 	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
 	MaxAgeSeconds          int64          `json:"max_age_seconds,omitempty"`
 	CRLIssuer              string         `json:"crl_issuer,omitempty"`
+	CRLPublisherKeys       []string       `json:"crl_publisher_keys,omitempty"`
 	AcceptUnsignedHolder   bool           `json:"accept_unsigned_holder"`
 	Keys                   []trustKeyLine `json:"keys"`
 }
@@ -429,6 +460,7 @@ func toTrustLine(e trust.Entry) trustLine {
 		Name:                   e.Name,
 		EnforceEffectiveWindow: e.EnforceEffectiveWindow,
 		CRLIssuer:              e.CRLIssuer,
+		CRLPublisherKeys:       e.CRLPublisherKeys,
 		AcceptUnsignedHolder:   e.AcceptUnsignedHolder,
 		Keys:                   []trustKeyLine{},
 	}
@@ -465,6 +497,9 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 		pol = append(pol, "revocations under "+clean(e.CRLIssuer))
 	} else {
 		pol = append(pol, "bound to no revocation issuer: revocation status unknown (--crl-issuer)")
+	}
+	if len(e.CRLPublisherKeys) > 0 {
+		pol = append(pol, publisherKeysNote(e.CRLPublisherKeys))
 	}
 	if e.AcceptUnsignedHolder {
 		pol = append(pol, "unsigned holder accepted (shown unsigned)")

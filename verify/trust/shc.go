@@ -31,6 +31,18 @@ type IssuerPolicy struct {
 	// in the signed snapshots; by default the card's iss, or the DCC's
 	// issuing country.
 	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// CRLPublisherKeys, when set, are the publisher keys whose signed
+	// lists may answer for the issuer's certificates (see
+	// Policy.CRLPublisherKeys).
+	CRLPublisherKeys []string `json:"crl_publisher_keys,omitempty"`
+}
+
+// check checks p for the issuer who.
+func (p *IssuerPolicy) check(who string) error {
+	if p.MaxAge < 0 {
+		return fmt.Errorf("%w: negative max age", ErrMalformed)
+	}
+	return checkPublisherKeys(who, p.CRLPublisherKeys)
 }
 
 // SHCIssuer is a trusted SMART Health Cards issuer: the URL its cards name
@@ -132,9 +144,10 @@ func (e *SHCIssuer) parse() error {
 // SetSHCIssuer sets the display name and policy of an SMART Health Cards
 // issuer.
 func (s *Store) SetSHCIssuer(iss, name string, p IssuerPolicy) error {
-	if p.MaxAge < 0 {
-		return fmt.Errorf("%w: negative max age", ErrMalformed)
+	if err := p.check(iss); err != nil {
+		return err
 	}
+	p.CRLPublisherKeys = slices.Clone(p.CRLPublisherKeys)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.shc[iss]
