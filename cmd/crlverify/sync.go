@@ -91,8 +91,8 @@ trusted publisher naming another authority's issuer would otherwise answer
 for that authority's certificates. --issuers binds the publisher to the
 issuers it may cover (the certificate issuers as check and the publication
 name them: a DIVOC issuer, a SMART Health Cards issuer URL, an EU country).
-A publication covering any other issuer is refused (exit 1) before
-anything is downloaded, the store unchanged; so is an issuer already bound
+A publication covering any other issuer is refused (exit 1) before its
+snapshots are downloaded, the store unchanged; so is an issuer already bound
 to another publisher: an issuer never moves from one publisher to another
 by itself (crlverify forget the other publisher, or sync it with --issuers
 leaving the issuer out). The binding is kept with the publisher's list:
