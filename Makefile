@@ -68,7 +68,7 @@ demo: build
 	run 0 publish --registry "$$d/registry.db" --key "$$d/keys/signing.jwk" --out "$$d/pub" --publisher "Demo Health Authority" --issuer https://cowin.gov.in/; \
 	run 0 inspect "$$d/pub/index.jws" --jwks "$$d/keys/publisher.jwks"; \
 	echo; echo "== Verifier: download and verify the list, then check offline"; \
-	run 0 sync --from "$$d/pub" --jwks "$$d/keys/publisher.jwks" --store "$$d/store.db"; \
+	run 0 sync --from "$$d/pub" --jwks "$$d/keys/publisher.jwks" --issuers https://cowin.gov.in/,https://divoc.dev/,https://expiring.example/ --store "$$d/store.db"; \
 	echo; echo "== Authority: one more revocation; the next sync fetches only a delta"; \
 	run 0 revoke --registry "$$d/registry.db" --issuer https://cowin.gov.in/ --id DEMO-BATCH-0001 --reason faultyBatch; \
 	run 0 publish --registry "$$d/registry.db" --key "$$d/keys/signing.jwk" --out "$$d/pub"; \

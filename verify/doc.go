@@ -39,10 +39,15 @@
 // is always an argument, so a verdict is reproducible.
 //
 // Revocation lookups: a DIVOC credential's certificate id (and every other
-// value its signature binds that a revocation could name) under its issuer;
-// a SMART Health Card's rid under its iss; an EU DCC's UVCI (ci) under its
-// issuing country; an issuer's policy may name another issuer
-// (crl_issuer). A SMART Health Card signed with a key that has a
+// value its signature binds that a revocation could name) under the issuer
+// its trust entry is bound to (crl_issuer; never the issuer the credential
+// names, which its signer chose: without a crl_issuer its status is
+// unknown); a SMART Health Card's rid under its iss; an EU DCC's UVCI (ci)
+// under its issuing country (the policy's crl_issuer may name another for
+// those two, whose trust entries are their iss and country). A trust entry
+// may also name the publisher keys whose lists answer for its issuer
+// (crl_publisher_keys): an answer from a list signed by another key is
+// ignored, and the status is unknown. A SMART Health Card signed with a key that has a
 // crlVersion is also judged by the issuer's own list for that key: without
 // that list, or with one whose ctr is not the key's crlVersion, its
 // revocation status is unknown; a revocation in a stored list counts

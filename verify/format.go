@@ -89,6 +89,15 @@ type Checks struct {
 	// first): a revocation or suspension of any of them decides.
 	CRLIssuer string
 	IDs       []string
+	// CRLPublisherKeys, when set, are the thumbprints of the publisher
+	// keys whose lists may answer under CRLIssuer (the trust entry's
+	// crl_publisher_keys): an answer from a list signed by another key is
+	// ignored, the status then unknown.
+	CRLPublisherKeys []string
+	// NoCRLIssuer, when set, says why there is no issuer to look the
+	// certificate up under (its trust entry is bound to none): the
+	// snapshots are not asked, and the revocation status is unknown.
+	NoCRLIssuer string
 	// NoID, when set, says why the certificate has no id of its own: a
 	// list that does not revoke it then leaves its revocation status
 	// unknown, with this explanation.

@@ -106,7 +106,7 @@ func (d *dccDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 	v := &dcc.Verified{Certificate: c, Signer: signer}
 	entry, _ := ts.DCCIssuer(signer.Country)
 	chk.IssuerName = entry.Name
-	chk.CRLIssuer = v.RevocationIssuer()
+	chk.CRLIssuer, chk.CRLPublisherKeys = v.RevocationIssuer(), entry.CRLPublisherKeys
 	if entry.CRLIssuer != "" {
 		chk.CRLIssuer = entry.CRLIssuer
 	}

@@ -21,9 +21,11 @@ import (
 // issuance date); the holder is unsigned when the signature does not cover
 // the credentialSubject (the issuer's policy may accept it); the ids
 // looked up are every value the signature binds that a revocation could
-// name, under the issuer the policy names (else the credential's own
-// issuer); the dates are the issuance, proof and expiration dates, and the
-// policy's effective window and maximum age.
+// name, under the issuer the trust entry is bound to (its crl_issuer),
+// never the issuer the credential names: a signer could name another
+// authority's and be judged by its list. Without a crl_issuer the
+// revocation status is unknown. The dates are the issuance, proof and
+// expiration dates, and the policy's effective window and maximum age.
 func NewDIVOCFormat(contexts *divoc.Contexts) Format { return divocFormat{contexts} }
 
 type divocFormat struct{ contexts *divoc.Contexts }
@@ -111,7 +113,14 @@ func (d *divocDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 		chk.UnsignedWhy = divocUnsignedWhy(cred)
 		chk.AcceptUnsignedHolder = policy.AcceptUnsignedHolder
 	}
-	chk.CRLIssuer = entry.CRLIssuerFor(cred.Issuer)
+	// The issuer the trust entry is bound to, never the one the credential
+	// names: its signer chose that, and could name another authority's.
+	if is, ok := entry.RevocationIssuer(); ok {
+		chk.CRLIssuer, chk.CRLPublisherKeys = is, entry.CRLPublisherKeys
+	} else {
+		chk.NoCRLIssuer = fmt.Sprintf("the trust store binds %s to no revocation issuer (crl_issuer): the issuer the credential names (%s) is its signer's choice, not the verifier's, and is not used; "+
+			"bind it with crlverify trust add %s KEYFILE --crl-issuer ISSUER", entry.VerificationMethod, cred.Issuer, entry.VerificationMethod)
+	}
 	chk.IDs = signed.RevocationIDs()
 	if cred.Evidence.CertificateID == "" {
 		// The other signed values are looked up (a revocation of any of

@@ -149,7 +149,7 @@ func (d *shcDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 	case err != nil:
 		return chk, err
 	}
-	chk.CRLIssuer = c.Issuer
+	chk.CRLIssuer, chk.CRLPublisherKeys = c.Issuer, entry.CRLPublisherKeys
 	if entry.CRLIssuer != "" {
 		chk.CRLIssuer = entry.CRLIssuer
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -313,7 +314,11 @@ func (v *Verifier) verdict(format string, d Document, at time.Time) Result {
 			return r
 		}
 	}
-	r.Revocation = v.revocation(chk.CRLIssuer, chk.IDs, at)
+	if chk.NoCRLIssuer != "" {
+		r.Revocation = Revocation{Status: "unknown", Freshness: "no_list", Explanation: chk.NoCRLIssuer}
+	} else {
+		r.Revocation = v.revocation(chk.CRLIssuer, chk.IDs, chk.CRLPublisherKeys, at)
+	}
 	if chk.IssuerList != nil {
 		r.Revocation = combine(r.Revocation, chk.IssuerList(v.crls, at))
 	}
@@ -364,7 +369,9 @@ func (r Result) with(s Status, err error) Result {
 
 // revocation asks the CRL store about every id the signature binds (the
 // certificate id first); a revocation or suspension of any of them decides.
-func (v *Verifier) revocation(issuer string, ids []string, at time.Time) Revocation {
+// When publisherKeys is not empty, a list signed by a key it does not name
+// is not listened to: the status is then unknown.
+func (v *Verifier) revocation(issuer string, ids []string, publisherKeys []string, at time.Time) Revocation {
 	rev := Revocation{Status: "unknown", Freshness: "no_list", CRLIssuer: issuer}
 	if len(ids) == 0 {
 		rev.Explanation = "the certificate has no certificate id"
@@ -381,6 +388,10 @@ func (v *Verifier) revocation(issuer string, ids []string, at time.Time) Revocat
 			rev.Explanation, rev.Err = "revocation store: "+err.Error(), err
 			return rev
 		}
+		if why := unlistedSigner(&res, publisherKeys); why != "" {
+			rev.Explanation = why
+			return rev
+		}
 		if first == nil {
 			first = &res
 		}
@@ -389,6 +400,21 @@ func (v *Verifier) revocation(issuer string, ids []string, at time.Time) Revocat
 		}
 	}
 	return revocationOf(*first, ids[0])
+}
+
+// unlistedSigner says why res, when a stored list answered, is not
+// listened to: its signing key is not among keys (the trust entry's
+// crl_publisher_keys, when it names any); "" when it is.
+func unlistedSigner(res *store.Result, keys []string) string {
+	if len(keys) == 0 || res.Status == store.Unknown || res.Source != "" || slices.Contains(keys, res.SignerKey) {
+		return ""
+	}
+	if res.SignerKey == "" {
+		return fmt.Sprintf("the list of %s (serial %d) answering for issuer %s was stored before its signing key was recorded, and the trust store names the publisher keys that may answer for it (crl_publisher_keys): its next list records it (or forget the publisher and sync again)",
+			res.Publisher, res.Serial, res.Issuer)
+	}
+	return fmt.Sprintf("the list of %s (serial %d) answering for issuer %s is signed by key %s, which the trust store does not name among the publisher keys that may answer for it (crl_publisher_keys): its answer is ignored",
+		res.Publisher, res.Serial, res.Issuer, res.SignerKey)
 }
 
 func revocationOf(res store.Result, id string) Revocation {

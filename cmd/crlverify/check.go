@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -12,10 +13,12 @@ import (
 
 	"github.com/crlverify/crlverify/verify"
 	"github.com/crlverify/crlverify/verify/store"
+	"github.com/crlverify/crlverify/verify/trust"
 )
 
 type checkOptions struct {
 	storePath string
+	trustPath string
 	issuer    string
 	at        string
 	grace     time.Duration
@@ -36,6 +39,14 @@ list's serial and freshness. It needs no network (but see --online).
 its next update (plus --grace) still reports revocations, but "not revoked"
 from it is not conclusive: the exit code is then 3.
 
+For a SMART Health Cards issuer (--issuer its iss URL, the id a card's rid),
+the issuer's own revocation lists imported with sync --from are asked too,
+every list of the issuer, since the card's key is not known: a list that
+revokes the rid decides; one that revokes only the rid's cards issued before
+a time leaves the status unknown (scan the card: its nbf tells). "Not
+revoked" needs the issuer's current list of each of its keys with a
+crlVersion, judged against the trust store (--trust).
+
 ` + onlineHelp + `
 
 ` + exitCodeHelp,
@@ -49,6 +60,7 @@ from it is not conclusive: the exit code is then 3.
 	f := cmd.Flags()
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
 	f.StringVar(&o.issuer, "issuer", "", "certificate issuer (default: the store's only issuer)")
+	f.StringVar(&o.trustPath, "trust", "", "trust store, to judge whether a SMART Health Cards issuer's lists are current (default "+describeDefaultTrust()+", if there is one)")
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per id")
@@ -114,6 +126,9 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 		for _, l := range st.Lists() {
 			all = append(all, l.Issuers...)
 		}
+		for _, l := range st.SHCLists() {
+			all = append(all, l.Issuer)
+		}
 		slices.Sort(all)
 		all = slices.Compact(all)
 		switch len(all) {
@@ -128,12 +143,25 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 			return withCode(ExitError, fmt.Errorf("the store covers %d issuers; pick one with --issuer (%s)", len(all), strings.Join(all, ", ")))
 		}
 	}
+	shcKeys, err := o.shcKeys(issuer)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
 	out := cmd.OutOrStdout()
 	code := ExitOK
 	for _, id := range ids {
 		r, err := crls.Check(issuer, id, at)
 		if err != nil {
 			return withCode(ExitError, storeHint(err, path))
+		}
+		if st != nil {
+			own, ok, err := st.CheckSHCID(issuer, id, shcKeys, at)
+			if err != nil {
+				return withCode(ExitError, storeHint(err, path))
+			}
+			if ok {
+				r = r.WithSHC(own)
+			}
 		}
 		switch {
 		case r.Status == store.Revoked || r.Status == store.Suspended:
@@ -155,6 +183,37 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	return nil
 }
 
+// shcKeys returns the keys with a crlVersion of the SMART Health Cards
+// issuer issuer, as the trust store holds them: nil when there is no
+// trust store (the default one is optional) or it does not hold the
+// issuer.
+func (o *checkOptions) shcKeys(issuer string) ([]store.SHCKey, error) {
+	if o.trustPath == "" {
+		p, err := trust.DefaultPath()
+		if err != nil {
+			return nil, nil
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, nil
+		}
+	}
+	ts, err := loadTrust(o.trustPath)
+	if err != nil {
+		return nil, err
+	}
+	e, ok := ts.SHCIssuer(issuer)
+	if !ok {
+		return nil, nil
+	}
+	keys := []store.SHCKey{}
+	for _, k := range e.KeySet().Keys {
+		if k.CRLVersion > 0 {
+			keys = append(keys, store.SHCKey{KID: k.ID, CRLVersion: k.CRLVersion})
+		}
+	}
+	return keys, nil
+}
+
 // describe is the one-line text form of a check; every value from
 // outside (the id, issuer and publisher names) is cleaned.
 func describe(id string, r *store.Result) string {
@@ -165,6 +224,10 @@ func describe(id string, r *store.Result) string {
 		fmt.Fprintf(&b, "UNKNOWN (%s)", clean(r.Reason()))
 		return b.String()
 	case store.Revoked:
+		if r.Entry == nil {
+			fmt.Fprintf(&b, "REVOKED by its issuer's revocation list of key %s (ctr %d)", clean(r.SHC.KID), r.SHC.Counter)
+			break
+		}
 		fmt.Fprintf(&b, "REVOKED (%s, %s)", r.Entry.Reason, r.Entry.Revoked().Format(time.RFC3339))
 	case store.Suspended:
 		fmt.Fprintf(&b, "SUSPENDED until %s (%s)", r.Entry.Until().Format(time.RFC3339), r.Entry.Reason)
@@ -174,8 +237,17 @@ func describe(id string, r *store.Result) string {
 			fmt.Fprintf(&b, " (suspension ended %s)", r.Entry.Until().Format(time.RFC3339))
 		}
 	}
-	if r.Source == store.SourceOnline {
+	switch r.Source {
+	case store.SourceOnline:
 		b.WriteString("; answered online by the authority's status endpoint")
+		return b.String()
+	case store.SourceSHCList:
+		if r.Status == store.NotRevoked {
+			b.WriteString("; its issuer's own revocation lists")
+			if reason := r.Reason(); reason != "" {
+				fmt.Fprintf(&b, ": NOT CONCLUSIVE, %s", clean(reason))
+			}
+		}
 		return b.String()
 	}
 	fmt.Fprintf(&b, "; list %s serial %d, %s old, %s", clean(r.Publisher), r.Serial, roundAge(r.Age), r.Freshness)

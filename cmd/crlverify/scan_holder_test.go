@@ -67,7 +67,7 @@ func TestScanUnsignedHolder(t *testing.T) {
 		t.Errorf("trust list does not show the policy:\n%s", list)
 	}
 	_, list, _ = runCLI(t, "trust", "list", "--json", "--trust", trustFile)
-	if !strings.Contains(list, `"verification_method":"did:divoc:ed25519","name":"Test issuer: DIVOC (development Ed25519 key)","enforce_effective_window":false,"accept_unsigned_holder":true`) {
+	if !strings.Contains(list, `"verification_method":"did:divoc:ed25519","name":"Test issuer: DIVOC (development Ed25519 key)","enforce_effective_window":false,"crl_issuer":"https://divoc.dev/","accept_unsigned_holder":true`) {
 		t.Errorf("trust list --json does not show the policy:\n%s", list)
 	}
 	code, out, _ = runCLI(t, "scan", "--trust", trustFile, "--store", crl, at, "--color", "never", cert)

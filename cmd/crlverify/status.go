@@ -82,15 +82,23 @@ type statusOptions struct {
 
 // statusLine is the JSON form of one list's status.
 type statusLine struct {
-	Publisher   string     `json:"publisher"`
-	Issuers     []string   `json:"issuers,omitempty"`
-	Serial      uint64     `json:"serial"`
-	ThisUpdate  time.Time  `json:"this_update,omitzero"`
-	NextUpdate  time.Time  `json:"next_update,omitzero"`
-	AgeSeconds  int64      `json:"age_seconds"`
-	Entries     uint64     `json:"entries"`
-	Freshness   string     `json:"freshness,omitempty"`
-	KeyID       string     `json:"key_id,omitempty"`
+	Publisher string   `json:"publisher"`
+	Issuers   []string `json:"issuers,omitempty"`
+	// BoundIssuers are the issuers the publisher may answer for;
+	// BoundExplicitly whether sync --issuers gave them, rather than its
+	// first list.
+	BoundIssuers    []string  `json:"bound_issuers,omitempty"`
+	BoundExplicitly bool      `json:"bound_explicitly,omitempty"`
+	Serial          uint64    `json:"serial"`
+	ThisUpdate      time.Time `json:"this_update,omitzero"`
+	NextUpdate      time.Time `json:"next_update,omitzero"`
+	AgeSeconds      int64     `json:"age_seconds"`
+	Entries         uint64    `json:"entries"`
+	Freshness       string    `json:"freshness,omitempty"`
+	KeyID           string    `json:"key_id,omitempty"`
+	// SignerKey is the RFC 7638 thumbprint of the key that verified the
+	// list, as a trust store's crl_publisher_keys names it.
+	SignerKey   string     `json:"signer_key,omitempty"`
 	Source      string     `json:"source,omitempty"`
 	LastAttempt *time.Time `json:"last_attempt,omitempty"`
 	LastSuccess *time.Time `json:"last_success,omitempty"`
@@ -104,7 +112,12 @@ func newStatusCommand() *cobra.Command {
 		Short: "Show the revocation lists in the local store and how fresh they are",
 		Long: `status prints, for each publisher in the local store, the list's serial,
 when it was made and when the next one is due, its age, the number of
-entries, whether it is fresh or stale, and the last sync attempt and error.
+entries, whether it is fresh or stale, and the last sync attempt and error;
+and the issuers the publisher is bound to (those it may answer for), with
+whether sync --issuers set them or they were taken from its first list
+(then pass --issuers on its next sync to make them explicit); and the key
+that signed the list, by its thumbprint (what trust add
+--crl-publisher-key names).
 
 It exits 3 when the store holds no list, or when some list is stale (past
 its next update) or the clock is behind a list's time of making: checks
@@ -117,7 +130,9 @@ crlverify forget SOURCE removes its record.
 SMART Health Cards issuers' own revocation lists imported with sync --from
 are listed by the URL the issuer publishes them at, with their ctr and the
 number of rids; whether a list is current (its ctr the crlVersion of its
-key) is judged against the trust store when a card is checked.
+key) is judged against the trust store when a card is checked. Each is read
+back: a damaged one is shown DAMAGED and status exits 2 (import it again,
+or forget it).
 
 ` + exitCodeHelp,
 		Example: `  crlverify status
@@ -162,7 +177,7 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		}
 		line := statusLine{Publisher: l.Publisher, Issuers: l.Issuers, Serial: l.Serial,
 			ThisUpdate: utcSecond(l.ThisUpdate), NextUpdate: utcSecond(l.NextUpdate), AgeSeconds: int64(now.Sub(l.ThisUpdate) / time.Second),
-			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID}
+			Entries: l.Count, Freshness: fresh, KeyID: l.KeyID, SignerKey: l.SignerKey, BoundIssuers: l.Binding(), BoundExplicitly: l.BoundExplicitly}
 		var last *store.SyncRecord
 		for i, r := range recs {
 			if r.Publisher == l.Publisher && (last == nil || r.LastAttempt.After(last.LastAttempt)) {
@@ -185,6 +200,14 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 		}
 		fmt.Fprintf(out, "%s  serial %d  %s  %d entries\n", clean(l.Publisher), l.Serial, strings.ToUpper(fresh), l.Count)
 		fmt.Fprintf(out, "  issuers:     %s\n", strings.Join(issuers, ", "))
+		how := "set with sync --issuers"
+		if !l.BoundExplicitly {
+			how = "taken from its first list: pass sync --issuers to fix them"
+		}
+		fmt.Fprintf(out, "  bound to:    %s (%s)\n", cleanJoin(l.Binding(), ", "), how)
+		if l.SignerKey != "" {
+			fmt.Fprintf(out, "  signed by:   key %s, thumbprint %s\n", clean(l.KeyID), l.SignerKey)
+		}
 		fmt.Fprintf(out, "  made:        %s (%s)\n", l.ThisUpdate.UTC().Format(time.RFC3339), ago(now.Sub(l.ThisUpdate)))
 		fmt.Fprintf(out, "  next update: %s\n", l.NextUpdate.UTC().Format(time.RFC3339))
 		if last != nil {
@@ -195,8 +218,16 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			fmt.Fprintf(out, "  last sync:   %s from %s: %s\n", last.LastAttempt.UTC().Format(time.RFC3339), clean(last.Source), res)
 		}
 	}
+	// A list is read only when a card of its key is checked: read each
+	// now, so that a damaged one is reported here rather than found by a
+	// scan.
+	var damaged []error
 	for _, l := range shcLists {
-		if err := writeSHCListStatus(out, l, o.json); err != nil {
+		_, _, _, lerr := st.SHCList(l.Issuer, l.KID)
+		if lerr != nil {
+			damaged = append(damaged, lerr)
+		}
+		if err := writeSHCListStatus(out, l, lerr, o.json); err != nil {
 			return withCode(ExitError, err)
 		}
 	}
@@ -218,6 +249,11 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			res = "error: " + clean(r.LastError)
 		}
 		fmt.Fprintf(out, "source %s  no list (crlverify forget %s removes this record)\n  last sync:   %s: %s\n", clean(r.Source), clean(r.Source), r.LastAttempt.UTC().Format(time.RFC3339), res)
+	}
+	if len(damaged) > 0 {
+		return withCode(ExitError, fmt.Errorf("%w\nThe store %s holds %d damaged SMART Health Cards revocation lists: no card of their keys can be checked against them. "+
+			"Import each list again (crlverify sync --from FILE-OR-URL-OF-THE-LIST), or forget it (crlverify forget LIST-URL); or delete the store and sync again into a new one",
+			errors.Join(damaged...), clean(path), len(damaged)))
 	}
 	if len(lists) == 0 && len(shcLists) == 0 {
 		return withCode(ExitUnknown, fmt.Errorf("%s holds no revocation list; run crlverify sync", clean(path)))
@@ -272,19 +308,34 @@ type shcStatusLine struct {
 	SHA256     string    `json:"sha256"`
 	Source     string    `json:"source,omitempty"`
 	ImportedAt time.Time `json:"imported_at"`
+	// Damaged says the stored copy cannot be read, Error why.
+	Damaged bool   `json:"damaged,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // shcListURL is where an issuer publishes the list of its key kid: the
 // name status and forget know the list by.
 func shcListURL(issuer, kid string) string { return issuer + "/.well-known/crl/" + kid + ".json" }
 
-func writeSHCListStatus(w io.Writer, l store.SHCList, asJSON bool) error {
+// writeSHCListStatus writes the status of a stored list, damaged when
+// lerr (the error reading it) is not nil.
+func writeSHCListStatus(w io.Writer, l store.SHCList, lerr error, asJSON bool) error {
 	line := shcStatusLine{SHCList: shcListURL(l.Issuer, l.KID), Issuer: l.Issuer, KID: l.KID, Counter: l.Counter,
 		RIDs: l.RIDs, Size: l.Size, SHA256: l.SHA256, Source: l.Source, ImportedAt: l.ImportedAt}
+	if lerr != nil {
+		line.Damaged, line.Error = true, lerr.Error()
+	}
 	if asJSON {
 		return writeJSON(w, line)
 	}
-	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
-		clean(line.SHCList), l.Counter, l.RIDs, l.Issuer, clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+	state := ""
+	if lerr != nil {
+		state = "  DAMAGED"
+	}
+	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids%s\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
+		clean(line.SHCList), l.Counter, l.RIDs, state, clean(l.Issuer), clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+	if err == nil && lerr != nil {
+		_, err = fmt.Fprintf(w, "  damaged:     %s\n", clean(lerr.Error()))
+	}
 	return err
 }

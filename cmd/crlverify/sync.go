@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,8 @@ type syncOptions struct {
 	jwks         string
 	trustPath    string
 	issuer       string
+	issuers      []string
+	issuersSet   bool // --issuers was given, perhaps empty
 	storePath    string
 	every        time.Duration
 	timeout      time.Duration
@@ -40,7 +43,7 @@ type syncOptions struct {
 func newSyncCommand() *cobra.Command {
 	o := &syncOptions{}
 	cmd := &cobra.Command{
-		Use:   "sync --from URL|DIR|FILE --jwks FILE | sync --from SHC-CRL.json [--trust FILE]",
+		Use:   "sync --from URL|DIR|FILE --jwks FILE [--issuers I,...] | sync --from SHC-CRL.json [--trust FILE]",
 		Short: "Fetch the newest signed revocation list into the local store",
 		Long: `sync brings the local store up to date from a publication: an http(s) URL
 or a directory holding an index (index.jws) and snapshot files, or a single
@@ -82,9 +85,31 @@ least 1m; a failed sync is reported on stderr and retried at the next.
 --from takes an http:// or https:// URL, a file:// URL or a local path; any
 other URL scheme is refused.
 
+Which issuers a publisher answers for is the verifier's choice, not the
+publisher's: a publication names the issuers its lists cover, and a
+trusted publisher naming another authority's issuer would otherwise answer
+for that authority's certificates. --issuers binds the publisher to the
+issuers it may cover (the certificate issuers as check and the publication
+name them: a DIVOC issuer, a SMART Health Cards issuer URL, an EU country).
+A publication covering any other issuer is refused (exit 1) before its
+snapshots are downloaded, the store unchanged; so is an issuer already bound
+to another publisher: an issuer never moves from one publisher to another
+by itself (crlverify forget the other publisher, or sync it with --issuers
+leaving the issuer out). The binding is kept with the publisher's list:
+later syncs without --issuers keep it, --issuers again replaces it
+(widening it must be explicit). Give --issuers on each publisher's first
+sync.
+
+Without --issuers, a publisher's first sync binds it to the issuers its
+list covers (trust on first use) and says so on stderr; a later list of
+that publisher covering another issuer is refused until --issuers allows
+it, so a compromised or confused publisher cannot widen its reach
+silently. crlverify status shows each publisher's binding.
+
 ` + exitCodeHelp,
-		Example: `  # first sync from the ministry's publication, with its public keys
-  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks
+		Example: `  # first sync from the ministry's publication, with its public keys and
+  # the issuers it answers for
+  crlverify sync --from https://crl.health.example/pub/ --jwks ministry.jwks --issuers https://cowin.gov.in/
 
   # from a USB stick holding a publication directory, or one snapshot
   crlverify sync --from /media/usb/crl --jwks ministry.jwks
@@ -96,13 +121,17 @@ other URL scheme is refused.
   # a SMART Health Cards issuer's list, downloaded from its /.well-known/crl/
   crlverify sync --from 3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json --trust trust.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.issuersSet = cmd.Flags().Changed("issuers")
+			return o.run(cmd)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", "", "publication URL (http, https, file), directory, or snapshot file (required)")
 	f.StringVar(&o.jwks, "jwks", "", "the publisher's public keys, a JWKS file (required for snapshots)")
 	f.StringVar(&o.trustPath, "trust", "", "trust store naming the SMART Health Cards issuer of a list (default "+describeDefaultTrust()+")")
 	f.StringVar(&o.issuer, "issuer", "", "the SMART Health Cards issuer URL a list is of (default: the issuer whose key set holds its kid)")
+	f.StringSliceVar(&o.issuers, "issuers", nil, "the issuers this publisher may answer for, comma-separated; kept for later syncs (default: those of its first list)")
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
 	f.DurationVar(&o.every, "every", 0, "keep running, syncing at this interval, at least 1m (e.g. 6h; 0: sync once)")
 	f.DurationVar(&o.timeout, "timeout", crlsync.DefaultTimeout, "give up a sync that takes longer than this (0: no limit)")
@@ -126,6 +155,14 @@ func (o *syncOptions) checkFlags() error {
 		return fmt.Errorf("--every %v: the shortest interval is %v", o.every, minEvery)
 	case o.timeout < 0:
 		return fmt.Errorf("--timeout %v: want a positive time limit, or 0 for none", o.timeout)
+	}
+	if o.issuersSet && len(o.issuers) == 0 {
+		return errors.New("--issuers is empty: name the issuers this publisher may answer for, comma-separated")
+	}
+	for _, is := range o.issuers {
+		if strings.TrimSpace(is) == "" || strings.TrimSpace(is) != is {
+			return fmt.Errorf("--issuers %q: an issuer is named exactly as the publication names it, without spaces, and none may be empty", clean(strings.Join(o.issuers, ",")))
+		}
 	}
 	from, err := sourceOf(o.from)
 	if err != nil {
@@ -174,6 +211,9 @@ func (o *syncOptions) run(cmd *cobra.Command) error {
 	} else if ok {
 		if o.every > 0 {
 			return withCode(ExitError, errors.New("--every: a SMART Health Cards revocation list is imported from a file once"))
+		}
+		if o.issuersSet {
+			return withCode(ExitError, errors.New("--issuers binds the publisher of signed snapshots; a SMART Health Cards revocation list is its issuer's own (--issuer names it)"))
 		}
 		return o.importSHCList(cmd, raw)
 	}
@@ -230,7 +270,7 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 	if timeout == 0 {
 		timeout = -1
 	}
-	s, err := crlsync.New(st, o.from, keys, &crlsync.Options{AllowExpired: o.allowExpired, Progress: bar.update, Timeout: timeout})
+	s, err := crlsync.New(st, o.from, keys, &crlsync.Options{AllowExpired: o.allowExpired, Progress: bar.update, Timeout: timeout, Issuers: o.issuers})
 	if err != nil {
 		return withCode(ExitError, err)
 	}
@@ -242,7 +282,14 @@ func (o *syncOptions) once(ctx context.Context, cmd *cobra.Command, path string,
 		if errors.Is(err, store.ErrKeyChange) || errors.Is(err, crlsync.ErrFork) {
 			err = fmt.Errorf("%w\nIf the publisher has changed its keys or restarted its history, check with it, then run crlverify forget PUBLISHER and sync again", err)
 		}
+		if hint := o.issuerHint(err); hint != "" {
+			err = fmt.Errorf("%w\n%s", err, hint)
+		}
 		return withCode(code, err)
+	}
+	if sum.Learned {
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: publisher %s now answers for issuers %s (those its first list covers); pass --issuers %s to fix this explicitly\n",
+			quoteClean(sum.Publisher), cleanJoin(sum.BoundIssuers, ", "), clean(strings.Join(sum.BoundIssuers, ",")))
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
@@ -274,13 +321,59 @@ func syncExitCode(err error) int {
 		snapshot.ErrBadSignature, snapshot.ErrUnknownKey, snapshot.ErrDigestMismatch,
 		snapshot.ErrUnsupportedVersion, snapshot.ErrTooLarge, snapshot.ErrMalformed,
 		snapshot.ErrRollback, snapshot.ErrExpired, snapshot.ErrWrongBase, snapshot.ErrFastForward,
-		store.ErrIssuerConflict, store.ErrKeyChange, crlsync.ErrIndex, crlsync.ErrFork,
+		store.ErrIssuerConflict, store.ErrIssuerNotBound, store.ErrKeyChange, crlsync.ErrIndex, crlsync.ErrFork,
 	} {
 		if errors.Is(err, refused) {
 			return ExitInvalid
 		}
 	}
 	return ExitError
+}
+
+// issuerHint says how to go on after a list or binding refused for an
+// issuer, or "".
+func (o *syncOptions) issuerHint(err error) string {
+	var ie *store.IssuerError
+	if !errors.As(err, &ie) {
+		return ""
+	}
+	if errors.Is(ie, store.ErrIssuerConflict) {
+		return fmt.Sprintf("Issuer %s is bound to publisher %s in this store, and an issuer never moves from one publisher to another by itself. "+
+			"If %s is to answer for it instead (check with both), run crlverify forget %s, or sync %s with --issuers leaving %s out, then sync this publication again.",
+			quoteClean(ie.Issuer), quoteClean(ie.Other), quoteClean(ie.Publisher), shellQuote(ie.Other), quoteClean(ie.Other), quoteClean(ie.Issuer))
+	}
+	allow := append(slices.Clone(ie.Bound), ie.Issuer)
+	slices.Sort(allow)
+	if o.issuersSet {
+		return fmt.Sprintf("The publication of %s covers %s, which --issuers does not name. If %s answers for it (check with it first), name it: --issuers %s.",
+			quoteClean(ie.Publisher), quoteClean(ie.Issuer), quoteClean(ie.Publisher), clean(strings.Join(allow, ",")))
+	}
+	return fmt.Sprintf("Publisher %s is bound to %s only. If it now answers for %s too (check with it first), allow it with --issuers %s.",
+		quoteClean(ie.Publisher), cleanJoin(ie.Bound, ", "), quoteClean(ie.Issuer), clean(strings.Join(allow, ",")))
+}
+
+// quoteClean quotes s for a message, cleaned for a terminal.
+func quoteClean(s string) string { return `"` + clean(s) + `"` }
+
+// cleanJoin joins ss cleaned, or says "no issuer".
+func cleanJoin(ss []string, sep string) string {
+	if len(ss) == 0 {
+		return "no issuer"
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return strings.Join(out, sep)
+}
+
+// shellQuote quotes s for a command line to copy, cleaned.
+func shellQuote(s string) string {
+	s = clean(s)
+	if s != "" && !strings.ContainsAny(s, " \t'\"\\$`!*?&;|<>()[]{}#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func readKeys(path string) (snapshot.Keys, error) {
@@ -432,10 +525,12 @@ func (o *syncOptions) importSHCList(cmd *cobra.Command, raw []byte) error {
 		switch {
 		case res.Unchanged:
 			what = "already held"
+		case res.Repaired:
+			what = "repaired the damaged stored copy of its"
 		case res.Previous != nil:
 			what = fmt.Sprintf("replaced ctr %d with", res.Previous.Counter)
 		}
-		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", issuer, what, clean(l.KID), res.List.Counter, res.List.RIDs)
+		fmt.Fprintf(out, "%s: %s revocation list of key %s, ctr %d, %d rids\n", clean(issuer), what, clean(l.KID), res.List.Counter, res.List.RIDs)
 	}
 	switch {
 	case !held:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,8 +55,12 @@ own dates only; --max-age turns on expiry counted from issuance, and
 --enforce-effective-window makes DIVOC's effective dates binding. A DIVOC
 certificate whose signature does not cover its holder is refused
 (UNSIGNED_HOLDER) unless --accept-unsigned-holder is set for its issuer.
---crl-issuer keys an issuer's revocations under another name in the signed
-lists.
+--crl-issuer binds an issuer to the name its revocations are looked up under
+in the signed lists. A DIVOC verification method needs one for its
+certificates' revocation status to be known: the issuer a credential names
+is chosen by its signer, and is never used (a trusted key could name
+another authority's issuer and be judged by that authority's list). SMART
+Health Cards and EU issuers are bound to their iss URL and country.
 
 The store also maps the JSON-LD context URLs of DIVOC deployments this
 program does not bundle ("crlverify trust context").
@@ -114,6 +119,7 @@ type trustAddOptions struct {
 	status              string
 	name                string
 	crlIssuer           string
+	publisherKeys       []string
 	maxAge              string
 	enforceWindow       bool
 	acceptUnsigned      bool
@@ -136,7 +142,8 @@ func newTrustAddCommand(parent *trustOptions) *cobra.Command {
                       replaces the one it had (keeping its name and policy).
                       Entries that are not ES256 signing keys are listed and
                       skipped. --x5c-root FILE adds a root certificate the
-                      x5c chains of every issuer's keys must then lead to.
+                      x5c chains of every issuer's keys must then lead to,
+                      every certificate valid when the card was issued.
   EU DCC              add COUNTRY FILE...: document signer certificates (PEM,
                       DER, a directory of them, or a DSC list, of which the
                       entries of COUNTRY are taken). A certificate whose
@@ -146,9 +153,18 @@ Flags left out keep their values. Times are RFC 3339 or a date (2006-01-02,
 UTC; --not-after then means the end of that day). The policy flags apply to
 the issuer, not to one key:
   --max-age 365d                certificates expire 365 days after issuance
-  --crl-issuer NAME             revocations are keyed under NAME in the signed
-                                lists, not the certificate's own issuer (DIVOC
-                                issuer, SHC issuer URL, EU country)
+  --crl-issuer NAME             the issuer's revocations are looked up under
+                                NAME in the signed lists. DIVOC: required for
+                                a revocation check, never the issuer the
+                                credential names; SHC, EU: by default the
+                                issuer URL, the country
+  --crl-publisher-key KEY       only lists signed by this publisher key (its
+                                RFC 7638 thumbprint, as crlverify status shows
+                                a list's signer key; repeatable) answer for
+                                the issuer: another trusted publisher's list
+                                is ignored, the status then unknown.
+                                --crl-publisher-key "" answers from any
+                                publisher bound to the issuer again
   --enforce-effective-window    DIVOC effectiveStart/effectiveUntil are binding
   --accept-unsigned-holder      accept DIVOC certificates whose signature does
                                 not cover the holder (a relative or empty
@@ -158,7 +174,7 @@ the issuer, not to one key:
                                 Without it they are UNSIGNED_HOLDER (exit 1).
 --not-before, --not-after, --status, --enforce-effective-window and
 --accept-unsigned-holder are for DIVOC keys only.`,
-		Example: `  crlverify trust add did:india india.pem --name "Government of India"
+		Example: `  crlverify trust add did:india india.pem --name "Government of India" --crl-issuer https://cowin.gov.in/
   crlverify trust add did:divoc key.base58 --not-before 2021-01-01 --not-after 2023-12-31
   crlverify trust add did:india india.pem --status terminated
   crlverify trust add did:srilanka:moh lk.pem --max-age 365d --crl-issuer https://divoc.lgcc.gov.lk/
@@ -175,7 +191,8 @@ the issuer, not to one key:
 	f.StringVar(&o.notAfter, "not-after", "", "the key signs nothing after this time")
 	f.StringVar(&o.status, "status", "", "active or terminated (a new key is active)")
 	f.StringVar(&o.name, "name", "", "issuer name to display")
-	f.StringVar(&o.crlIssuer, "crl-issuer", "", `issuer revocations are keyed under ("" = the credential's issuer)`)
+	f.StringVar(&o.crlIssuer, "crl-issuer", "", `the issuer revocations are looked up under (DIVOC: required for a revocation check; SHC, EU: default the issuer URL, the country)`)
+	f.StringArrayVar(&o.publisherKeys, "crl-publisher-key", nil, `only lists signed by this publisher key (RFC 7638 thumbprint) answer for the issuer; repeatable ("" = any publisher bound to it)`)
 	f.StringVar(&o.maxAge, "max-age", "", `certificates expire this long after issuance, e.g. 365d or 8760h ("0" = never)`)
 	f.BoolVar(&o.enforceWindow, "enforce-effective-window", false, "make DIVOC effectiveStart/effectiveUntil binding")
 	f.BoolVar(&o.acceptUnsigned, "accept-unsigned-holder", false, "accept certificates whose signature does not cover the holder, marked unsigned")
@@ -234,11 +251,14 @@ func (o *trustAddOptions) addDIVOC(cmd *cobra.Command, vm, keyFile string) error
 			return err
 		}
 	}
-	if flags.Changed("crl-issuer") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") || flags.Changed("accept-unsigned-holder") {
+	if flags.Changed("crl-issuer") || flags.Changed("crl-publisher-key") || flags.Changed("max-age") || flags.Changed("enforce-effective-window") || flags.Changed("accept-unsigned-holder") {
 		e, _ := s.Entry(vm)
 		p := e.Policy
 		if flags.Changed("crl-issuer") {
 			p.CRLIssuer = o.crlIssuer
+		}
+		if flags.Changed("crl-publisher-key") {
+			p.CRLPublisherKeys = o.publisherKeyList()
 		}
 		if flags.Changed("enforce-effective-window") {
 			p.EnforceEffectiveWindow = o.enforceWindow
@@ -263,7 +283,27 @@ func (o *trustAddOptions) addDIVOC(cmd *cobra.Command, vm, keyFile string) error
 		verb = "added"
 	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s key %s (%s, %s, %s)\n", clean(vm), verb, k.ID, k.Algorithm, k.Status, keyWindow(k))
+	if e, _ := s.Entry(vm); err == nil && e.CRLIssuer == "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %s is bound to no revocation issuer: the revocation status of its certificates stays unknown until --crl-issuer names the issuer its authority's lists cover\n", clean(vm))
+	}
 	return err
+}
+
+// publisherKeyList is --crl-publisher-key without the empty values ("" to
+// clear).
+func (o *trustAddOptions) publisherKeyList() []string {
+	var keys []string
+	for _, k := range o.publisherKeys {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// publisherKeysNote says which publisher keys answer for an issuer.
+func publisherKeysNote(keys []string) string {
+	return "revocations from lists signed by publisher key " + cleanJoin(keys, ", ") + " only"
 }
 
 // parseFlagTime reads RFC 3339 or a date; a date as an end is that day's
@@ -326,6 +366,7 @@ type trustLine struct {
 	EnforceEffectiveWindow bool           `json:"enforce_effective_window"`
 	MaxAgeSeconds          int64          `json:"max_age_seconds,omitempty"`
 	CRLIssuer              string         `json:"crl_issuer,omitempty"`
+	CRLPublisherKeys       []string       `json:"crl_publisher_keys,omitempty"`
 	AcceptUnsignedHolder   bool           `json:"accept_unsigned_holder"`
 	Keys                   []trustKeyLine `json:"keys"`
 }
@@ -419,6 +460,7 @@ func toTrustLine(e trust.Entry) trustLine {
 		Name:                   e.Name,
 		EnforceEffectiveWindow: e.EnforceEffectiveWindow,
 		CRLIssuer:              e.CRLIssuer,
+		CRLPublisherKeys:       e.CRLPublisherKeys,
 		AcceptUnsignedHolder:   e.AcceptUnsignedHolder,
 		Keys:                   []trustKeyLine{},
 	}
@@ -454,7 +496,10 @@ func writeTrustEntry(w io.Writer, e trust.Entry) error {
 	if e.CRLIssuer != "" {
 		pol = append(pol, "revocations under "+clean(e.CRLIssuer))
 	} else {
-		pol = append(pol, "revocations under the credential's issuer")
+		pol = append(pol, "bound to no revocation issuer: revocation status unknown (--crl-issuer)")
+	}
+	if len(e.CRLPublisherKeys) > 0 {
+		pol = append(pol, publisherKeysNote(e.CRLPublisherKeys))
 	}
 	if e.AcceptUnsignedHolder {
 		pol = append(pol, "unsigned holder accepted (shown unsigned)")
@@ -586,10 +631,17 @@ Check the registry's origin before importing: its keys become trusted.`,
 			if err := s.Save(path); err != nil {
 				return err
 			}
+			unbound := 0
 			for _, vm := range vms {
 				if _, err := fmt.Fprintf(cmd.OutOrStdout(), "imported %s\n", clean(vm)); err != nil {
 					return err
 				}
+				if e, _ := s.Entry(vm); e.CRLIssuer == "" {
+					unbound++
+				}
+			}
+			if unbound > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "crlverify: %d of the issuers imported are bound to no revocation issuer (the registry names none): the revocation status of their certificates stays unknown until crlverify trust add VM KEYFILE --crl-issuer ISSUER binds each\n", unbound)
 			}
 			return nil
 		},

@@ -92,6 +92,9 @@ func (o *trustAddOptions) issuerPolicy(cmd *cobra.Command, name string, p trust.
 	if flags.Changed("crl-issuer") {
 		p.CRLIssuer = o.crlIssuer
 	}
+	if flags.Changed("crl-publisher-key") {
+		p.CRLPublisherKeys = o.publisherKeyList()
+	}
 	if flags.Changed("max-age") {
 		d, err := trust.ParseDuration(o.maxAge)
 		if err != nil {
@@ -359,15 +362,17 @@ Check the list's origin before importing: its certificates become trusted.`,
 // shcTrustLine is the JSON form of a SMART Health Cards issuer in trust
 // list.
 type shcTrustLine struct {
-	Format    string           `json:"format"`
-	Issuer    string           `json:"issuer"`
-	Name      string           `json:"name,omitempty"`
-	MaxAge    string           `json:"max_age,omitempty"`
-	CRLIssuer string           `json:"crl_issuer,omitempty"`
-	Source    string           `json:"source,omitempty"`
-	SHA256    string           `json:"sha256"`
-	Keys      []shcKeyLine     `json:"keys"`
-	Skipped   []shcSkippedLine `json:"skipped,omitempty"`
+	Format    string `json:"format"`
+	Issuer    string `json:"issuer"`
+	Name      string `json:"name,omitempty"`
+	MaxAge    string `json:"max_age,omitempty"`
+	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// CRLPublisherKeys are the publisher keys whose lists answer for it.
+	CRLPublisherKeys []string         `json:"crl_publisher_keys,omitempty"`
+	Source           string           `json:"source,omitempty"`
+	SHA256           string           `json:"sha256"`
+	Keys             []shcKeyLine     `json:"keys"`
+	Skipped          []shcSkippedLine `json:"skipped,omitempty"`
 }
 
 type shcKeyLine struct {
@@ -404,12 +409,14 @@ func summary(c *x509.Certificate) certSummary {
 
 // dccTrustLine is the JSON form of an EU DCC issuer in trust list.
 type dccTrustLine struct {
-	Format    string        `json:"format"`
-	Country   string        `json:"country"`
-	Name      string        `json:"name,omitempty"`
-	MaxAge    string        `json:"max_age,omitempty"`
-	CRLIssuer string        `json:"crl_issuer,omitempty"`
-	Signers   []dscListLine `json:"signers"`
+	Format    string `json:"format"`
+	Country   string `json:"country"`
+	Name      string `json:"name,omitempty"`
+	MaxAge    string `json:"max_age,omitempty"`
+	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// CRLPublisherKeys are the publisher keys whose lists answer for it.
+	CRLPublisherKeys []string      `json:"crl_publisher_keys,omitempty"`
+	Signers          []dscListLine `json:"signers"`
 }
 
 type dscListLine struct {
@@ -429,7 +436,7 @@ func maxAgeString(d trust.Duration) string {
 }
 
 func toSHCTrustLine(e trust.SHCIssuer) shcTrustLine {
-	l := shcTrustLine{Format: formatSHC, Issuer: e.Issuer, Name: e.Name, MaxAge: maxAgeString(e.MaxAge), CRLIssuer: e.CRLIssuer,
+	l := shcTrustLine{Format: formatSHC, Issuer: e.Issuer, Name: e.Name, MaxAge: maxAgeString(e.MaxAge), CRLIssuer: e.CRLIssuer, CRLPublisherKeys: e.CRLPublisherKeys,
 		Source: e.Source, SHA256: e.SHA256, Keys: []shcKeyLine{}}
 	set := e.KeySet()
 	for _, k := range set.Keys {
@@ -462,6 +469,9 @@ func writeSHCTrustEntry(w io.Writer, e trust.SHCIssuer) error {
 	} else {
 		b.WriteString("; revocations under the issuer URL")
 	}
+	if len(e.CRLPublisherKeys) > 0 {
+		b.WriteString("; " + publisherKeysNote(e.CRLPublisherKeys))
+	}
 	b.WriteString("\n")
 	for _, k := range e.KeySet().Keys {
 		fmt.Fprintf(&b, "  key %s%s\n", clean(k.ID), shcKeyNotes(k))
@@ -477,7 +487,7 @@ func writeSHCTrustEntry(w io.Writer, e trust.SHCIssuer) error {
 }
 
 func toDCCTrustLine(e trust.DCCIssuer) dccTrustLine {
-	l := dccTrustLine{Format: formatDCC, Country: e.Country, Name: e.Name, MaxAge: maxAgeString(e.MaxAge), CRLIssuer: e.CRLIssuer, Signers: []dscListLine{}}
+	l := dccTrustLine{Format: formatDCC, Country: e.Country, Name: e.Name, MaxAge: maxAgeString(e.MaxAge), CRLIssuer: e.CRLIssuer, CRLPublisherKeys: e.CRLPublisherKeys, Signers: []dscListLine{}}
 	for _, d := range e.Signers {
 		c := d.X509()
 		var usage []string
@@ -506,6 +516,9 @@ func writeDCCTrustEntry(w io.Writer, e trust.DCCIssuer, at time.Time) error {
 		b.WriteString("; revocations under " + clean(e.CRLIssuer))
 	} else {
 		b.WriteString("; revocations under " + e.Country)
+	}
+	if len(e.CRLPublisherKeys) > 0 {
+		b.WriteString("; " + publisherKeysNote(e.CRLPublisherKeys))
 	}
 	b.WriteString("\n")
 	if len(e.Signers) == 0 {

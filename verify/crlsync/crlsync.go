@@ -96,6 +96,15 @@ type Options struct {
 	// AllowExpired applies a newer list even when it is already past its
 	// next-update (see store.ApplyOptions).
 	AllowExpired bool
+	// Issuers, when not empty, binds the publisher to these issuers (see
+	// store.ApplyOptions.Issuers): an index or snapshot covering another
+	// issuer is refused before anything is downloaded or applied
+	// (store.ErrIssuerNotBound), as is one of these bound to another
+	// publisher (store.ErrIssuerConflict); when the store already holds
+	// the newest list, the binding is applied to it (store.Store.Bind).
+	// Empty keeps the stored binding, or binds a publisher the store does
+	// not hold to the issuers of its first list ([Summary.Learned]).
+	Issuers []string
 	// TempDir receives partial downloads, named after the store file (so
 	// two stores in one directory do not share them). Default: the store
 	// file's directory.
@@ -132,6 +141,16 @@ type Summary struct {
 	Forked bool `json:"forked,omitempty"`
 	// ForkedAt is the stored serial at which the histories differ.
 	ForkedAt uint64 `json:"forked_at,omitempty"`
+	// BoundIssuers are the issuers the publisher is bound to after the
+	// sync (store.List.Bound), BoundExplicitly whether they were given
+	// ([Options.Issuers]) rather than taken from its first list. Learned:
+	// this sync stored the publisher's first list without a binding, and
+	// bound it to the issuers that list covers (trust on first use);
+	// Rebound: it changed the binding of a stored list.
+	BoundIssuers    []string `json:"bound_issuers,omitempty"`
+	BoundExplicitly bool     `json:"bound_explicitly,omitempty"`
+	Learned         bool     `json:"binding_learned,omitempty"`
+	Rebound         bool     `json:"rebound,omitempty"`
 }
 
 // String is the one-line summary the CLI prints.
@@ -338,6 +357,7 @@ func (s *Syncer) Sync(ctx context.Context) (Summary, error) {
 			stored = true
 			rec.Publisher = sum.Publisher
 			sum.NewSerial, sum.Entries = l.Serial, l.Count
+			sum.BoundIssuers, sum.BoundExplicitly = l.Binding(), l.BoundExplicitly
 			now := s.opts.Now()
 			if sum.Stale = l.Stale(now, s.st.Options().Grace); sum.Stale && err == nil {
 				err = fmt.Errorf("%w: %q offers nothing newer than serial %d, which was due to be replaced at %s (now %s); checks against it are not conclusive",
@@ -409,13 +429,18 @@ func (s *Syncer) syncIndex(ctx context.Context, src indexSource, rec *store.Sync
 			return fmt.Errorf("%w: %s answered 304 Not Modified to a request for the index it had not served", ErrSource, src)
 		}
 		sum.Publisher, sum.OldSerial, sum.UpToDate = rec.Publisher, l.Serial, true
-		return nil
+		return s.bind(sum)
 	}
 	ix, err := snapshot.ReadIndex(bytes.NewReader(raw), s.keys, s.opts.Limits)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	sum.Publisher = ix.Publisher
+	// The issuers the index names are those of its snapshots: a list
+	// its publisher may not cover is refused before it is downloaded.
+	if err := s.st.AdmitIssuers(ix.Publisher, ix.Issuers, s.applyOptions(false)); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	cur, have := s.st.List(ix.Publisher)
 	s.removeParts(ix, cur, have)
 	if have {
@@ -426,7 +451,7 @@ func (s *Syncer) syncIndex(ctx context.Context, src indexSource, rec *store.Sync
 		case ix.Serial == cur.Serial && ix.ThisUpdate.Equal(cur.ThisUpdate) && ix.NextUpdate.Equal(cur.NextUpdate):
 			sum.UpToDate = true
 			rec.ETag, rec.ETagSerial = newETag, cur.Serial
-			return nil
+			return s.bind(sum)
 		case ix.Serial == cur.Serial:
 			// The index describes another list of the stored serial.
 			if err := s.forkAtSerial(ctx, src, ix, cur, sum); err != nil {
@@ -484,6 +509,9 @@ func (s *Syncer) forkAtSerial(ctx context.Context, src indexSource, ix *snapshot
 	})
 	if err != nil || same {
 		sum.UpToDate = same
+		if err == nil {
+			err = s.bind(sum)
+		}
 		return err
 	}
 	sum.Forked, sum.ForkedAt = true, cur.Serial
@@ -641,8 +669,24 @@ func (s *Syncer) applyIndexed(ctx context.Context, src indexSource, ix *snapshot
 	return err
 }
 
+// applyOptions are the options of an apply.
+func (s *Syncer) applyOptions(fork bool) *store.ApplyOptions {
+	return &store.ApplyOptions{AllowExpired: s.opts.AllowExpired, Fork: fork, Issuers: s.opts.Issuers}
+}
+
+// bind applies the binding given to the publisher's stored list, when
+// the sync applies nothing.
+func (s *Syncer) bind(sum *Summary) error {
+	if len(s.opts.Issuers) == 0 {
+		return nil
+	}
+	changed, err := s.st.Bind(sum.Publisher, s.opts.Issuers)
+	sum.Rebound = changed
+	return err
+}
+
 func (s *Syncer) apply(ctx context.Context, r io.Reader, name string, sum *Summary, fork bool) error {
-	ao := &store.ApplyOptions{AllowExpired: s.opts.AllowExpired, Fork: fork}
+	ao := s.applyOptions(fork)
 	if s.opts.Progress != nil {
 		ao.Progress = func(done, total uint64) {
 			s.progress(Progress{Phase: PhaseApply, File: name, Done: int64(done), Total: int64(total)})
@@ -655,6 +699,7 @@ func (s *Syncer) apply(ctx context.Context, r io.Reader, name string, sum *Summa
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	sum.Applied = append(sum.Applied, res.Kind)
+	sum.Learned = sum.Learned || res.Learned
 	return nil
 }
 
@@ -689,7 +734,7 @@ func (s *Syncer) syncFile(ctx context.Context, src *fileSource, sum *Summary) er
 		if cur.Serial == h.Serial && cur.ListDigest == h.ListDigest {
 			sum.UpToDate = true
 			sum.BytesFetched = cr.n
-			return nil
+			return s.bind(sum)
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

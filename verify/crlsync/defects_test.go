@@ -168,7 +168,7 @@ func TestFailedSyncLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ahead := newTestPub(t)
-	ahead.name = "province"
+	ahead.name, ahead.issuers = "province", []string{"did:web:province.example"}
 	ahead.publish(t0.Add(10 * 24 * time.Hour))
 	srv := newServer(t, ahead)
 	srv.setHook(func(w http.ResponseWriter, r *http.Request) bool {

@@ -31,6 +31,19 @@
 // did (a file that cannot grow helps no later sync), once applied, and
 // when the index no longer leads through them.
 //
+// # Which issuers a publisher answers for
+//
+// A publication names the issuers its lists cover; the store keeps, per
+// publisher, the issuers the verifier allows it to cover (its binding,
+// see package store). [Options.Issuers] gives the binding: the index is
+// checked against it before anything is downloaded, and a publication
+// covering an issuer outside it, or naming one bound to another
+// publisher, is refused (store.ErrIssuerNotBound,
+// store.ErrIssuerConflict) with the store unchanged. Given no binding,
+// the publisher keeps the one it has, and a publisher's first list binds
+// it to the issuers that list covers ([Summary.Learned]): a caller
+// should say so, and recommend giving the binding.
+//
 // # What a sync concludes
 //
 // Nothing is kept from a sync that fails: the store applies a snapshot

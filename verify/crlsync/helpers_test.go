@@ -29,6 +29,7 @@ type testPub struct {
 	key      jwk.Key
 	keys     snapshot.Keys
 	name     string
+	issuers  []string
 	list     map[crl.Key]crl.Entry
 	history  map[uint64]map[crl.Key]crl.Entry
 	digests  map[uint64]snapshot.Digest
@@ -48,13 +49,16 @@ func newTestPub(tb testing.TB) *testPub {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &testPub{tb: tb, dir: tb.TempDir(), key: key, keys: snapshot.KeysFromSet(set), name: "ministry",
+	return &testPub{tb: tb, dir: tb.TempDir(), key: key, keys: snapshot.KeysFromSet(set), name: "ministry", issuers: []string{issuer},
 		list: map[crl.Key]crl.Entry{}, history: map[uint64]map[crl.Key]crl.Entry{},
 		digests: map[uint64]snapshot.Digest{}, validity: 24 * time.Hour, files: map[string]snapshot.IndexFile{}}
 }
 
-func (p *testPub) revoke(id string) crl.Key {
-	k := crl.KeyOf(issuer, id)
+func (p *testPub) revoke(id string) crl.Key { return p.revokeOf(issuer, id) }
+
+// revokeOf revokes the certificate id of issuer is.
+func (p *testPub) revokeOf(is, id string) crl.Key {
+	k := crl.KeyOf(is, id)
 	p.list[k] = crl.Entry{Key: k, RevokedAt: t0.Unix(), Reason: crl.ReasonDataError}
 	return k
 }
@@ -105,12 +109,12 @@ func (p *testPub) publish(this time.Time) {
 	p.digests[s] = finfo.Digest
 	p.history[s] = maps.Clone(p.list)
 	hdr := func(info snapshot.BodyInfo, kind snapshot.Kind) *snapshot.Header {
-		return &snapshot.Header{Publisher: p.name, Issuers: []string{issuer}, Serial: s,
+		return &snapshot.Header{Publisher: p.name, Issuers: p.issuers, Serial: s,
 			ThisUpdate: this, NextUpdate: this.Add(p.validity), Kind: kind,
 			ListDigest: finfo.Digest, ListCount: uint64(len(p.list)),
 			Upserts: info.Upserts, Removals: info.Removals, BodyLength: info.Length, BodyDigest: info.Digest}
 	}
-	ix := &snapshot.Index{Publisher: p.name, Issuers: []string{issuer}, Serial: s, ThisUpdate: this, NextUpdate: this.Add(p.validity)}
+	ix := &snapshot.Index{Publisher: p.name, Issuers: p.issuers, Serial: s, ThisUpdate: this, NextUpdate: this.Add(p.validity)}
 	ix.Full = p.write(snapshot.FullName(s), hdr(finfo, snapshot.KindFull), fbody)
 	for base := s - 1; base >= 1 && base+3 >= s; base-- {
 		old := p.history[base]

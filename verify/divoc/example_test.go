@@ -60,6 +60,10 @@ func ExamplePrepare() {
 	if _, _, err := store.Add("did:india", []byte(base58.Encode(issuerKey.Public().(ed25519.PublicKey))), nil); err != nil {
 		panic(err)
 	}
+	// The issuer whose revocation lists judge did:india's certificates.
+	if err := store.SetPolicy("did:india", trust.Policy{CRLIssuer: "https://cowin.gov.in/"}); err != nil {
+		panic(err)
+	}
 
 	c, _, err := divoc.ParsePayload(payload())
 	if err != nil {
@@ -74,7 +78,8 @@ func ExamplePrepare() {
 		panic(err)
 	}
 	fmt.Println("signed by", c.Proof.VerificationMethod, key.Algorithm)
-	fmt.Println("revocations under", entry.CRLIssuerFor(c.Issuer))
+	crlIssuer, _ := entry.RevocationIssuer()
+	fmt.Println("revocations under", crlIssuer)
 	fmt.Println("look up", signed.RevocationIDs())
 	// Output:
 	// signed by did:india Ed25519

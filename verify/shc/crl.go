@@ -172,6 +172,13 @@ func (l *CRL) Revokes(rid string, nbf time.Time) bool {
 	return ok && (before.IsZero() || nbf.Before(before))
 }
 
+// Lookup returns the list's entry for the revocation id rid, if it has
+// one.
+func (l *CRL) Lookup(rid string) (Entry, bool) {
+	before, ok := l.entries[rid]
+	return Entry{ID: rid, Before: before}, ok
+}
+
 // RevokesCard reports whether the list revokes c: c is signed with the
 // list's key and [CRL.Revokes] its rid and nbf. A card without a rid is
 // never revoked by a list.

@@ -101,10 +101,10 @@ func (d *Directory) KeySet(issuer string) (*JWKS, bool) {
 
 // SetRoots makes the Directory check x5c chains against roots: a key
 // carrying an x5c chain is then used only if one of its chains leads to
-// one of roots, every certificate valid at the time of the check. nil (the
-// default) checks chains only for consistency (see [ParseJWKS] and
-// [Key.CheckIssuer]). Keys without x5c are trusted as configured either
-// way.
+// one of roots, every certificate valid when the card was issued (see
+// [VerifySignature]). nil (the default) checks chains only for
+// consistency (see [ParseJWKS] and [Key.CheckIssuer]). Keys without x5c
+// are trusted as configured either way.
 func (d *Directory) SetRoots(roots *x509.CertPool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -159,8 +159,9 @@ func (k *Key) CheckIssuer(issuer string) error {
 	return badSignature("the x5c certificate of key %q names %q, not the issuer %s", k.ID, names, issuer)
 }
 
-// checkRoots checks that some chain of k leads to roots at time at.
-func (k *Key) checkRoots(roots *x509.CertPool, at time.Time) error {
+// checkRoots checks that some chain of k leads to roots at time at, the
+// card's issuance (why says so, for the message).
+func (k *Key) checkRoots(roots *x509.CertPool, at time.Time, why string) error {
 	var last error
 	for _, chain := range k.Chains {
 		inter := x509.NewCertPool()
@@ -178,17 +179,25 @@ func (k *Key) checkRoots(roots *x509.CertPool, at time.Time) error {
 		}
 		last = err
 	}
-	return badSignature("the x5c chain of key %q does not lead to a trusted root at %s: %v", k.ID, at.UTC().Format(time.RFC3339), last)
+	return badSignature("the x5c chain of key %q does not lead to a trusted root at %s (%s): %v", k.ID, at.UTC().Format(time.RFC3339), why, last)
 }
 
-// VerifySignature checks the card's signature: the card's issuer has a key
-// set in issuers ([ErrUnknownIssuer]), it has a usable signing key with
-// the card's kid ([*UnknownKeyError], [ErrBadSignature]), that key's x5c
-// certificates name the issuer and, if the Directory has roots, lead to
-// one of them at time at, and the ES256 signature (64 bytes, r||s)
+// VerifySignature checks the card's signature, at time at: the card's
+// issuer has a key set in issuers ([ErrUnknownIssuer]), it has a usable
+// signing key with the card's kid ([*UnknownKeyError], [ErrBadSignature]),
+// that key's x5c certificates name the issuer and, if the Directory has
+// roots, lead to one of them, and the ES256 signature (64 bytes, r||s)
 // verifies ([ErrBadSignature]). It returns the key once found, also with
 // a bad signature. It does not look at the card's validity dates; see
 // [Card.CheckValidity] and [Verify].
+//
+// An x5c chain is judged as of the card's issuance, its nbf (or at, when
+// that is earlier: a card is never judged as issued later than the time
+// of the check), as the specification asks (the chain "not expired at card
+// issuance time"): a card issued while its issuer's certificates were
+// valid keeps verifying after they expire, as cards are facts that do not
+// expire, and a card whose nbf falls outside its certificates' validity
+// does not verify, however valid they are when it is checked.
 func VerifySignature(c *Card, issuers *Directory, at time.Time) (*Key, error) {
 	k, err := issuers.Key(c.signed.iss, c.signed.kid)
 	if err != nil {
@@ -199,7 +208,11 @@ func VerifySignature(c *Card, issuers *Directory, at time.Time) (*Key, error) {
 	}
 	roots := issuers.rootPool()
 	if roots != nil && len(k.Chains) > 0 {
-		if err := k.checkRoots(roots, at); err != nil {
+		issued, why := c.signed.nbf, "the card's issuance, its nbf"
+		if at.Before(issued) {
+			issued, why = at, "the time of the check, before the card's nbf"
+		}
+		if err := k.checkRoots(roots, issued, why); err != nil {
 			return k, err
 		}
 	}

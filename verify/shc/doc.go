@@ -54,8 +54,10 @@
 //     ES256 signing key fails with its reason ([ErrBadSignature]);
 //  9. if the key carries x5c certificates: a leaf names the iss in its
 //     subject alternative names, and, when the [Directory] has roots, a
-//     chain leads to one of them with every certificate valid at the time
-//     of the check;
+//     chain leads to one of them with every certificate valid when the
+//     card was issued: at its nbf, or at the time of the check if that is
+//     earlier ("not expired at card issuance time", as the specification
+//     puts it; a card outlives its issuer's certificates);
 //  10. the signature is 64 bytes r||s (a DER signature is named as such)
 //     and verifies, ECDSA P-256 over SHA-256 of the JWS signing input.
 //

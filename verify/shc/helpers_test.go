@@ -80,11 +80,17 @@ func mustParse(t testing.TB, jws string) *Card {
 // nil) with signer.
 func certificate(t testing.TB, cn string, pub *ecdsa.PublicKey, parent *x509.Certificate, signer *ecdsa.PrivateKey, ca bool, uris ...string) *x509.Certificate {
 	t.Helper()
+	return certificateValid(t, cn, pub, parent, signer, ca, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC), uris...)
+}
+
+// certificateValid is certificate, valid from notBefore to notAfter.
+func certificateValid(t testing.TB, cn string, pub *ecdsa.PublicKey, parent *x509.Certificate, signer *ecdsa.PrivateKey, ca bool, notBefore, notAfter time.Time, uris ...string) *x509.Certificate {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		BasicConstraintsValid: true,
 		IsCA:                  ca,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,

@@ -1,11 +1,13 @@
 package shc
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crlverify/crlverify/verify/shc/internal/shctest"
 )
@@ -269,5 +271,49 @@ func TestSignedBy(t *testing.T) {
 	var none *Directory
 	if none.SignedBy(jws) {
 		t.Error("nil Directory")
+	}
+}
+
+// TestX5CChainAtIssuance: a key's x5c chain is judged at the card's
+// issuance (nbf), as the specification asks: a card issued while the
+// issuer's certificate was valid verifies after it expired; a card issued
+// before the certificate's validity began, or after it ended, does not,
+// even checked while the certificate is valid; a card not yet issued is
+// judged at the time of the check.
+func TestX5CChainAtIssuance(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	caKey := shctest.Key("test CA")
+	ca := certificate(t, "Test CA", &caKey.PublicKey, nil, caKey, true)
+	leaf := certificateValid(t, "Test Issuer", &testKey.PublicKey, ca, caKey, false, day(2023, 1, 1), day(2024, 1, 1), testIssuer)
+	d := NewDirectory()
+	x5c := []any{base64.StdEncoding.EncodeToString(leaf.Raw), base64.StdEncoding.EncodeToString(ca.Raw)}
+	if err := d.AddJWKS(testIssuer, shctest.JWKS(shctest.JWK(&testKey.PublicKey, map[string]any{"x5c": x5c}))); err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	d.SetRoots(roots)
+	issued := func(nbf time.Time) *Card {
+		return mustParse(t, signTest(testCard(func(c *shctest.Card) { c.NBF = fmt.Sprint(nbf.Unix()) })))
+	}
+	for _, tc := range []struct {
+		name    string
+		nbf, at time.Time
+		ok      bool
+	}{
+		{"issued within, checked after the certificate expired", day(2023, 6, 1), day(2026, 3, 1), true},
+		{"issued within, checked within", day(2023, 6, 1), day(2023, 7, 1), true},
+		{"issued before the certificate, checked within", day(2022, 6, 1), day(2023, 7, 1), false},
+		{"issued after the certificate expired", day(2024, 6, 1), day(2024, 6, 2), false},
+		{"not yet issued: judged at the time of the check", day(2024, 6, 1), day(2023, 7, 1), true},
+	} {
+		_, err := VerifySignature(issued(tc.nbf), d, tc.at)
+		if tc.ok && err != nil || !tc.ok && (!errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "x5c chain")) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	// Verify goes on to the dates: the card not yet issued is that.
+	if _, err := Verify(issued(day(2024, 6, 1)), d, day(2023, 7, 1)); !errors.Is(err, ErrNotYetValid) {
+		t.Errorf("not yet issued: %v", err)
 	}
 }

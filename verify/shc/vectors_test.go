@@ -296,9 +296,11 @@ func TestSpecKeys(t *testing.T) {
 	}
 }
 
-// TestSpecX5CRoots trusts the example root CA: example-01, signed with the
-// x5c key, verifies while the issuer certificate is valid (2021-06-01 to
-// 2022-06-01) and not after.
+// TestSpecX5CRoots trusts the example root CA: the issuer certificate of
+// the x5c key is valid from 2021-06-01 to 2022-06-01, and example-01,
+// signed with that key, was issued (nbf) on 2023-06-22, after it expired:
+// the chain is judged at the card's issuance, so the card does not verify,
+// whenever it is checked; until it is issued, at the time of the check.
 func TestSpecX5CRoots(t *testing.T) {
 	dir := specDirectory(t)
 	set, _ := dir.KeySet(specIssuer)
@@ -312,12 +314,12 @@ func TestSpecX5CRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifySignature(c, dir, time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Errorf("chain valid in July 2021: %v", err)
-	}
 	_, err = VerifySignature(c, dir, specAt)
-	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "x5c chain") {
-		t.Errorf("chain expired in 2023: %v", err)
+	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "x5c chain") || !strings.Contains(err.Error(), "at 2023-06-22T16:19:24Z (the card's issuance, its nbf)") {
+		t.Errorf("card issued after its certificate expired: %v", err)
+	}
+	if _, err := VerifySignature(c, dir, time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Errorf("checked in July 2021, before the card's nbf: %v", err)
 	}
 	// Another root: no trusted chain at any time.
 	other := x509.NewCertPool()

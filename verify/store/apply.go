@@ -3,6 +3,8 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"crypto"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,15 @@ type ApplyOptions struct {
 	// history, and not back and forth, since each fork moves forward in
 	// time.
 	Fork bool
+	// Issuers, when not empty, binds the publisher to these issuers,
+	// replacing its binding ([List.Bound]): the snapshot may cover only
+	// issuers among them ([ErrIssuerNotBound]), and none of them may be
+	// bound to another publisher ([ErrIssuerConflict]). Empty keeps the
+	// stored binding; a publisher the store holds no list of is then
+	// bound to the issuers its snapshot covers (trust on first use,
+	// reported in [ApplyResult.Learned]), and a later list of it that
+	// covers another issuer is refused until a binding names that issuer.
+	Issuers []string
 	// Progress, if set, is called as the body is read with the items read
 	// so far and the items in the body.
 	Progress func(done, total uint64)
@@ -55,6 +66,12 @@ type ApplyResult struct {
 	// Forked: the snapshot replaced a list of the same serial (see
 	// [ApplyOptions.Fork]).
 	Forked bool `json:"forked,omitempty"`
+	// Bound is the publisher's binding after the apply ([List.Bound]);
+	// Learned says that it was taken from this snapshot, the first list of
+	// a publisher the store did not hold, applied without
+	// [ApplyOptions.Issuers].
+	Bound   []string `json:"bound"`
+	Learned bool     `json:"learned,omitempty"`
 }
 
 // itemReader is what a snapshot body yields: [snapshot.BodyReader].
@@ -79,25 +96,55 @@ func (s *Store) ApplySnapshot(r io.Reader, keys snapshot.Keys, at time.Time, opt
 	return s.apply(h, keys, snapshot.NewBodyReader(br, h, s.opts.Limits), at, opts)
 }
 
+// signerKey returns the thumbprint of the key of keys that h's signature
+// verified with (see [List.SignerKey]), or "" if it cannot be had.
+func signerKey(keys snapshot.Keys, h *snapshot.Header) string {
+	if keys == nil {
+		return ""
+	}
+	k, err := keys.VerificationKey(h.KeyID)
+	if err != nil {
+		return ""
+	}
+	tp, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(tp)
+}
+
 // Admit reports whether a snapshot with the header h, verified with keys,
 // would be accepted at time at, without reading a body: the checks
 // ApplySnapshot makes before it reads one.
 func (s *Store) Admit(h *snapshot.Header, keys snapshot.Keys, at time.Time, opts *ApplyOptions) error {
 	v := s.view.Load()
-	return s.admit(v, v.pubs[h.Publisher], h, keys, at, opts)
+	_, err := s.admit(v, v.pubs[h.Publisher], h, keys, at, opts)
+	return err
 }
 
-func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, keys snapshot.Keys, at time.Time, ao *ApplyOptions) error {
+// admit checks h (verified with keys) against the stored lists of v, of
+// which cur is its publisher's, and returns the binding its publisher
+// will have.
+func (s *Store) admit(v *view, cur *listView, h *snapshot.Header, keys snapshot.Keys, at time.Time, ao *ApplyOptions) (binding, error) {
 	if cur != nil {
 		if err := signerContinues(&cur.rec.List, h, keys); err != nil {
-			return err
+			return binding{}, err
 		}
 	}
-	for _, is := range h.Issuers {
-		if o := v.byIssuer[is]; o != nil && o.lv.rec.List.Publisher != h.Publisher {
-			return fmt.Errorf("%w: %q is covered by %q, snapshot is from %q", ErrIssuerConflict, is, o.lv.rec.List.Publisher, h.Publisher)
-		}
+	var want []string
+	if ao != nil {
+		want = ao.Issuers
 	}
+	b, err := bindingFor(v, cur, h.Publisher, h.Issuers, want)
+	if err != nil {
+		return binding{}, err
+	}
+	return b, s.admitList(cur, h, at, ao)
+}
+
+// admitList checks h against cur, its publisher's stored list (or nil):
+// serial, times, kind and base.
+func (s *Store) admitList(cur *listView, h *snapshot.Header, at time.Time, ao *ApplyOptions) error {
 	// A clock set back must not make a replayed list look current: a
 	// publisher's lists are judged no earlier than the newest it has
 	// signed (and only its own: another publisher's times, right or
@@ -184,12 +231,16 @@ func signers(l *List) []string {
 	return l.Signers
 }
 
-func listFromHeader(h *snapshot.Header, at time.Time, prev *List) List {
+func listFromHeader(h *snapshot.Header, at time.Time, prev *List, b binding, signer string) List {
 	l := List{
 		Publisher: h.Publisher, Issuers: slices.Clone(h.Issuers), Serial: h.Serial,
 		ThisUpdate: h.ThisUpdate.UTC(), NextUpdate: h.NextUpdate.UTC(),
 		ListDigest: h.ListDigest, Count: h.ListCount, KeyID: h.KeyID, Algorithm: h.Algorithm,
 		Kind: h.Kind, AppliedAt: at.UTC(),
+		Bound: slices.Clone(b.issuers), BoundExplicitly: b.explicit, SignerKey: signer,
+	}
+	if l.Bound == nil {
+		l.Bound = []string{}
 	}
 	if prev != nil {
 		l.Signers = slices.DeleteFunc(slices.Clone(signers(prev)), func(kid string) bool { return kid == h.KeyID })
@@ -207,15 +258,17 @@ func (s *Store) apply(h *snapshot.Header, keys snapshot.Keys, body itemReader, a
 	var res *ApplyResult
 	err := s.write(func(v *view) (*view, error) {
 		cur := v.pubs[h.Publisher]
-		if err := s.admit(v, cur, h, keys, at, ao); err != nil {
+		bd, err := s.admit(v, cur, h, keys, at, ao)
+		if err != nil {
 			return nil, err
 		}
 		var prev *List
 		if cur != nil {
 			prev = &cur.rec.List
 		}
-		l := listFromHeader(h, at, prev)
-		res = &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals}
+		l := listFromHeader(h, at, prev, bd, signerKey(keys, h))
+		res = &ApplyResult{Publisher: h.Publisher, Kind: h.Kind, NewSerial: h.Serial, Entries: h.ListCount, Upserts: h.Upserts, Removals: h.Removals,
+			Bound: slices.Clone(l.Bound), Learned: bd.learned}
 		if cur != nil {
 			res.OldSerial = cur.rec.List.Serial
 			res.Forked = h.Serial == cur.rec.List.Serial
@@ -230,7 +283,7 @@ func (s *Store) apply(h *snapshot.Header, keys snapshot.Keys, body itemReader, a
 			defer pf.stop()
 			body = pf
 		}
-		return s.rewrite(v, h.Publisher, int64(h.ListCount)*12, func(b *build) (*listView, error) {
+		return s.rewrite(v, h.Publisher, "", int64(h.ListCount)*12, func(b *build) (*listView, error) {
 			switch {
 			case h.Kind == snapshot.KindFull:
 				return b.applyFull(h, l, body, &p)

@@ -203,34 +203,45 @@ func (b *build) truncateAndSync(size int64) error {
 	return err
 }
 
-// keep copies every list of the source but drop's, as it is, and every
-// SMART Health Cards issuer's list.
-func (b *build) keep(drop string) error {
-	if err := b.keepSHC(); err != nil {
+// keep copies every list of the source but publisher drop's, as it is,
+// and every SMART Health Cards issuer's list but the one named dropSHC.
+func (b *build) keep(drop, dropSHC string) error {
+	if err := b.keepSHC(dropSHC); err != nil {
 		return err
 	}
 	for name, lv := range b.src.pubs {
 		if name == drop {
 			continue
 		}
-		st, err := b.stager(lv.rec.Gen)
+		lv, err := b.copyList(lv, &lv.rec)
 		if err != nil {
 			return err
-		}
-		if err := st.copyAll(lv); err != nil {
-			return err
-		}
-		fences, err := b.putList(&lv.rec, lv.bloom)
-		if err != nil {
-			return err
-		}
-		if lv.fences == nil {
-			// from a schema 1 file: now with its block index
-			lv = newListView(&lv.rec, lv.bloom, fences)
 		}
 		b.kept[name] = lv
 	}
 	return nil
+}
+
+// copyList copies the entries and filter of lv, a list of the source, as
+// they are, under the record rec (lv's own, or one that changes only what
+// the entries do not depend on), and returns its view in the new file.
+func (b *build) copyList(lv *listView, rec *pubRecord) (*listView, error) {
+	st, err := b.stager(lv.rec.Gen)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.copyAll(lv); err != nil {
+		return nil, err
+	}
+	fences, err := b.putList(rec, lv.bloom)
+	if err != nil {
+		return nil, err
+	}
+	if lv.fences == nil || rec != &lv.rec {
+		// from a schema 1 file (now with its block index), or changed
+		lv = newListView(rec, lv.bloom, fences)
+	}
+	return lv, nil
 }
 
 // srcBucket returns the generation bucket of lv in the live file.

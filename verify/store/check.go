@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -81,8 +82,10 @@ type Result struct {
 	// Entry is the list's entry for the certificate, if it has one: for
 	// Revoked and Suspended, and for NotRevoked after a suspension ended.
 	Entry *crl.Entry
-	// The list that answered (zero for Unknown).
+	// The list that answered (zero for Unknown). SignerKey is the
+	// thumbprint of the key that verified it ([List.SignerKey]).
 	Publisher  string
+	SignerKey  string
 	Serial     uint64
 	ThisUpdate time.Time
 	NextUpdate time.Time
@@ -106,7 +109,30 @@ type Result struct {
 	// answer, when it was asked and failed: the result is then the
 	// store's, and Reason says both.
 	OnlineError string
+	// SHC is what a SMART Health Cards issuer's own lists said, when they
+	// were asked ([Store.CheckSHCID], [Result.WithSHC]); nil otherwise.
+	SHC *SHCAnswer
 }
+
+// SHCAnswer is what a SMART Health Cards issuer's own lists in the store
+// say about a revocation id looked up alone ([Store.CheckSHCID]).
+type SHCAnswer struct {
+	// KID and Counter name the list that revokes the id, when one does.
+	KID     string
+	Counter int64
+	// Before, when not zero, says that the list revokes only the cards of
+	// the id issued before it ("rid.timestamp"): without the card, whose
+	// nbf tells, the status is unknown.
+	Before time.Time
+	// Why, when set, says why the lists' answer is not conclusive: a key
+	// of the issuer whose current list the store does not hold. A result
+	// with a Why is not conclusive.
+	Why string
+}
+
+// SourceSHCList is [Result.Source] for an answer from a SMART Health
+// Cards issuer's own lists alone.
+const SourceSHCList = "shc_crl"
 
 // SourceOnline is [Result.Source] for an answer from an authority's status
 // endpoint.
@@ -121,7 +147,7 @@ func (r *Result) Conclusive() bool {
 	case Revoked, Suspended:
 		return true
 	case NotRevoked:
-		return r.Freshness == Fresh
+		return r.Freshness == Fresh && (r.SHC == nil || r.SHC.Why == "")
 	}
 	return false
 }
@@ -132,15 +158,24 @@ func (r *Result) Reason() string {
 	if r.Conclusive() {
 		return ""
 	}
-	var why string
+	var whys []string
 	switch {
+	case r.SHC != nil && !r.SHC.Before.IsZero() && r.Status == Unknown:
+		whys = append(whys, fmt.Sprintf("its issuer's revocation list of key %s (ctr %d) revokes the cards of this id issued before %s; only the card (its nbf) tells whether it is one",
+			r.SHC.KID, r.SHC.Counter, r.SHC.Before.UTC().Format(time.RFC3339)))
 	case r.Status == Unknown:
-		why = "no revocation list for issuer " + r.Issuer
+		whys = append(whys, "no revocation list for issuer "+r.Issuer)
+	case r.Source == SourceSHCList:
 	case r.Freshness == Stale:
-		why = fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339))
+		whys = append(whys, fmt.Sprintf("revocation list serial %d is past its next update (%s)", r.Serial, r.NextUpdate.Format(time.RFC3339)))
 	case r.Freshness == ClockBehind:
-		why = fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339))
-	default:
+		whys = append(whys, fmt.Sprintf("device clock (%s) is earlier than the time the list was made (%s)", r.At.Format(time.RFC3339), r.NewestSeen.Format(time.RFC3339)))
+	}
+	if r.SHC != nil && r.SHC.Why != "" {
+		whys = append(whys, r.SHC.Why)
+	}
+	why := strings.Join(whys, "; ")
+	if why == "" {
 		why = "revocation status not conclusive"
 	}
 	if r.OnlineError != "" {
@@ -170,6 +205,11 @@ type resultJSON struct {
 	AgeSeconds     int64      `json:"age_seconds"`
 	Freshness      Freshness  `json:"freshness"`
 	Source         string     `json:"source,omitempty"`
+	// A SMART Health Cards issuer's own list: the key and ctr of the one
+	// that revokes, and the time before which it revokes the cards.
+	ListKID       string     `json:"list_kid,omitempty"`
+	ListCounter   int64      `json:"list_counter,omitempty"`
+	RevokedBefore *time.Time `json:"revoked_before,omitempty"`
 }
 
 // MarshalJSON encodes r with snake_case fields (see resultJSON).
@@ -191,8 +231,14 @@ func (r Result) MarshalJSON() ([]byte, error) {
 			j.SuspendedUntil = second(r.Entry.Until())
 		}
 	}
-	if r.Status != Unknown {
+	if r.Status != Unknown && r.Source != SourceSHCList {
 		j.ThisUpdate, j.NextUpdate = second(r.ThisUpdate), second(r.NextUpdate)
+	}
+	if a := r.SHC; a != nil {
+		j.ListKID, j.ListCounter = a.KID, a.Counter
+		if !a.Before.IsZero() {
+			j.RevokedBefore = second(a.Before)
+		}
 	}
 	return json.Marshal(j)
 }
@@ -331,7 +377,7 @@ func (f *storeFile) find(b *bolt.Bucket, lv *listView, k crl.Key) (crl.Entry, bo
 // judge fills r from list l, whose next-update is period after its
 // this-update, and l's entry e for the key, if any.
 func (s *Store) judge(r *Result, l *List, period time.Duration, e *crl.Entry) {
-	r.Publisher, r.Serial = l.Publisher, l.Serial
+	r.Publisher, r.SignerKey, r.Serial = l.Publisher, l.SignerKey, l.Serial
 	r.ThisUpdate, r.NextUpdate, r.NewestSeen = l.ThisUpdate, l.NextUpdate, l.ThisUpdate
 	r.Age = since(r.At, l.ThisUpdate)
 	// Stale is l.Stale(r.At, grace), with one subtraction fewer: r.At is

@@ -30,14 +30,45 @@
 //     ([snapshot.ErrWrongBase]);
 //   - a serial more than [Options.MaxSerialJump] above the stored one
 //     ([snapshot.ErrFastForward]);
-//   - issuers already covered by another publisher's list
-//     ([ErrIssuerConflict]);
+//   - an issuer outside its publisher's binding ([ErrIssuerNotBound]),
+//     or bound to another publisher ([ErrIssuerConflict]), below;
 //   - a signing key that has not signed the publisher's stored lists, when
 //     the keys given hold none of those that have ([ErrKeyChange]): one
 //     publisher's key cannot replace another publisher's list, while a
 //     rotation whose key set carries the old key and the new one goes
 //     through; give each publisher its own key set;
 //   - a body whose items do not yield the signed entry count.
+//
+// # Which issuers a publisher answers for
+//
+// A snapshot names the issuers its list covers, and its publisher
+// chooses them: a trusted publisher could name another authority's
+// issuer, and its list would then answer for that authority's
+// certificates. So the store keeps, with each publisher's list, its
+// binding ([List.Bound]): the issuers the verifier allows that publisher
+// to answer for. A list covering an issuer outside its publisher's
+// binding is refused, and an issuer is bound to one publisher at most:
+// a list or a binding naming an issuer bound to another publisher is
+// refused, so an issuer never moves from one publisher to another unless
+// the verifier forgets the other publisher ([Store.Remove]) or binds it
+// without that issuer.
+//
+// The binding is the verifier's: [ApplyOptions.Issuers] sets it (sync
+// --issuers), and [Store.Bind] sets it for a stored list. Given no
+// binding, the first list of a publisher binds it to the issuers that
+// list covers (trust on first use; [ApplyResult.Learned] says so, for
+// the caller to tell the user), and later lists of that publisher keep
+// to them: a publisher cannot widen its reach by itself. Bindings are
+// kept in the publisher's state, and dropped with its list. A list
+// stored by an earlier version has no binding of its own: it is bound to
+// the issuers it covers. A program that predates bindings reads the file
+// and drops them when it writes it; its lists are then bound to what they
+// cover.
+//
+// The key that verified each list is recorded by its thumbprint
+// ([List.SignerKey]) and given with every check ([Result.SignerKey]), so
+// that a trust store can name the publisher keys that may answer for an
+// issuer (package verify).
 //
 // A publisher's signed times count for its own list only: a check is
 // judged against the list's this-update, and nothing one publisher signs
@@ -184,7 +215,11 @@
 // lists, their checksums checked). A list with a lower counter than the
 // stored one is refused ([snapshot.ErrRollback]), one with the same
 // counter and other content too ([ErrSHCListConflict]). A store holds at
-// most [MaxSHCLists] lists of at most [MaxSHCListBytes] together. These
+// most [MaxSHCLists] lists of at most [MaxSHCListBytes] together. A list
+// whose stored copy is damaged is an error ([ErrCorrupt]) when it is read
+// ([Store.SHCList]) and when a write would copy it; importing the same
+// list again replaces the damaged copy, and [Store.RemoveSHCList] drops it,
+// neither reading it. These
 // lists are not signed: whoever imports one vouches for it, as for the
 // issuer's key set in the trust store. A program that predates them reads
 // the file without them, and drops them when it writes it.

@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
 	"github.com/crlverify/crlverify/verify/shc"
 )
@@ -63,6 +64,9 @@ type SHCImport struct {
 	// Unchanged: the store already held this very list; nothing was
 	// written.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// Repaired: the store held this very list, but its stored copy was
+	// damaged; this one replaced it.
+	Repaired bool `json:"repaired,omitempty"`
 }
 
 // shcView is one stored list in a view: its description, and the list
@@ -127,9 +131,12 @@ func (s *Store) ImportSHCList(issuer string, raw []byte, source string, at time.
 		}
 		old := v.shc[name]
 		switch {
-		case old != nil && old.info.SHA256 == info.SHA256:
+		case old != nil && old.info.SHA256 == info.SHA256 && v.f.shcReadable(old):
 			res.List, res.Unchanged = old.info, true
 			return nil, nil
+		case old != nil && old.info.SHA256 == info.SHA256:
+			// The stored copy is damaged: this one replaces it.
+			res.Repaired = true
 		case old != nil && info.Counter < old.info.Counter:
 			return nil, fmt.Errorf("%w: the revocation list of %s key %s has ctr %d, the store holds ctr %d",
 				snapshot.ErrRollback, issuer, l.KID, info.Counter, old.info.Counter)
@@ -144,7 +151,7 @@ func (s *Store) ImportSHCList(issuer string, raw []byte, source string, at time.
 			prev := old.info
 			res.Previous = &prev
 		}
-		return s.rewrite(v, "", int64(len(raw)), func(b *build) (*listView, error) {
+		return s.rewrite(v, "", name, int64(len(raw)), func(b *build) (*listView, error) {
 			return nil, b.putSHC(&info, raw)
 		})
 	})
@@ -163,7 +170,7 @@ func (s *Store) RemoveSHCList(issuer, kid string) (bool, error) {
 			return nil, nil
 		}
 		found = true
-		return s.rewrite(v, "", 0, func(b *build) (*listView, error) {
+		return s.rewrite(v, "", shcName(issuer, kid), 0, func(b *build) (*listView, error) {
 			return nil, b.deleteSHC(shcName(issuer, kid))
 		})
 	})
@@ -206,6 +213,13 @@ func (s *Store) SHCList(issuer, kid string) (l *shc.CRL, info SHCList, found boo
 		}
 		return sv.crl, sv.info, true, nil
 	}
+}
+
+// shcReadable reports whether the list sv describes reads back whole
+// from f.
+func (f *storeFile) shcReadable(sv *shcView) bool {
+	_, err := f.readSHC(sv)
+	return err == nil
 }
 
 // readSHC reads and parses the list sv describes.
@@ -269,8 +283,9 @@ func (f *storeFile) readSHCMeta(name []byte, b *bolt.Bucket) (*SHCList, error) {
 }
 
 // keepSHC copies the lists of the live file into the new one, each
-// checked on the way.
-func (b *build) keepSHC() error {
+// checked on the way, but the one named drop (replaced or removed: its
+// copy may be damaged).
+func (b *build) keepSHC(drop string) error {
 	if b.srcTx == nil {
 		return nil
 	}
@@ -280,6 +295,9 @@ func (b *build) keepSHC() error {
 	}
 	f := b.src.f
 	return src.ForEachBucket(func(name []byte) error {
+		if string(name) == drop {
+			return nil
+		}
 		sb := src.Bucket(name)
 		info, err := f.readSHCMeta(name, sb)
 		if err != nil {
@@ -348,4 +366,112 @@ func (b *build) deleteSHC(name string) error {
 	}
 	delete(b.keptSHC, name)
 	return nil
+}
+
+// SHCKey is a key of a SMART Health Cards issuer that has a crlVersion,
+// as the verifier trusts it (its trust store's copy of the issuer's key
+// set): the issuer publishes a list for it, and the list is current when
+// its ctr is CRLVersion.
+type SHCKey struct {
+	KID        string
+	CRLVersion int64
+}
+
+// CheckSHCID answers, from the stored lists of the SMART Health Cards
+// issuer issuer, whether its cards with revocation id rid are revoked,
+// when the card itself is not at hand (a lookup by id): its key and its
+// issuance time (nbf) are not known, so every stored list of the issuer
+// is asked. keys are the issuer's keys that have a crlVersion, as the
+// verifier trusts them; nil when it does not know them. The Result's
+// Source is [SourceSHCList] and its SHC is set; it is:
+//   - Revoked when a list revokes every card of the id (SHC names it);
+//   - Unknown when a list revokes only the cards of the id issued before
+//     a time (SHC.Before): only the card's nbf can tell;
+//   - NotRevoked otherwise: Fresh when the store holds, for each of keys,
+//     its list of its crlVersion; Stale (or NoList when it holds none)
+//     with SHC.Why saying what is missing, and then not conclusive.
+//
+// ok is false when the store holds no list of the issuer and keys is
+// empty: the issuer's own lists have nothing to say. A stored list that
+// cannot be read is an error wrapping [ErrCorrupt].
+func (s *Store) CheckSHCID(issuer, rid string, keys []SHCKey, at time.Time) (r Result, ok bool, err error) {
+	v := s.view.Load()
+	var kids []string
+	for _, sv := range v.shc {
+		if sv.info.Issuer == issuer {
+			kids = append(kids, sv.info.KID)
+		}
+	}
+	if len(kids) == 0 && len(keys) == 0 {
+		return Result{}, false, nil
+	}
+	slices.Sort(kids)
+	r = Result{Issuer: issuer, Key: crl.KeyOf(issuer, rid), At: at, Source: SourceSHCList, SHC: &SHCAnswer{}, Status: NotRevoked}
+	held := map[string]int64{}
+	var before *SHCAnswer
+	for _, kid := range kids {
+		l, info, _, err := s.SHCList(issuer, kid)
+		if err != nil {
+			return Result{}, true, err
+		}
+		held[kid] = info.Counter
+		e, found := l.Lookup(rid)
+		switch {
+		case found && e.Before.IsZero():
+			r.Status, r.SHC.KID, r.SHC.Counter = Revoked, kid, info.Counter
+			r.Freshness = Fresh
+			if !slices.ContainsFunc(keys, func(k SHCKey) bool { return k.KID == kid && k.CRLVersion == info.Counter }) {
+				r.Freshness = Stale
+			}
+			return r, true, nil
+		case found && before == nil:
+			before = &SHCAnswer{KID: kid, Counter: info.Counter, Before: e.Before}
+		}
+	}
+	if before != nil {
+		r.Status, r.SHC = Unknown, before
+		return r, true, nil
+	}
+	r.Freshness = Fresh
+	var missing []string
+	for _, k := range keys {
+		switch ctr, found := held[k.KID]; {
+		case !found:
+			missing = append(missing, fmt.Sprintf("no list of key %s (crlVersion %d)", k.KID, k.CRLVersion))
+		case ctr != k.CRLVersion:
+			missing = append(missing, fmt.Sprintf("the list of key %s has ctr %d, the key's crlVersion is %d", k.KID, ctr, k.CRLVersion))
+		}
+	}
+	switch {
+	case keys == nil:
+		r.Freshness = Stale
+		r.SHC.Why = fmt.Sprintf("the issuer %s's key set is not known (no trust store holds it): whether its stored lists are current cannot be judged", issuer)
+	case len(missing) > 0:
+		r.Freshness = Stale
+		if len(held) == 0 {
+			r.Freshness = NoList
+		}
+		r.SHC.Why = fmt.Sprintf("its issuer's own revocation lists are not all current in the store (%s): import them with crlverify sync --from", strings.Join(missing, "; "))
+	}
+	return r, true, nil
+}
+
+// WithSHC joins r, the answer of the signed snapshots (or of an
+// authority online), with own, that of a SMART Health Cards issuer's own
+// lists ([Store.CheckSHCID]), as a verdict joins them: a revocation or
+// suspension by r, then a revocation by own, decides; a revocation of the
+// id's cards issued before a time leaves the status unknown; with no
+// snapshot list for the issuer, its own lists answer; otherwise r's
+// answer stands, conclusive only if own's is too.
+func (r Result) WithSHC(own Result) Result {
+	switch {
+	case r.Status == Revoked || r.Status == Suspended:
+		return r
+	case own.Status == Revoked || own.Status == Unknown && own.SHC != nil && !own.SHC.Before.IsZero():
+		return own
+	case r.Status == Unknown:
+		return own
+	}
+	r.SHC = own.SHC
+	return r
 }

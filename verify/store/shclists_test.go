@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/crlverify/crlverify/crl"
 	"github.com/crlverify/crlverify/snapshot"
 	"github.com/crlverify/crlverify/verify/shc"
@@ -209,5 +211,150 @@ func TestSHCListAcrossFailedWrites(t *testing.T) {
 	}
 	if _, info, _, _ := reader.SHCList(shcIssuer, shcKID); info.Counter != 4 {
 		t.Errorf("a reader does not see the import after it reloads: ctr %d", info.Counter)
+	}
+}
+
+// damageSHCList flips a byte of the stored copy of the list of issuer's
+// key kid in the store file at path, as a disk would: its checksum no
+// longer holds.
+func damageSHCList(t *testing.T, path, issuer, kid string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktSHC).Bucket([]byte(shcName(issuer, kid)))
+		v := bytes.Clone(b.Get(keySHCList))
+		v[len(v)/2] ^= 0x20
+		return b.Put(keySHCList, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSHCListDamaged: a damaged stored list is an error naming the store
+// when it is read, and makes a write that would copy it fail; importing
+// the list again repairs it, and removing it works without reading it.
+func TestSHCListDamaged(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "crl.db")
+	s := mustOpen(t, path, nil)
+	raw := shcFixtureCRL(t)
+	if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	damageSHCList(t, path, shcIssuer, shcKID)
+
+	s = mustOpen(t, path, nil)
+	defer func() { s.Close() }()
+	if got := s.SHCLists(); len(got) != 1 {
+		t.Fatalf("lists %+v", got)
+	}
+	_, _, found, err := s.SHCList(shcIssuer, shcKID)
+	if !found || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("damaged list: found %v, %v", found, err)
+	}
+	p := newTestPub(t, "ministry", issuer)
+	if _, err := applyWith(s, p.publish(t0).Full, p, t0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a write copying the damaged list: %v", err)
+	}
+	res, err := s.ImportSHCList(shcIssuer, raw, "crl.json again", at.Add(time.Hour))
+	if err != nil || res.Unchanged || !res.Repaired || res.List.Source != "crl.json again" {
+		t.Fatalf("import again: %+v %v", res, err)
+	}
+	if l, _, _, err := s.SHCList(shcIssuer, shcKID); err != nil || !l.RevokesCard(shcFixtureCard(t, "revoked")) {
+		t.Fatalf("repaired list: %v", err)
+	}
+	if _, err := applyWith(s, p.publish(t0).Full, p, t0); err != nil {
+		t.Fatalf("a write after the repair: %v", err)
+	}
+
+	s.Close()
+	damageSHCList(t, path, shcIssuer, shcKID)
+	s = mustOpen(t, path, nil)
+	if removed, err := s.RemoveSHCList(shcIssuer, shcKID); err != nil || !removed {
+		t.Fatalf("remove the damaged list: %v %v", removed, err)
+	}
+	if _, _, found, err := s.SHCList(shcIssuer, shcKID); found || err != nil {
+		t.Fatalf("after removal: %v %v", found, err)
+	}
+	if r, err := s.Check(issuer, "x", t0); err != nil || r.Publisher != "ministry" {
+		t.Fatalf("the snapshot list after removal: %+v %v", r, err)
+	}
+}
+
+// TestCheckSHCID looks revocation ids up in an issuer's own lists alone,
+// and joins the answer with the signed snapshots'.
+func TestCheckSHCID(t *testing.T) {
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "crl.db"), nil)
+	defer s.Close()
+	current := []SHCKey{{KID: shcKID, CRLVersion: 3}}
+	if _, ok, err := s.CheckSHCID(shcIssuer, "YYisjdg0HJk", nil, at); ok || err != nil {
+		t.Fatalf("no list, no key: ok %v, %v", ok, err)
+	}
+	r, ok, err := s.CheckSHCID(shcIssuer, "YYisjdg0HJk", current, at)
+	if !ok || err != nil || r.Status != NotRevoked || r.Conclusive() || r.Freshness != NoList || !strings.Contains(r.Reason(), "no list of key "+shcKID) {
+		t.Fatalf("a key with a crlVersion, no list: %+v %v %v", r, ok, err)
+	}
+	if _, err := s.ImportSHCList(shcIssuer, shcFixtureCRL(t), "crl.json", at); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rid        string
+		keys       []SHCKey
+		status     Status
+		conclusive bool
+		reason     string
+	}{
+		{"YYisjdg0HJk", current, Revoked, true, ""},
+		{"YYisjdg0HJk", nil, Revoked, true, ""},
+		{"akb4ux9h210", current, Unknown, false, "issued before 2024-01-01T00:00:00Z"},
+		{"not-listed", current, NotRevoked, true, ""},
+		{"not-listed", nil, NotRevoked, false, "key set is not known"},
+		{"not-listed", []SHCKey{{KID: shcKID, CRLVersion: 4}}, NotRevoked, false, "has ctr 3, the key's crlVersion is 4"},
+		{"not-listed", append([]SHCKey{{KID: "another", CRLVersion: 1}}, current...), NotRevoked, false, "no list of key another"},
+	} {
+		r, ok, err := s.CheckSHCID(shcIssuer, tc.rid, tc.keys, at)
+		if !ok || err != nil || r.Status != tc.status || r.Conclusive() != tc.conclusive || !strings.Contains(r.Reason(), tc.reason) || r.Source != SourceSHCList {
+			t.Errorf("%s with keys %v: %v conclusive %v %q (%v %v)", tc.rid, tc.keys, r.Status, r.Conclusive(), r.Reason(), ok, err)
+		}
+	}
+
+	// Joined with a snapshot list of the issuer.
+	p := newTestPub(t, "authority", shcIssuer)
+	p.revoke(shcIssuer, "c25hcHNob3Q", at, crl.ReasonDataError, time.Time{})
+	if _, err := applyWith(s, p.publish(at).Full, p, at); err != nil {
+		t.Fatal(err)
+	}
+	joined := func(rid string, keys []SHCKey) Result {
+		snap, err := s.Check(shcIssuer, rid, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, _, err := s.CheckSHCID(shcIssuer, rid, keys, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.WithSHC(own)
+	}
+	if r := joined("c25hcHNob3Q", current); r.Status != Revoked || r.Entry == nil || r.Publisher != "authority" {
+		t.Errorf("revoked by the snapshot: %+v", r)
+	}
+	if r := joined("YYisjdg0HJk", current); r.Status != Revoked || r.Source != SourceSHCList || r.SHC.KID != shcKID {
+		t.Errorf("revoked by the issuer's list: %+v", r)
+	}
+	if r := joined("akb4ux9h210", current); r.Status != Unknown || r.Conclusive() {
+		t.Errorf("revoked before a time: %+v", r)
+	}
+	if r := joined("not-listed", current); r.Status != NotRevoked || !r.Conclusive() || r.Publisher != "authority" {
+		t.Errorf("listed by neither: %+v", r)
+	}
+	if r := joined("not-listed", nil); r.Status != NotRevoked || r.Conclusive() || !strings.Contains(r.Reason(), "key set is not known") {
+		t.Errorf("listed by neither, lists not judged: %+v %q", r, r.Reason())
 	}
 }

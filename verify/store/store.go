@@ -24,9 +24,18 @@ import (
 
 // Errors a caller can branch on with errors.Is.
 var (
-	// ErrIssuerConflict: a list claims an issuer that another publisher's
-	// stored list already covers.
-	ErrIssuerConflict = errors.New("store: issuer already covered by another publisher")
+	// ErrIssuerConflict: an issuer a list covers, or a binding names, is
+	// bound to another publisher (see [List.Bound]). An issuer never moves
+	// from one publisher to another by itself: [Store.Remove] forgets the
+	// other publisher, or a binding of it that leaves the issuer out
+	// ([ApplyOptions.Issuers], [Store.Bind]) releases it. The error is an
+	// [*IssuerError].
+	ErrIssuerConflict = errors.New("store: issuer bound to another publisher")
+	// ErrIssuerNotBound: a list covers an issuer its publisher is not
+	// bound to (see [List.Bound]): the verifier has not allowed that
+	// publisher to answer for it. A binding that names the issuer
+	// ([ApplyOptions.Issuers]) allows it. The error is an [*IssuerError].
+	ErrIssuerNotBound = errors.New("store: list covers an issuer its publisher is not bound to")
 	// ErrLocked: another process is writing the store file and did not
 	// finish within [Options.LockTimeout]. Only writers wait for one
 	// another; reading never does.
@@ -140,6 +149,66 @@ type List struct {
 	Kind snapshot.Kind `json:"kind"`
 	// AppliedAt is the time given to the apply that made this list.
 	AppliedAt time.Time `json:"applied_at"`
+	// Bound are the issuers the verifier allows the publisher's lists to
+	// cover, sorted: its binding. Issuers is always among them; a list
+	// covering another issuer is refused ([ErrIssuerNotBound]), and no
+	// other publisher may cover or be bound to one of them
+	// ([ErrIssuerConflict]). BoundExplicitly says that the binding was
+	// given ([ApplyOptions.Issuers], [Store.Bind]); otherwise it was
+	// taken from the issuers of the publisher's first list (trust on
+	// first use). A list stored before bindings were kept has none: it is
+	// bound to its Issuers ([List.Binding]).
+	Bound           []string `json:"bound,omitempty"`
+	BoundExplicitly bool     `json:"bound_explicitly,omitempty"`
+	// SignerKey is the RFC 7638 SHA-256 thumbprint, base64url, of the
+	// key that verified the list's signature: of the key itself, unlike
+	// KeyID, which names it as the signer chose. A trust store may name
+	// the keys whose lists answer for an issuer (package verify). Empty
+	// for a list stored before it was recorded.
+	SignerKey string `json:"signer_key,omitempty"`
+}
+
+// Binding returns the issuers the publisher is bound to: Bound, or
+// Issuers for a list stored before bindings were kept.
+func (l *List) Binding() []string {
+	if l.Bound != nil {
+		return l.Bound
+	}
+	return l.Issuers
+}
+
+// IssuerError is the error of a list or a binding refused for an issuer
+// ([ErrIssuerNotBound], [ErrIssuerConflict]).
+type IssuerError struct {
+	// Err is ErrIssuerNotBound or ErrIssuerConflict.
+	Err error
+	// Publisher is the publisher of the list or binding refused, Issuer
+	// the issuer refused.
+	Publisher, Issuer string
+	// Bound is Publisher's binding (ErrIssuerNotBound).
+	Bound []string
+	// Other is the publisher Issuer is bound to (ErrIssuerConflict).
+	Other string
+}
+
+func (e *IssuerError) Error() string {
+	if errors.Is(e.Err, ErrIssuerConflict) {
+		return fmt.Sprintf("%v: %q is bound to publisher %q, not to %q", e.Err, e.Issuer, e.Other, e.Publisher)
+	}
+	return fmt.Sprintf("%v: %q covers issuer %q, and is bound to %s only", e.Err, e.Publisher, e.Issuer, quoteList(e.Bound))
+}
+
+func (e *IssuerError) Unwrap() error { return e.Err }
+
+func quoteList(ss []string) string {
+	if len(ss) == 0 {
+		return "no issuer"
+	}
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Stale reports whether the list is past its next-update plus grace at at.
@@ -207,6 +276,8 @@ type view struct {
 	// few is byIssuer as a slice when it has at most maxFew issuers, the
 	// usual case: comparing a few strings is quicker than hashing one.
 	few []*issuerList
+	// boundTo names the publisher each bound issuer is bound to.
+	boundTo map[string]string
 	// shc are the SMART Health Cards issuers' own lists, by
 	// shcName(issuer, kid).
 	shc map[string]*shcView
@@ -237,10 +308,13 @@ func (v *view) list(issuer string) *issuerList {
 
 // newView returns the view of the lists pubs in file f.
 func newView(f *storeFile, pubs map[string]*listView) *view {
-	nv := &view{f: f, pubs: pubs, byIssuer: map[string]*issuerList{}, shc: map[string]*shcView{}}
+	nv := &view{f: f, pubs: pubs, byIssuer: map[string]*issuerList{}, boundTo: map[string]string{}, shc: map[string]*shcView{}}
 	for _, l := range nv.pubs {
 		for _, is := range l.rec.List.Issuers {
 			nv.byIssuer[is] = &issuerList{is, crl.KeyerOf(is), l}
+		}
+		for _, is := range l.rec.List.Binding() {
+			nv.boundTo[is] = l.rec.List.Publisher
 		}
 	}
 	if len(nv.byIssuer) <= maxFew {
@@ -463,9 +537,10 @@ func (s *Store) current(v *view) (*view, bool) {
 }
 
 // rewrite builds the next file from v: fn adds what changes to b (after
-// the other lists are copied, except drop's), and returns the view of the
-// changed list, or nil.
-func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*listView, error)) (nv *view, err error) {
+// the other lists are copied, except publisher drop's and the SMART Health
+// Cards list named dropSHC, which may be damaged), and returns the view of
+// the changed list, or nil.
+func (s *Store) rewrite(v *view, drop, dropSHC string, extra int64, fn func(b *build) (*listView, error)) (nv *view, err error) {
 	var b *build
 	defer func() {
 		if err != nil && b != nil {
@@ -480,7 +555,7 @@ func (s *Store) rewrite(v *view, drop string, extra int64, fn func(b *build) (*l
 	if b, err = s.newBuild(v, extra); err != nil {
 		return nil, err
 	}
-	if err := b.keep(drop); err != nil {
+	if err := b.keep(drop, dropSHC); err != nil {
 		return nil, err
 	}
 	var lv *listView
@@ -562,9 +637,7 @@ func (s *Store) Lists() []List {
 	v := s.view.Load()
 	out := make([]List, 0, len(v.pubs))
 	for _, lv := range v.pubs {
-		l := lv.rec.List
-		l.Issuers = slices.Clone(l.Issuers)
-		out = append(out, l)
+		out = append(out, lv.rec.List.clone())
 	}
 	slices.SortFunc(out, func(a, b List) int { return strings.Compare(a.Publisher, b.Publisher) })
 	return out
@@ -576,9 +649,13 @@ func (s *Store) List(publisher string) (List, bool) {
 	if lv == nil {
 		return List{}, false
 	}
-	l := lv.rec.List
-	l.Issuers = slices.Clone(l.Issuers)
-	return l, true
+	return lv.rec.List.clone(), true
+}
+
+func (l *List) clone() List {
+	c := *l
+	c.Issuers, c.Bound, c.Signers = slices.Clone(l.Issuers), slices.Clone(l.Bound), slices.Clone(l.Signers)
+	return c
 }
 
 // Remove forgets publisher: its list, and the sync records of the sources
@@ -592,7 +669,7 @@ func (s *Store) Remove(publisher string) error {
 		if v.pubs[publisher] == nil {
 			return nil, nil
 		}
-		return s.rewrite(v, publisher, 0, nil)
+		return s.rewrite(v, publisher, "", 0, nil)
 	})
 }
 

@@ -167,9 +167,10 @@ func (s *Store) addListed(country string, certs []*x509.Certificate, source stri
 
 // SetDCCIssuer sets the display name and policy of an issuing country.
 func (s *Store) SetDCCIssuer(country, name string, p IssuerPolicy) error {
-	if p.MaxAge < 0 {
-		return fmt.Errorf("%w: negative max age", ErrMalformed)
+	if err := p.check(country); err != nil {
+		return err
 	}
+	p.CRLPublisherKeys = slices.Clone(p.CRLPublisherKeys)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.dcc[country]

@@ -30,8 +30,18 @@
 //   - enforce_effective_window makes DIVOC's effectiveStart/effectiveUntil
 //     binding (off by default: production data fills them unreliably).
 //   - max_age makes certificates expire that long after issuance.
-//   - crl_issuer names the issuer revocations are keyed under, when it is
-//     not the credential's own "issuer".
+//   - crl_issuer binds the entry to an issuer: its certificates'
+//     revocations are looked up under it in the signed lists. A DIVOC
+//     entry without one has its certificates' revocation status unknown:
+//     the issuer a credential names is its signer's choice, never used.
+//     (A SMART Health Cards or EU DCC entry is bound to its own name, the
+//     iss URL or the country, unless crl_issuer names another.)
+//   - crl_publisher_keys, when set, names the publisher keys (RFC 7638
+//     SHA-256 thumbprints, base64url) whose signed lists may answer for
+//     the issuer: a list covering it but signed by another key is ignored,
+//     the revocation status then unknown. The CRL store already binds each
+//     publisher to the issuers it may cover; this narrows it to the keys
+//     the trust store names. Every kind of issuer takes it.
 //   - accept_unsigned_holder accepts a certificate whose signature is
 //     genuine but does not cover its holder (a DIVOC credentialSubject with
 //     a relative or empty id), its holder's fields then shown as unsigned.

@@ -31,6 +31,18 @@ type IssuerPolicy struct {
 	// in the signed snapshots; by default the card's iss, or the DCC's
 	// issuing country.
 	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// CRLPublisherKeys, when set, are the publisher keys whose signed
+	// lists may answer for the issuer's certificates (see
+	// Policy.CRLPublisherKeys).
+	CRLPublisherKeys []string `json:"crl_publisher_keys,omitempty"`
+}
+
+// check checks p for the issuer who.
+func (p *IssuerPolicy) check(who string) error {
+	if p.MaxAge < 0 {
+		return fmt.Errorf("%w: negative max age", ErrMalformed)
+	}
+	return checkPublisherKeys(who, p.CRLPublisherKeys)
 }
 
 // SHCIssuer is a trusted SMART Health Cards issuer: the URL its cards name
@@ -132,9 +144,10 @@ func (e *SHCIssuer) parse() error {
 // SetSHCIssuer sets the display name and policy of an SMART Health Cards
 // issuer.
 func (s *Store) SetSHCIssuer(iss, name string, p IssuerPolicy) error {
-	if p.MaxAge < 0 {
-		return fmt.Errorf("%w: negative max age", ErrMalformed)
+	if err := p.check(iss); err != nil {
+		return err
 	}
+	p.CRLPublisherKeys = slices.Clone(p.CRLPublisherKeys)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.shc[iss]
@@ -210,8 +223,9 @@ func (s *Store) SHCDirectory() *shc.Directory {
 // AddSHCRoot adds a root certificate (PEM or DER) that the x5c chains of
 // issuers' keys must lead to, and reports whether it is new. Once the store
 // holds one root, a key with an x5c chain is used only when its chain leads
-// to one of them, every certificate valid at the time of the check; keys
-// without x5c are trusted as configured either way.
+// to one of them, every certificate valid when the card was issued (its
+// nbf; see shc.VerifySignature); keys without x5c are trusted as
+// configured either way.
 func (s *Store) AddSHCRoot(b []byte, source string) (SHCRoot, bool, error) {
 	cert, err := parseCertificate(b)
 	if err != nil {

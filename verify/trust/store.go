@@ -3,6 +3,8 @@ package trust
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -56,9 +58,21 @@ type Policy struct {
 	// MaxAge, when set, makes a certificate expire that long after its
 	// issuance date.
 	MaxAge Duration `json:"max_age,omitzero"`
-	// CRLIssuer, when set, is the issuer name revocations are keyed under;
-	// by default it is the credential's own "issuer".
+	// CRLIssuer is the issuer the entry is bound to: the issuer name its
+	// certificates' revocations are looked up under in the signed lists.
+	// A DIVOC credential names an issuer of its own, but its signer chose
+	// it, not the verifier: a trusted key could name another authority's
+	// issuer and be judged by that authority's list. So it is never used:
+	// the certificates of an entry without a CRLIssuer have their
+	// revocation status unknown.
 	CRLIssuer string `json:"crl_issuer,omitempty"`
+	// CRLPublisherKeys, when set, are the publisher keys whose signed
+	// lists may answer for the entry's certificates: their RFC 7638
+	// SHA-256 thumbprints, base64url (43 characters), as crlverify status
+	// shows each stored list's signer key. A list covering the issuer but
+	// signed by another key is ignored, its answer (revoked or not) then
+	// unknown. Empty: any publisher the CRL store binds to the issuer.
+	CRLPublisherKeys []string `json:"crl_publisher_keys,omitempty"`
 	// AcceptUnsignedHolder accepts a certificate whose signature is
 	// genuine but does not cover its holder (a DIVOC credentialSubject
 	// whose id is relative or empty, as Sri Lanka and Jamaica issue
@@ -78,13 +92,27 @@ type Entry struct {
 	Keys []Key `json:"keys"`
 }
 
-// CRLIssuerFor returns the issuer name to look revocations up under for a
-// credential whose "issuer" is credentialIssuer.
-func (e *Entry) CRLIssuerFor(credentialIssuer string) string {
-	if e.CRLIssuer != "" {
-		return e.CRLIssuer
+// MaxPublisherKeys bounds the crl_publisher_keys of one issuer.
+const MaxPublisherKeys = 64
+
+// checkPublisherKeys checks the crl_publisher_keys of issuer who.
+func checkPublisherKeys(who string, keys []string) error {
+	if len(keys) > MaxPublisherKeys {
+		return fmt.Errorf("%w: %s names %d crl_publisher_keys, the most is %d", ErrTooLarge, who, len(keys), MaxPublisherKeys)
 	}
-	return credentialIssuer
+	for _, k := range keys {
+		if b, err := base64.RawURLEncoding.DecodeString(k); err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("%w: %s: crl_publisher_keys: %q is not a key thumbprint (RFC 7638 SHA-256, base64url, 43 characters)", ErrMalformed, who, k)
+		}
+	}
+	return nil
+}
+
+// RevocationIssuer returns the issuer the entry is bound to, under which
+// its certificates' revocations are looked up (Policy.CRLIssuer), and
+// whether it is bound to one.
+func (e *Entry) RevocationIssuer() (string, bool) {
+	return e.CRLIssuer, e.CRLIssuer != ""
 }
 
 // Key is one public key of an entry.
@@ -235,6 +263,9 @@ func Parse(b []byte) (*Store, error) {
 		if e.MaxAge < 0 {
 			return nil, fmt.Errorf("%w: trust store: %s has a negative max_age", ErrMalformed, vm)
 		}
+		if err := checkPublisherKeys(vm, e.CRLPublisherKeys); err != nil {
+			return nil, fmt.Errorf("trust store: %w", err)
+		}
 		s.entries[vm] = e
 	}
 	for u, c := range f.Contexts {
@@ -259,6 +290,9 @@ func (s *Store) parseFormats(f *file) error {
 			return fmt.Errorf("%w: trust store: SMART Health Cards issuer %s is null", ErrMalformed, iss)
 		}
 		e.Issuer = iss
+		if err := checkPublisherKeys(iss, e.CRLPublisherKeys); err != nil {
+			return fmt.Errorf("trust store: %w", err)
+		}
 		sum := e.SHA256
 		if err := e.parse(); err != nil {
 			return fmt.Errorf("trust store: %w", err)
@@ -293,6 +327,9 @@ func (s *Store) parseFormats(f *file) error {
 		}
 		if e.MaxAge < 0 {
 			return fmt.Errorf("%w: trust store: %s has a negative max_age", ErrMalformed, country)
+		}
+		if err := checkPublisherKeys(country, e.CRLPublisherKeys); err != nil {
+			return fmt.Errorf("trust store: %w", err)
 		}
 		if n += len(e.Signers); n > MaxDCCSigners {
 			return fmt.Errorf("%w: trust store holds more than %d document signers", ErrTooLarge, MaxDCCSigners)
@@ -475,6 +512,10 @@ func (s *Store) SetPolicy(verificationMethod string, p Policy) error {
 	if p.MaxAge < 0 {
 		return fmt.Errorf("%w: negative max age", ErrMalformed)
 	}
+	if err := checkPublisherKeys(verificationMethod, p.CRLPublisherKeys); err != nil {
+		return err
+	}
+	p.CRLPublisherKeys = slices.Clone(p.CRLPublisherKeys)
 	return s.update(verificationMethod, func(e *Entry) { e.Policy = p })
 }
 

@@ -105,8 +105,11 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if !sl.EnforceEffectiveWindow || sl.MaxAge != Duration(365*24*time.Hour) || sl.Name != "Ministry of Health, Sri Lanka" {
 		t.Errorf("policy = %+v", sl)
 	}
-	if sl.CRLIssuerFor("https://other/") != "https://divoc.lgcc.gov.lk/" || got[0].CRLIssuerFor("https://cowin.gov.in/") != "https://cowin.gov.in/" {
-		t.Error("CRLIssuerFor")
+	if is, ok := sl.RevocationIssuer(); !ok || is != "https://divoc.lgcc.gov.lk/" {
+		t.Errorf("RevocationIssuer of a bound entry: %q %v", is, ok)
+	}
+	if is, ok := got[0].RevocationIssuer(); ok || is != "" {
+		t.Errorf("RevocationIssuer of an entry bound to none: %q %v", is, ok)
 	}
 	pk, _, err := l.Key("did:india", date("2022-05-01"))
 	if err != nil || !k1.pub.Equal(pk) {
@@ -243,6 +246,7 @@ func TestParseRefuses(t *testing.T) {
 		"null issuer":     {`{"version":1,"issuers":{"did:x":null}}`, ErrMalformed},
 		"empty VM":        {`{"version":1,"issuers":{"":{"keys":[]}}}`, ErrMalformed},
 		"window reversed": {strings.Replace(string(good), `"status"`, `"not_before": "2022-01-01T00:00:00Z", "not_after": "2021-01-01T00:00:00Z", "status"`, 1), ErrMalformed},
+		"publisher key":   {strings.Replace(string(good), `"keys"`, `"crl_publisher_keys": ["abc"], "keys"`, 1), ErrMalformed},
 	} {
 		if _, err := Parse([]byte(tc.b)); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", name, err, tc.want)
@@ -250,6 +254,17 @@ func TestParseRefuses(t *testing.T) {
 	}
 	if _, err := Parse(good); err != nil {
 		t.Fatalf("the good file: %v", err)
+	}
+	thumb := strings.Repeat("A", 43)
+	bound, err := Parse([]byte(strings.Replace(string(good), `"keys"`, `"crl_issuer": "https://cowin.gov.in/", "crl_publisher_keys": ["`+thumb+`"], "keys"`, 1)))
+	if err != nil {
+		t.Fatalf("crl_publisher_keys: %v", err)
+	}
+	if e, _ := bound.Entry("did:india"); len(e.CRLPublisherKeys) != 1 || e.CRLPublisherKeys[0] != thumb {
+		t.Errorf("crl_publisher_keys read %v", e.CRLPublisherKeys)
+	}
+	if again, _ := bound.Marshal(); !strings.Contains(string(again), `"crl_publisher_keys": [`) {
+		t.Errorf("crl_publisher_keys not written:\n%s", again)
 	}
 }
 

@@ -162,7 +162,7 @@ against the real clock it is long past its next update and is refused.
 
 | path | what |
 |---|---|
-| trust.json | trust store: did:india (development RSA key), did:divoc:ed25519, did:expiring (enforce_effective_window, max_age 365d), did:terminated (key terminated), did:nocrl, did:lenient (accept_unsigned_holder) (development Ed25519 key); did:unknown is absent |
+| trust.json | trust store: did:india (development RSA key), did:divoc:ed25519, did:expiring (enforce_effective_window, max_age 365d), did:terminated (key terminated), did:nocrl, did:lenient (accept_unsigned_holder) (development Ed25519 key); did:unknown is absent; each bound (crl_issuer) to the issuer its credentials name (did:lenient to https://divoc.dev/) |
 | publisher/ | the test list publisher's private JWK and public JWKS |
 | crl/ | publication directory: %s and the signed %s, publisher %q, serial %d, covering %s (not %s) |
 | demo/revocations.csv | bulk revocation file (id,issuer,reason,revoked_at): the revoked and updated-old certificates and 200 synthetic rows |

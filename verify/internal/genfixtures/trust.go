@@ -5,7 +5,8 @@ import (
 )
 
 // trustStore builds testdata/trust.json: DIVOC's development keys under
-// the fixtures' verification methods. did:unknown is left out on purpose.
+// the fixtures' verification methods, each bound to the issuer its
+// credentials name. did:unknown is left out on purpose.
 func trustStore(k *devKeys) ([]byte, error) {
 	s := trust.New()
 	type entry struct {
@@ -15,14 +16,14 @@ func trustStore(k *devKeys) ([]byte, error) {
 		policy   trust.Policy
 	}
 	entries := []entry{
-		{vmIndia, "Test issuer: CoWIN (DIVOC development RSA key)", k.rsaPub, trust.StatusActive, trust.Policy{}},
-		{vmEd25519, "Test issuer: DIVOC (development Ed25519 key)", k.edPub, trust.StatusActive, trust.Policy{}},
+		{vmIndia, "Test issuer: CoWIN (DIVOC development RSA key)", k.rsaPub, trust.StatusActive, trust.Policy{CRLIssuer: issuerCoWIN}},
+		{vmEd25519, "Test issuer: DIVOC (development Ed25519 key)", k.edPub, trust.StatusActive, trust.Policy{CRLIssuer: issuerDIVOC}},
 		{vmExpiring, "Test issuer: certificates expire (development Ed25519 key)", k.edPub, trust.StatusActive,
-			trust.Policy{EnforceEffectiveWindow: true, MaxAge: trust.Duration(expiringAge)}},
-		{vmTerminated, "Test issuer: terminated key (development Ed25519 key)", k.edPub, trust.StatusTerminated, trust.Policy{}},
-		{vmNoCRL, "Test issuer: no revocation list (development Ed25519 key)", k.edPub, trust.StatusActive, trust.Policy{}},
+			trust.Policy{EnforceEffectiveWindow: true, MaxAge: trust.Duration(expiringAge), CRLIssuer: issuerExpiring}},
+		{vmTerminated, "Test issuer: terminated key (development Ed25519 key)", k.edPub, trust.StatusTerminated, trust.Policy{CRLIssuer: issuerTerminated}},
+		{vmNoCRL, "Test issuer: no revocation list (development Ed25519 key)", k.edPub, trust.StatusActive, trust.Policy{CRLIssuer: issuerNoCRL}},
 		{vmLenient, "Test issuer: accepts certificates whose holder is not signed (development Ed25519 key)", k.edPub, trust.StatusActive,
-			trust.Policy{AcceptUnsignedHolder: true}},
+			trust.Policy{AcceptUnsignedHolder: true, CRLIssuer: issuerDIVOC}},
 	}
 	for _, e := range entries {
 		if _, _, err := s.Add(e.vm, e.key, &trust.KeyOptions{Status: e.status}); err != nil {
