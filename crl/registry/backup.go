@@ -653,7 +653,12 @@ func ListBackups(dir string) ([]BackupEntry, error) {
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
 		}
-		return cmpU64(a.AuditSeq, b.AuditSeq)
+		if c := cmpU64(a.AuditSeq, b.AuditSeq); c != 0 {
+			return c
+		}
+		// Taken in the same second up to the same record: the full backup
+		// supersedes the incremental one.
+		return cmpBool(a.Kind == BackupFull, b.Kind == BackupFull)
 	})
 	return out, nil
 }
@@ -806,4 +811,15 @@ func removeStaleBackups(dir string, now time.Time) {
 		}
 		f.Close()
 	}
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

@@ -560,6 +560,19 @@ func TestPruneBackups(t *testing.T) {
 	if left, _ := ListBackups(dir); len(left) != 4 || left[2].Name != incDays || left[3].Name != incDay {
 		t.Fatalf("left %+v", left)
 	}
+
+	// A full backup taken in the same second as an incremental one, up to
+	// the same record, supersedes it, though "full-" sorts first by name.
+	dir = t.TempDir()
+	seq = 0
+	add(BackupFull, time.Hour)
+	incSame := add(BackupIncremental, 0)
+	m := BackupManifest{Kind: BackupFull, Created: now, AuditSeq: seq}
+	os.WriteFile(filepath.Join(dir, BackupName(&m)), []byte("x"), 0o600)
+	removed, _ = PruneBackups(dir, DefaultRetention, now, true)
+	if len(removed) != 1 || removed[0].Name != incSame {
+		t.Fatalf("same second: removes %+v, want %s only", removed, incSame)
+	}
 }
 
 // TestRestoreStream: a full backup written to a stream restores from it.
