@@ -329,7 +329,9 @@
 // reveals: every publication signs one (its checkpoint), and
 // [Registry.VerifyCheckpoints] proves the trail consistent with every
 // checkpoint of a publication directory, naming the first that does not
-// hold and so the stretch of records that changed. [Registry.Audit] walks the chain
+// hold and so the stretch of records that changed; the checkpoint of the
+// serial its signed index names must be among them (a removed checkpoint
+// is a finding, not a pass). [Registry.Audit] walks the chain
 // from any record, [Registry.AuditItems] gives a record's items,
 // [Registry.AuditList] filters records by time, actor, action and
 // certificate.
