@@ -3,6 +3,8 @@ package registry
 import (
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,5 +66,47 @@ func TestBackupRefusesAnOlderTrail(t *testing.T) {
 	}
 	if after, _ := ListBackups(dir); len(after) != len(before) {
 		t.Fatalf("backups now %+v", after)
+	}
+}
+
+// TestBackupChainReachesTheNewest: incremental backups taken with
+// --base-seq may overlap. The chain restored is the one that reaches the
+// newest record any backup holds; when none does, restore refuses rather
+// than stopping short of it silently.
+func TestBackupChainReachesTheNewest(t *testing.T) {
+	at := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	entry := func(kind string, base, seq uint64) BackupEntry {
+		at = at.Add(time.Hour)
+		m := BackupManifest{Kind: kind, Created: at, BaseSeq: base, AuditSeq: seq}
+		e, _ := ParseBackupName(BackupName(&m))
+		return e
+	}
+	chainOf := func(es ...BackupEntry) ([]string, error) {
+		slices.SortFunc(es, func(a, b BackupEntry) int { return cmpU64(a.AuditSeq, b.AuditSeq) })
+		chain, err := backupChain(es)
+		var names []string
+		for _, e := range chain {
+			names = append(names, e.Name)
+		}
+		return names, err
+	}
+	full := entry(BackupFull, 0, 10)
+	a := entry(BackupIncremental, 10, 20)
+	b := entry(BackupIncremental, 10, 15)
+	c := entry(BackupIncremental, 15, 25)
+	got, err := chainOf(full, a, b, c)
+	if err != nil || !slices.Equal(got, []string{full.Name, b.Name, c.Name}) {
+		t.Fatalf("chain %v (%v), want %s, %s, %s", got, err, full.Name, b.Name, c.Name)
+	}
+	// Records 31 to 35 are only in an increment continuing from record
+	// 15, inside the chain: no chain reaches them.
+	at = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	full = entry(BackupFull, 0, 10)
+	a = entry(BackupIncremental, 10, 20)
+	b = entry(BackupIncremental, 20, 30)
+	d := entry(BackupIncremental, 15, 35)
+	got, err = chainOf(full, a, b, d)
+	if !errors.Is(err, ErrBackup) || !strings.Contains(err.Error(), d.Name) {
+		t.Fatalf("chain %v (%v): want a refusal naming %s", got, err, d.Name)
 	}
 }

@@ -446,8 +446,10 @@
 // backup's audit_seq; a registry whose trail is shorter than that (an old
 // copy put back, another registry) takes no backup there. A restore from a
 // directory takes its newest full backup and the incremental backups after
-// it, which must chain (each base_seq the audit_seq of the one before; one
-// missing is refused).
+// it, which must chain (each base_seq the audit_seq of the one before;
+// where they overlap, the chain reaching the furthest record): a backup
+// holding records no chain reaches (one missing, one continuing from
+// inside another) is refused, never left out.
 //
 // Restore checks everything before the registry is replaced: each backup
 // decrypts (an encrypted one needs an identity), its archive holds the

@@ -86,7 +86,11 @@ func RestoreStream(target string, r io.Reader, opts *RestoreOptions) (*RestoreRe
 }
 
 // backupChain picks the newest full backup and the incremental backups
-// that continue from it.
+// that continue from it to the newest record they reach. Incremental
+// backups may overlap (--base-seq): of the chains from the full backup,
+// the one reaching furthest is taken; a backup holding records no chain
+// reaches (one missing, or one continuing from inside another) is refused
+// rather than left out.
 func backupChain(list []BackupEntry) ([]BackupEntry, error) {
 	full := -1
 	for i, e := range list {
@@ -97,33 +101,42 @@ func backupChain(list []BackupEntry) ([]BackupEntry, error) {
 	if full < 0 {
 		return nil, fmt.Errorf("%w: no full backup", ErrBackup)
 	}
-	chain := []BackupEntry{list[full]}
-	head := list[full].AuditSeq
+	start := list[full].AuditSeq
 	var incs []BackupEntry
-	for _, e := range list[full+1:] {
-		if e.Kind == BackupIncremental && e.AuditSeq > head {
+	for _, e := range list {
+		if e.Kind == BackupIncremental && e.AuditSeq > start && e.AuditSeq > e.BaseSeq {
 			incs = append(incs, e)
 		}
 	}
-	slices.SortFunc(incs, func(a, b BackupEntry) int { return cmpU64(a.BaseSeq, b.BaseSeq) })
-	for len(incs) > 0 {
-		next := -1
-		for i, e := range incs {
-			if e.BaseSeq == head && (next < 0 || e.AuditSeq > incs[next].AuditSeq) {
-				next = i
-			}
-		}
-		if next < 0 {
-			if incs[0].BaseSeq > head {
-				return nil, fmt.Errorf("%w: an incremental backup is missing: the backups reach audit record %d, %s continues from record %d",
-					ErrBackup, head, incs[0].Name, incs[0].BaseSeq)
-			}
-			incs = incs[1:] // overlapped by the chain
+	// Every increment goes forward, so once those continuing from lower
+	// records are seen, whether a record is reached is known.
+	slices.SortStableFunc(incs, func(a, b BackupEntry) int { return cmpU64(a.BaseSeq, b.BaseSeq) })
+	via := map[uint64]int{start: -1} // a record reached, and the increment reaching it
+	head := start
+	for i, e := range incs {
+		if _, ok := via[e.BaseSeq]; !ok {
 			continue
 		}
-		chain = append(chain, incs[next])
-		head = incs[next].AuditSeq
-		incs = slices.Delete(incs, 0, next+1)
+		if _, ok := via[e.AuditSeq]; !ok {
+			via[e.AuditSeq] = i
+			head = max(head, e.AuditSeq)
+		}
+	}
+	for _, e := range incs {
+		if e.AuditSeq > head {
+			return nil, fmt.Errorf("%w: an incremental backup is missing: the backups reach audit record %d, %s continues from record %d and reaches %d",
+				ErrBackup, head, e.Name, e.BaseSeq, e.AuditSeq)
+		}
+	}
+	var rev []BackupEntry
+	for seq := head; via[seq] >= 0; {
+		e := incs[via[seq]]
+		rev = append(rev, e)
+		seq = e.BaseSeq
+	}
+	chain := []BackupEntry{list[full]}
+	for i := len(rev) - 1; i >= 0; i-- {
+		chain = append(chain, rev[i])
 	}
 	return chain, nil
 }
