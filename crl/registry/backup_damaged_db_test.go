@@ -72,3 +72,51 @@ func TestRestoreRefusesDamagedRegistryFile(t *testing.T) {
 		t.Fatal("no damaged page was refused")
 	}
 }
+
+// TestReadDamagedRegistryFile: reading a registry file with a damaged page
+// (audit verify, listing the revocations) reports the file corrupt, never
+// a crash.
+func TestReadDamagedRegistryFile(t *testing.T) {
+	r, c := openTest(t)
+	for _, s := range history(t, r, c, t.TempDir()) {
+		s()
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	failed := 0
+	for pg := 2; pg*page < len(file); pg++ {
+		b := bytes.Clone(file)
+		for i := 16; i < 200; i++ {
+			b[pg*page+i] ^= 0x5a
+		}
+		path := filepath.Join(t.TempDir(), "damaged.db")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("page %d damaged: panic: %v", pg, p)
+				}
+			}()
+			d, err := Open(path, nil)
+			if err != nil {
+				failed++
+				return
+			}
+			defer d.Close()
+			if _, err := d.VerifyAudit(); err != nil {
+				failed++
+			}
+		}()
+	}
+	if failed == 0 {
+		t.Fatal("no damaged page was noticed")
+	}
+}
