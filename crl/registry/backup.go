@@ -632,8 +632,9 @@ func ParseBackupName(name string) (BackupEntry, bool) {
 }
 
 // ListBackups returns the backups of dir, oldest first in the order of
-// the audit trail (by audit sequence number, then time): a clock put back
-// between two backups does not reorder them.
+// the audit trail (by audit sequence number, a full backup after an
+// incremental one reaching as far, then time): a clock put back between
+// two backups does not reorder them.
 func ListBackups(dir string) ([]BackupEntry, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -653,6 +654,13 @@ func ListBackups(dir string) ([]BackupEntry, error) {
 	slices.SortFunc(out, func(a, b BackupEntry) int {
 		if c := cmpU64(a.AuditSeq, b.AuditSeq); c != 0 {
 			return c
+		}
+		// A full backup supersedes an incremental one reaching as far.
+		if a.Kind != b.Kind {
+			if a.Kind == BackupFull {
+				return 1
+			}
+			return -1
 		}
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,5 +109,28 @@ func TestBackupChainReachesTheNewest(t *testing.T) {
 	got, err = chainOf(full, a, b, d)
 	if !errors.Is(err, ErrBackup) || !strings.Contains(err.Error(), d.Name) {
 		t.Fatalf("chain %v (%v): want a refusal naming %s", got, err, d.Name)
+	}
+}
+
+// TestPruneFullSupersedesSameHead: a full backup taken in the same second
+// as an incremental one reaching the same record supersedes it.
+func TestPruneFullSupersedesSameHead(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var names []string
+	for _, m := range []BackupManifest{
+		{Kind: BackupFull, Created: at, AuditSeq: 10},
+		{Kind: BackupIncremental, Created: at.Add(time.Hour), BaseSeq: 10, AuditSeq: 20},
+		{Kind: BackupFull, Created: at.Add(time.Hour), AuditSeq: 20},
+	} {
+		n := BackupName(&m)
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	removed, err := PruneBackups(dir, DefaultRetention, at.Add(2*time.Hour), true)
+	if err != nil || len(removed) != 1 || removed[0].Name != names[1] {
+		t.Fatalf("prune removes %+v (%v), want %s", removed, err, names[1])
 	}
 }
