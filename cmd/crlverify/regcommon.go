@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -58,12 +59,19 @@ func openRegistryFile(path, actor string) (*registry.Registry, error) {
 }
 
 // openExistingRegistry opens a registry that must exist, for reading
-// commands: a mistyped path is not silently a new, empty registry.
+// commands: a mistyped path is not silently a new, empty registry. A
+// file the user may not write is opened read-only.
 func openExistingRegistry(path string) (*registry.Registry, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("registry %s: %w", path, err)
 	}
-	return openRegistryFile(path, "")
+	reg, err := openRegistryFile(path, "")
+	if err != nil && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		// An auditor's read-only copy, or a file this user may only
+		// read: reading commands read it as it is.
+		return registry.Open(path, &registry.Options{ReadOnly: true})
+	}
+	return reg, err
 }
 
 // selectorFlags name the certificates a revoke, suspend or unrevoke is

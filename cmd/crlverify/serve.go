@@ -54,9 +54,10 @@ func newServeCommand() *cobra.Command {
 with --registry the authority's revocation API (crl/service documents it in
 full). Any static web server or CDN can serve the directory alone.
 
-Publication files (no authentication): GET or HEAD of /index.jws and of the
-snapshot files it names, nothing else: no listing, no other file, never a
-symbolic link. ETag, Last-Modified and Range work, so verifiers revalidate
+Publication files (no authentication): GET or HEAD of /index.jws, of the
+snapshot files it names and of the signed checkpoints (checkpoint-<serial>.jws,
+for audit verify --publication), nothing else: no listing, no other file,
+never a symbolic link. ETag, Last-Modified and Range work, so verifiers revalidate
 and resume. index.jws may be cached until its signed next-update, at most
 --index-max-age; snapshots never change and are cached for a year.
 

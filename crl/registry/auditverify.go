@@ -52,7 +52,9 @@ type AuditReport struct {
 // imported certificate belongs to its import, the chronological index and
 // counters agree. The first problem found is an *AuditError naming the
 // record. The check reads everything, with the file held (shared) until it
-// ends; its sort of the items uses temporary files beside the registry.
+// ends; its sort of the items uses temporary files beside the registry
+// (for a registry opened read-only where that directory cannot be
+// written, a private directory under [os.TempDir]).
 func (r *Registry) VerifyAudit() (AuditReport, error) {
 	var rep AuditReport
 	err := r.view(func(t *txc) error { return t.verifyAudit(&rep) })
@@ -197,6 +199,11 @@ func (t *txc) verifyAudit(rep *AuditReport) error {
 // last item of each must be its revocation record.
 func (t *txc) verifyState(rep *AuditReport) error {
 	wd, err := newWorkDir(t.r.path)
+	if err != nil && t.r.readOnly {
+		// A read-only copy, perhaps in a directory the auditor may not
+		// write: the sort goes to a private temporary directory.
+		wd, err = newPrivateWorkDir()
+	}
 	if err != nil {
 		return err
 	}

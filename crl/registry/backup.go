@@ -631,8 +631,10 @@ func ParseBackupName(name string) (BackupEntry, bool) {
 	return e, BackupName(&m) == name
 }
 
-// ListBackups returns the backups of dir, oldest first (by time, then
-// audit sequence number).
+// ListBackups returns the backups of dir, oldest first in the order of
+// the audit trail (by audit sequence number, a full backup after an
+// incremental one reaching as far, then time): a clock put back between
+// two backups does not reorder them.
 func ListBackups(dir string) ([]BackupEntry, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -650,15 +652,20 @@ func ListBackups(dir string) ([]BackupEntry, error) {
 		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b BackupEntry) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
 		if c := cmpU64(a.AuditSeq, b.AuditSeq); c != 0 {
 			return c
 		}
-		// Taken in the same second up to the same record: the full backup
-		// supersedes the incremental one.
-		return cmpBool(a.Kind == BackupFull, b.Kind == BackupFull)
+		// A full backup supersedes an incremental one reaching as far.
+		if a.Kind != b.Kind {
+			if a.Kind == BackupFull {
+				return 1
+			}
+			return -1
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
 }
@@ -666,25 +673,40 @@ func ListBackups(dir string) ([]BackupEntry, error) {
 // BackupTo writes a backup into the backup directory dir under
 // [BackupName] (a temporary file, synced and renamed). An incremental
 // backup continues from the newest backup of dir unless opts.BaseSeq says
-// otherwise; a directory without a full backup cannot take one.
+// otherwise; a directory without a full backup cannot take one. A
+// registry whose audit trail is shorter than the directory's backups
+// reach is refused (ErrBackup): they back up another history.
 func (r *Registry) BackupTo(dir string, opts *BackupOptions) (*BackupResult, error) {
 	var o BackupOptions
 	if opts != nil {
 		o = *opts
 	}
+	list, err := ListBackups(dir)
+	if err != nil {
+		return nil, err
+	}
+	var reached uint64
+	full := false
+	for _, e := range list {
+		full = full || e.Kind == BackupFull
+		reached = max(reached, e.AuditSeq)
+	}
+	// The directory's backups are one trail: a registry whose trail is
+	// shorter than what they reach (an old copy put back, another
+	// registry) would leave a restore two histories to choose from.
+	seq, _, err := r.AuditHead()
+	if err != nil {
+		return nil, err
+	}
+	if seq < reached {
+		return nil, fmt.Errorf("%w: %s holds backups up to audit record %d, this registry's trail has %d records: it is not the registry they back up (an older copy, or another registry); back it up into another directory",
+			ErrBackup, dir, reached, seq)
+	}
 	if o.Incremental && o.BaseSeq == 0 {
-		list, err := ListBackups(dir)
-		if err != nil {
-			return nil, err
-		}
-		full := false
-		for _, e := range list {
-			full = full || e.Kind == BackupFull
-			o.BaseSeq = max(o.BaseSeq, e.AuditSeq)
-		}
 		if !full {
 			return nil, fmt.Errorf("%w: %s holds no full backup for an incremental one to follow: take a full backup first", ErrBackup, dir)
 		}
+		o.BaseSeq = reached
 	}
 	f, err := os.CreateTemp(dir, tempPrefix+"backup-*"+tempSuffix)
 	if err != nil {
@@ -811,15 +833,4 @@ func removeStaleBackups(dir string, now time.Time) {
 		}
 		f.Close()
 	}
-}
-
-// cmpBool orders false before true.
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }

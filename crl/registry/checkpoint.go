@@ -77,6 +77,24 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
+// readDirIndex reads the signed index of the publication directory dir,
+// verified with keys; nil when there is none.
+func readDirIndex(dir string, keys snapshot.Keys) (*snapshot.Index, error) {
+	f, err := os.Open(filepath.Join(dir, snapshot.IndexName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	defer f.Close()
+	ix, err := snapshot.ReadIndex(f, keys, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", snapshot.IndexName, err)
+	}
+	return ix, nil
+}
+
 func readCheckpointFile(path string, keys snapshot.Keys) (*snapshot.Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -93,7 +111,10 @@ func readCheckpointFile(path string, keys snapshot.Keys) (*snapshot.Checkpoint, 
 // the publisher's public keys (a checkpoint that does not verify is an
 // error wrapping a snapshot error). The first checkpoint that does not
 // hold is an *AuditError naming its record: the trail was rewritten at or
-// before it, after the record of the last checkpoint that holds. Run
+// before it, after the record of the last checkpoint that holds. The
+// checkpoint of the serial of dir's signed index must be there (it is
+// written before the index; an index without a list digest predates
+// checkpoints). Run
 // [Registry.VerifyAudit] too: it proves the records consistent with their
 // items and the registry's state, which this check does not.
 func (r *Registry) VerifyCheckpoints(dir string, keys snapshot.Keys) (CheckpointReport, error) {
@@ -101,6 +122,27 @@ func (r *Registry) VerifyCheckpoints(dir string, keys snapshot.Keys) (Checkpoint
 	cps, names, err := ReadCheckpoints(dir, keys)
 	if err != nil {
 		return rep, err
+	}
+	// The signed index is written after its serial's checkpoint: an index
+	// naming its list digest (one a publisher writing checkpoints made)
+	// without that checkpoint beside it means the checkpoint was removed,
+	// and with it the proof this check looks for.
+	if ix, err := readDirIndex(dir, keys); err != nil {
+		return rep, err
+	} else if ix != nil && !ix.ListDigest.IsZero() {
+		found := false
+		for i, c := range cps {
+			if c.Serial == ix.Serial {
+				found = true
+				if c.ListDigest != ix.ListDigest {
+					return rep, auditBroken(c.AuditSeq, "%s does not sign the list the index of serial %d names", names[i], ix.Serial)
+				}
+			}
+		}
+		if !found {
+			return rep, auditBroken(0, "the signed index of %s is of serial %d, and its checkpoint %s is missing (removed?): the trail cannot be compared with what that publication signed",
+				dir, ix.Serial, snapshot.CheckpointName(ix.Serial))
+		}
 	}
 	if len(cps) == 0 {
 		return rep, nil

@@ -192,3 +192,26 @@ func copyFile(t *testing.T, path string) string {
 	}
 	return out
 }
+
+// TestCheckpointRemovedIsFound: whoever rewrites the trail and can write
+// the publication directory removes the checkpoints that would find the
+// rewrite. The signed index names its serial, whose checkpoint was written
+// before it: its absence is a finding, not a pass.
+func TestCheckpointRemovedIsFound(t *testing.T) {
+	_, keys := testKey(t)
+	for _, remove := range [][]uint64{{2}, {1, 2}} {
+		path, dir := checkpointed(t)
+		rewriteChain(t, path, 4, func(a *AuditRecord) { a.Actor = "mallory" })
+		for _, s := range remove {
+			if err := os.Remove(filepath.Join(dir, snapshot.CheckpointName(s))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, _ := openAt(t, path)
+		mustVerify(t, r)
+		_, err := r.VerifyCheckpoints(dir, keys)
+		if !errors.Is(err, ErrAuditBroken) || !strings.Contains(err.Error(), snapshot.CheckpointName(2)) {
+			t.Fatalf("checkpoints %v removed: %v", remove, err)
+		}
+	}
+}

@@ -329,7 +329,9 @@
 // reveals: every publication signs one (its checkpoint), and
 // [Registry.VerifyCheckpoints] proves the trail consistent with every
 // checkpoint of a publication directory, naming the first that does not
-// hold and so the stretch of records that changed. [Registry.Audit] walks the chain
+// hold and so the stretch of records that changed; the checkpoint of the
+// serial its signed index names must be among them (a removed checkpoint
+// is a finding, not a pass). [Registry.Audit] walks the chain
 // from any record, [Registry.AuditItems] gives a record's items,
 // [Registry.AuditList] filters records by time, actor, action and
 // certificate.
@@ -437,11 +439,17 @@
 //
 // In a backup directory a backup is named full-<created>-<audit_seq>.crlbackup
 // or incr-<created>-<base_seq>-<audit_seq>.crlbackup, the time as
-// YYYYMMDDThhmmssZ and the sequence numbers as 20 digits. An incremental
-// backup into a directory continues from its newest backup's audit_seq. A
-// restore from a directory takes its newest full backup and the incremental
-// backups after it, which must chain (each base_seq the audit_seq of the one
-// before; one missing is refused).
+// YYYYMMDDThhmmssZ and the sequence numbers as 20 digits. The backups of a
+// directory are ordered by audit_seq, then time: the time in a name is for
+// people, and a clock put back between two backups does not reorder them.
+// An incremental backup into a directory continues from its newest
+// backup's audit_seq; a registry whose trail is shorter than that (an old
+// copy put back, another registry) takes no backup there. A restore from a
+// directory takes its newest full backup and the incremental backups after
+// it, which must chain (each base_seq the audit_seq of the one before;
+// where they overlap, the chain reaching the furthest record): a backup
+// holding records no chain reaches (one missing, one continuing from
+// inside another) is refused, never left out.
 //
 // Restore checks everything before the registry is replaced: each backup
 // decrypts (an encrypted one needs an identity), its archive holds the

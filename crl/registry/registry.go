@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -163,12 +164,8 @@ func (r *Registry) acquire() (*bolt.DB, error) {
 		return nil, ErrClosed
 	}
 	if r.db == nil {
-		db, err := r.openDB()
+		db, err := r.openPrepared()
 		if err != nil {
-			return nil, err
-		}
-		if err := r.prepare(db); err != nil {
-			db.Close()
 			return nil, err
 		}
 		db.NoSync = r.noSync
@@ -213,6 +210,36 @@ func (r *Registry) gateWaiting() bool {
 		return false
 	}
 	return true
+}
+
+// openPrepared opens the bbolt file and prepares it. bbolt trusts the
+// file's pages (its freelist, the pages a transaction reads), so a damaged
+// one can send it outside the mapping or into an assertion: that panic or
+// memory fault is reported as a corrupt file, not a crash.
+func (r *Registry) openPrepared() (db *bolt.DB, err error) {
+	defer guardRead(&err, r.path, debug.SetPanicOnFault(true))
+	if db, err = r.openDB(); err != nil {
+		return nil, err
+	}
+	if err := r.prepare(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// guardRead turns a panic or a memory fault in the function that defers
+// it, as
+//
+//	defer guardRead(&err, path, debug.SetPanicOnFault(true))
+//
+// into an error wrapping errCorrupt. The flag applies to the calling
+// goroutine; guardRead restores it.
+func guardRead(err *error, path string, old bool) {
+	debug.SetPanicOnFault(old)
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: %s: reading it failed: %v", errCorrupt, path, p)
+	}
 }
 
 // openDB opens the bbolt file: first the gate (queueing behind earlier
@@ -307,8 +334,10 @@ func (r *Registry) prepare(db *bolt.DB) error {
 	return r.recover(db)
 }
 
-// view runs fn in a read transaction.
-func (r *Registry) view(fn func(*txc) error) error {
+// view runs fn in a read transaction; a damaged page it reads is a
+// corrupt file, not a crash (see openPrepared).
+func (r *Registry) view(fn func(*txc) error) (err error) {
+	defer guardRead(&err, r.path, debug.SetPanicOnFault(true))
 	r.bmu.RLock()
 	defer r.bmu.RUnlock()
 	db, err := r.acquire()

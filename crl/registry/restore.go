@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 
 	"filippo.io/age"
@@ -86,7 +87,11 @@ func RestoreStream(target string, r io.Reader, opts *RestoreOptions) (*RestoreRe
 }
 
 // backupChain picks the newest full backup and the incremental backups
-// that continue from it.
+// that continue from it to the newest record they reach. Incremental
+// backups may overlap (--base-seq): of the chains from the full backup,
+// the one reaching furthest is taken; a backup holding records no chain
+// reaches (one missing, or one continuing from inside another) is refused
+// rather than left out.
 func backupChain(list []BackupEntry) ([]BackupEntry, error) {
 	full := -1
 	for i, e := range list {
@@ -97,33 +102,42 @@ func backupChain(list []BackupEntry) ([]BackupEntry, error) {
 	if full < 0 {
 		return nil, fmt.Errorf("%w: no full backup", ErrBackup)
 	}
-	chain := []BackupEntry{list[full]}
-	head := list[full].AuditSeq
+	start := list[full].AuditSeq
 	var incs []BackupEntry
-	for _, e := range list[full+1:] {
-		if e.Kind == BackupIncremental && e.AuditSeq > head {
+	for _, e := range list {
+		if e.Kind == BackupIncremental && e.AuditSeq > start && e.AuditSeq > e.BaseSeq {
 			incs = append(incs, e)
 		}
 	}
-	slices.SortFunc(incs, func(a, b BackupEntry) int { return cmpU64(a.BaseSeq, b.BaseSeq) })
-	for len(incs) > 0 {
-		next := -1
-		for i, e := range incs {
-			if e.BaseSeq == head && (next < 0 || e.AuditSeq > incs[next].AuditSeq) {
-				next = i
-			}
-		}
-		if next < 0 {
-			if incs[0].BaseSeq > head {
-				return nil, fmt.Errorf("%w: an incremental backup is missing: the backups reach audit record %d, %s continues from record %d",
-					ErrBackup, head, incs[0].Name, incs[0].BaseSeq)
-			}
-			incs = incs[1:] // overlapped by the chain
+	// Every increment goes forward, so once those continuing from lower
+	// records are seen, whether a record is reached is known.
+	slices.SortStableFunc(incs, func(a, b BackupEntry) int { return cmpU64(a.BaseSeq, b.BaseSeq) })
+	via := map[uint64]int{start: -1} // a record reached, and the increment reaching it
+	head := start
+	for i, e := range incs {
+		if _, ok := via[e.BaseSeq]; !ok {
 			continue
 		}
-		chain = append(chain, incs[next])
-		head = incs[next].AuditSeq
-		incs = slices.Delete(incs, 0, next+1)
+		if _, ok := via[e.AuditSeq]; !ok {
+			via[e.AuditSeq] = i
+			head = max(head, e.AuditSeq)
+		}
+	}
+	for _, e := range incs {
+		if e.AuditSeq > head {
+			return nil, fmt.Errorf("%w: an incremental backup is missing: the backups reach audit record %d, %s continues from record %d and reaches %d",
+				ErrBackup, head, e.Name, e.BaseSeq, e.AuditSeq)
+		}
+	}
+	var rev []BackupEntry
+	for seq := head; via[seq] >= 0; {
+		e := incs[via[seq]]
+		rev = append(rev, e)
+		seq = e.BaseSeq
+	}
+	chain := []BackupEntry{list[full]}
+	for i := len(rev) - 1; i >= 0; i-- {
+		chain = append(chain, rev[i])
 	}
 	return chain, nil
 }
@@ -153,75 +167,86 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 		wd.remove()
 	}()
 	res := &RestoreResult{}
-	err = each(func(name string, r io.Reader) error {
-		br, err := openBackup(r, o.Identities)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		m := &br.m
-		if reg == nil {
-			if m.Kind != BackupFull {
-				return fmt.Errorf("%s: %w: the first backup is not a full one", name, ErrBackup)
-			}
-			if err := br.copyTo(tmp); err != nil {
+	// Everything read from the backup is checked, but bbolt reads the
+	// copied registry file through a mapping and trusts its pages: a
+	// crafted or damaged file could send it outside the mapping or into an
+	// assertion. That is a backup refused, not a crash.
+	err = func() (err error) {
+		defer guardBackup(&err, debug.SetPanicOnFault(true))
+		err = each(func(name string, r io.Reader) error {
+			br, err := openBackup(r, o.Identities)
+			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if reg, err = Open(tmp, nil); err != nil {
-				return fmt.Errorf("%s: %w: its registry does not open: %v", name, ErrBackup, err)
-			}
-			reg.noSync = true // synced once, before the rename
-			// Keep the file open until the end: nobody else uses it.
-			if _, err := reg.acquire(); err != nil {
-				return err
-			}
-			held = true
-		} else {
-			if m.Kind != BackupIncremental {
-				return fmt.Errorf("%s: %w: a full backup after the first", name, ErrBackup)
+			m := &br.m
+			if reg == nil {
+				if m.Kind != BackupFull {
+					return fmt.Errorf("%s: %w: the first backup is not a full one", name, ErrBackup)
+				}
+				if err := br.copyTo(tmp); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				if reg, err = Open(tmp, nil); err != nil {
+					return fmt.Errorf("%s: %w: its registry does not open: %v", name, ErrBackup, err)
+				}
+				reg.noSync = true // synced once, before the rename
+				// Keep the file open until the end: nobody else uses it.
+				if _, err := reg.acquire(); err != nil {
+					return err
+				}
+				held = true
+			} else {
+				if m.Kind != BackupIncremental {
+					return fmt.Errorf("%s: %w: a full backup after the first", name, ErrBackup)
+				}
+				seq, head, err := reg.AuditHead()
+				if err != nil {
+					return err
+				}
+				if m.BaseSeq != seq || *m.BaseHead != head {
+					return fmt.Errorf("%s: %w: it continues from audit record %d (%s), the backups before reach record %d (%s)",
+						name, ErrBackup, m.BaseSeq, *m.BaseHead, seq, head)
+				}
+				n, err := reg.replayIncrement(br, auditHead{seq: seq, hash: head})
+				res.Replayed += n
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
 			}
 			seq, head, err := reg.AuditHead()
 			if err != nil {
 				return err
 			}
-			if m.BaseSeq != seq || *m.BaseHead != head {
-				return fmt.Errorf("%s: %w: it continues from audit record %d (%s), the backups before reach record %d (%s)",
-					name, ErrBackup, m.BaseSeq, *m.BaseHead, seq, head)
+			if seq != m.AuditSeq || head != m.AuditHead {
+				return fmt.Errorf("%s: %w: the registry restored reaches audit record %d (%s), the manifest says %d (%s)",
+					name, ErrBackup, seq, head, m.AuditSeq, m.AuditHead)
 			}
-			n, err := reg.replayIncrement(br, auditHead{seq: seq, hash: head})
-			res.Replayed += n
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+			if m.Publisher != "" {
+				if err := reg.update(func(t *txc) error { return t.meta.Put(metaPublisher, []byte(m.Publisher)) }); err != nil {
+					return err
+				}
 			}
-		}
-		seq, head, err := reg.AuditHead()
+			res.Backups = append(res.Backups, name)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if seq != m.AuditSeq || head != m.AuditHead {
-			return fmt.Errorf("%s: %w: the registry restored reaches audit record %d (%s), the manifest says %d (%s)",
-				name, ErrBackup, seq, head, m.AuditSeq, m.AuditHead)
+		if reg == nil {
+			return fmt.Errorf("%w: no backup", ErrBackup)
 		}
-		if m.Publisher != "" {
-			if err := reg.update(func(t *txc) error { return t.meta.Put(metaPublisher, []byte(m.Publisher)) }); err != nil {
+		if res.Replayed > 0 {
+			if err := reg.Compact(); err != nil {
 				return err
 			}
 		}
-		res.Backups = append(res.Backups, name)
+		if res.Audit, err = reg.VerifyAudit(); err != nil {
+			return fmt.Errorf("%w: the restored registry's audit trail: %v", ErrBackup, err)
+		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
-	}
-	if reg == nil {
-		return nil, fmt.Errorf("%w: no backup", ErrBackup)
-	}
-	if res.Replayed > 0 {
-		if err := reg.Compact(); err != nil {
-			return nil, err
-		}
-	}
-	if res.Audit, err = reg.VerifyAudit(); err != nil {
-		return nil, fmt.Errorf("%w: the restored registry's audit trail: %v", ErrBackup, err)
 	}
 	s, err := reg.Stats()
 	if err != nil {
@@ -241,6 +266,17 @@ func restore(target string, opts *RestoreOptions, each func(func(string, io.Read
 		return nil, err
 	}
 	return res, nil
+}
+
+// guardBackup turns a panic or a memory fault while a backup's registry
+// file is read into an error wrapping ErrBackup. It is deferred as
+//
+//	defer guardBackup(&err, debug.SetPanicOnFault(true))
+func guardBackup(err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: its registry file is damaged: reading it failed: %v", ErrBackup, r)
+	}
 }
 
 func syncFile(path string) error {

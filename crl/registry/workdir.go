@@ -72,6 +72,17 @@ func newWorkDir(registryPath string) (*workDir, error) {
 	return w, nil
 }
 
+// newPrivateWorkDir makes a work directory (mode 0700) under
+// os.TempDir, for a read-only registry whose own directory cannot be
+// written.
+func newPrivateWorkDir() (*workDir, error) {
+	dir, err := os.MkdirTemp("", "crlverify-")
+	if err != nil {
+		return nil, err
+	}
+	return &workDir{path: dir}, nil
+}
+
 // remove deletes the directory and what it holds, then gives up the lock.
 func (w *workDir) remove() {
 	if w == nil {

@@ -202,9 +202,10 @@
 //
 // # Publication files
 //
-// GET and HEAD of "/" (a pointer to the index), "/index.jws" and the
-// snapshot files "/full-<serial>.crl" and "/delta-<base>-<serial>.crl",
-// without authentication. Nothing else is served: no listing, no other
+// GET and HEAD of "/" (a pointer to the index), "/index.jws", the
+// snapshot files "/full-<serial>.crl" and "/delta-<base>-<serial>.crl"
+// and the signed checkpoints "/checkpoint-<serial>.jws" (an auditor's
+// proof that the audit trail was not rewritten), without authentication. Nothing else is served: no listing, no other
 // name, and only regular files inside the directory: a symbolic link, even
 // one named like a snapshot, is 404. Each file has an ETag (size and
 // modification time; files are replaced by rename) and Last-Modified;

@@ -12,9 +12,9 @@ import (
 	"github.com/crlverify/crlverify/snapshot"
 )
 
-// publicationName matches the only names served: the index and the
-// snapshot files a publication writes.
-var publicationName = regexp.MustCompile(`^(index\.jws|full-[0-9]{20}\.crl|delta-[0-9]{20}-[0-9]{20}\.crl)$`)
+// publicationName matches the only names served: the index, the
+// snapshot files and the signed checkpoints a publication writes.
+var publicationName = regexp.MustCompile(`^(index\.jws|full-[0-9]{20}\.crl|delta-[0-9]{20}-[0-9]{20}\.crl|checkpoint-[0-9]{20}\.jws)$`)
 
 // fileServer serves the publication directory: only regular files at its
 // top whose names a publication writes, never a symbolic link, never a
