@@ -55,8 +55,10 @@ const (
 	stagedSoftAt             // at applies only to a certificate not revoked already
 )
 
-func (o *stagedOp) encode() []byte {
-	b := []byte{byte(o.action), byte(o.reason), o.flags}
+func (o *stagedOp) encode() []byte { return o.appendTo(make([]byte, 0, 16+len(o.replacedBy))) }
+
+func (o *stagedOp) appendTo(b []byte) []byte {
+	b = append(b, byte(o.action), byte(o.reason), o.flags)
 	b = binary.AppendUvarint(b, uint64(o.at))
 	b = binary.AppendUvarint(b, uint64(o.until))
 	b = appendStr(b, o.replacedBy)

@@ -267,21 +267,24 @@ func (im *importer) local(issuer string) (uint16, func(string) crl.Key, error) {
 // key and value of a good row. Once a row is bad, rows are still read and
 // checked (to report more) but no longer sorted.
 func (im *importer) read(in io.Reader, sc *schema, check func(f []string) ([]byte, []byte, error)) error {
-	rr, err := newRowReader(in, im.o.Format, sc)
+	r, err := newRowReader(in, im.o.Format, sc)
 	if err != nil {
 		return err
 	}
+	rr := newRowFeed(r, len(sc.cols))
+	defer rr.stop()
 	im.rr = rr
 	for !im.full() {
 		rw, err := rr.next()
 		if err == io.EOF {
 			break
 		}
-		var re *RowError
-		if errors.As(err, &re) {
-			im.bad.Rows = append(im.bad.Rows, re)
-			continue
-		} else if err != nil {
+		if err != nil {
+			var re *RowError
+			if errors.As(err, &re) {
+				im.bad.Rows = append(im.bad.Rows, re)
+				continue
+			}
 			return fmt.Errorf("registry: reading input: %w", err)
 		}
 		im.rows++
@@ -443,9 +446,12 @@ func (s *sortedRec) appendSkey(b []byte) []byte {
 func (s *sortedRec) skey() []byte { return s.appendSkey(make([]byte, 0, 10+len(s.id))) }
 
 func sortKey(k crl.Key, local uint16, id string) []byte {
-	b := make([]byte, 10, 10+len(id))
-	binary.BigEndian.PutUint64(b, uint64(k))
-	binary.BigEndian.PutUint16(b[8:], local)
+	return appendSortKey(make([]byte, 0, 10+len(id)), k, local, id)
+}
+
+func appendSortKey(b []byte, k crl.Key, local uint16, id string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(k))
+	b = binary.BigEndian.AppendUint16(b, local)
 	return append(b, id...)
 }
 
@@ -1050,6 +1056,11 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 	}
 	defer im.close()
 	now := r.clock()
+	// Buffers reused row after row (the sorter copies), and the reasons
+	// seen so far (a few names, at most reasonCache of them).
+	var key, val []byte
+	reasons := map[string]crl.Reason{}
+	const reasonCache = 64
 	err = im.read(in, revSchema, func(f []string) ([]byte, []byte, error) {
 		issuer := f[rcIssuer]
 		if issuer == "" {
@@ -1065,9 +1076,15 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 			return nil, nil, err
 		}
 		op := stagedOp{action: ActionRevoke}
-		var err error
-		if op.reason, err = crl.ParseReason(f[rcReason]); err != nil {
-			return nil, nil, err
+		var ok bool
+		if op.reason, ok = reasons[f[rcReason]]; !ok {
+			var err error
+			if op.reason, err = crl.ParseReason(f[rcReason]); err != nil {
+				return nil, nil, err
+			}
+			if len(reasons) < reasonCache {
+				reasons[f[rcReason]] = op.reason
+			}
 		}
 		if f[rcRevokedAt] != "" {
 			t, err := ParseTime(f[rcRevokedAt])
@@ -1095,7 +1112,9 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 		if err != nil {
 			return nil, nil, err
 		}
-		return sortKey(keyer(id), local, id), op.encode(), nil
+		key = appendSortKey(key[:0], keyer(id), local, id)
+		val = op.appendTo(val[:0])
+		return key, val, nil
 	})
 	res.Rows = im.rows
 	if err != nil {
