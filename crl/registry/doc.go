@@ -59,7 +59,8 @@
 //
 // [Registry.ImportRevocations] applies a file of revocations and
 // suspensions (id, issuer, reason, revoked_at, suspended_until), all or
-// none, as one bulk operation with one audit record.
+// none, as one bulk operation with one audit record (none when it changes
+// nothing).
 // [Registry.Revocations] lists the revocations and suspensions in force in
 // chronological order, a page at a time.
 //
@@ -90,6 +91,21 @@
 // for writing; a crash after it leaves the operation to be finished, first
 // thing, by that process (a registry opened read-only does not, and reads
 // it half applied).
+//
+// A revocation import decides its changes (all at one time) while it
+// stages them, and stages what they make of each table: the blocks (see
+// File layout) of its revocation records, audit items, change log entries
+// and chronological index items to add, built in key order, and those of
+// index items to remove. A block whose key range its table holds nothing
+// in (all of them in a fresh registry; the audit items always) goes into
+// the table at once and is listed in the staging table; the others wait
+// in the staging table. The commit records the operation with its audit
+// record (items root included); the staged blocks then merge into their
+// tables, about 32,768 changes' worth per transaction, and the last
+// transaction appends the audit record. Before the commit, the blocks
+// listed are removed with the staging table: when a row is refused, or
+// by the next process to open the file for writing after a crash (one
+// opening it read-only before that reads them).
 //
 // # Sharing the file
 //
@@ -176,7 +192,12 @@
 //	           byte flags, uvarint at, uvarint until, str replacing id,
 //	           uvarint line; and the chronological index changes, chunk
 //	           number (4) || revoked-at (8) || list key (8) → 1 (add) or
-//	           0 (remove)
+//	           0 (remove). A revocation import's is a bucket of buckets:
+//	           state, items, changes and chrono, blocks of those tables;
+//	           unchrono, blocks of chronological index keys to remove;
+//	           direct, table (1: 0 state, 1 items, 2 changes, 3 chrono)
+//	           || block key → empty, for each block put in its table
+//	           before the commit
 //
 // The beneficiary hash is SipHash-2-4 of the beneficiary id under the key
 // "crlverify/v1 ben" (two little-endian halves); a collision costs a look

@@ -443,8 +443,6 @@ func (s *sortedRec) appendSkey(b []byte) []byte {
 	return append(b, s.id...)
 }
 
-func (s *sortedRec) skey() []byte { return s.appendSkey(make([]byte, 0, 10+len(s.id))) }
-
 func sortKey(k crl.Key, local uint16, id string) []byte {
 	return appendSortKey(make([]byte, 0, 10+len(id)), k, local, id)
 }
@@ -1047,7 +1045,7 @@ func (r *Registry) stageCorrections(db *bolt.DB, s *sorter, names []string, im *
 // (malformed, or refused by a rule such as suspending a revoked
 // certificate) nothing is applied and the error is an *ImportError naming
 // the rows by line. The changes then apply as one bulk operation with one
-// audit record (see the package documentation).
+// audit record, none if nothing changes (see the package documentation).
 func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *ImportOptions) (ImportResult, error) {
 	var res ImportResult
 	im, err := r.newImporter(ctx, opts)
@@ -1125,108 +1123,6 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 		return res, err
 	}
 	defer sorted.close()
-	err = r.exclusive(func(db *bolt.DB) error {
-		var iss *issuerTable
-		if err := db.View(func(tx *bolt.Tx) error {
-			var err error
-			iss, err = loadIssuers(tx)
-			return err
-		}); err != nil {
-			return err
-		}
-		nums, fresh, err := im.issuerMap(iss)
-		if err != nil {
-			return err
-		}
-		allNames := append(slices.Clone(iss.names), fresh...)
-		stage, err := newStage(db)
-		if err != nil {
-			return err
-		}
-		g := &groupReader{it: sorted, nums: nums}
-		w := newTableWriter(db.Info().PageSize)
-		staged := 0
-		for done := false; !done; {
-			err := db.Update(func(tx *bolt.Tx) error {
-				releaseMapping(db, tx.Size())
-				t, err := r.newTxc(tx)
-				if err != nil {
-					return err
-				}
-				finder := newForwardFinder(t.state)
-				for w.size < txBytes && !im.full() {
-					grp, ok := g.next()
-					if !ok {
-						if g.err != nil {
-							return g.err
-						}
-						done = true
-						break
-					}
-					for i, rec := range grp {
-						if i+1 < len(grp) && grp[i+1].issuerNo == rec.issuerNo && bytes.Equal(grp[i+1].id, rec.id) {
-							res.Replaced++ // a later row for the same certificate wins
-							continue
-						}
-						op, err := decodeStagedOp(rec.val)
-						if err != nil {
-							return err
-						}
-						op.line = rec.line
-						skey := rec.skey()
-						tg := &target{key: rec.key, issuerNo: rec.issuerNo, issuer: allNames[rec.issuerNo-1], id: string(rec.id), skey: skey}
-						v, ok, err := finder.find(skey)
-						if err != nil {
-							return err
-						}
-						if ok {
-							st, err := decodeState(v)
-							if err != nil {
-								return err
-							}
-							tg.st = &st
-						}
-						if _, _, err := op.decide(tg, t.now.Unix()); err != nil {
-							im.badRow(rec.line, err)
-							continue
-						}
-						if len(im.bad.Rows) == 0 {
-							w.add(skey, op.encode())
-							staged++
-						}
-					}
-				}
-				if im.full() {
-					done = true
-				}
-				if len(im.bad.Rows) > 0 {
-					return nil
-				}
-				return w.flush(stageBucket(tx, stage), done)
-			})
-			if err != nil {
-				dropStage(db, stage)
-				return err
-			}
-		}
-		if len(im.bad.Rows) > 0 {
-			dropStage(db, stage)
-			if im.full() {
-				im.bad.Truncated = true
-			}
-			return im.bad
-		}
-		if staged == 0 {
-			dropStage(db, stage)
-			return nil
-		}
-		var out Outcome
-		rec := AuditRecord{Action: ActionRevoke, Actor: im.o.Actor, Source: im.o.Source, Note: im.o.Note}
-		if err := r.startBulk(db, stage, rec, fresh, &out); err != nil {
-			return err
-		}
-		res.Changed, res.Unchanged, res.AuditSeq = int64(out.Changed), int64(out.Unchanged), out.AuditSeq
-		return nil
-	})
+	err = r.exclusive(func(db *bolt.DB) error { return r.importRevocations(db, im, sorted, &res) })
 	return res, err
 }
