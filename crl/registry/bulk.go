@@ -30,7 +30,8 @@ import (
 //
 // A crash during step 1 leaves a staging table nothing refers to, which
 // the next process to open the file deletes; during step 3 the next
-// process to open the file finishes the operation first.
+// process to open the file finishes the operation first. A revocation
+// import stages the blocks its changes make instead (staged.go).
 
 // bulkChunk is how many staged changes one apply transaction takes (a
 // variable for tests).
@@ -54,8 +55,10 @@ const (
 	stagedSoftAt             // at applies only to a certificate not revoked already
 )
 
-func (o *stagedOp) encode() []byte {
-	b := []byte{byte(o.action), byte(o.reason), o.flags}
+func (o *stagedOp) encode() []byte { return o.appendTo(make([]byte, 0, 16+len(o.replacedBy))) }
+
+func (o *stagedOp) appendTo(b []byte) []byte {
+	b = append(b, byte(o.action), byte(o.reason), o.flags)
 	b = binary.AppendUvarint(b, uint64(o.at))
 	b = binary.AppendUvarint(b, uint64(o.until))
 	b = appendStr(b, o.replacedBy)
@@ -97,6 +100,11 @@ func (o *stagedOp) decide(tg *target, now int64) (revState, bool, error) {
 // under the chunk's number; then those are merged in key order into the
 // chronological index, so each of its blocks is rewritten once, not once
 // per chunk.
+//
+// An operation staged as blocks (Blocks: a revocation import, see
+// staged.go) has its record complete, items root included, and the
+// changes to the counters of records by status in Delta; it moves its
+// blocks and then appends the record.
 type bulkIntent struct {
 	Stage     uint64      `json:"stage"`
 	Chrono    uint64      `json:"chrono"`
@@ -110,6 +118,8 @@ type bulkIntent struct {
 	Matched   int         `json:"matched"`
 	Changed   int         `json:"changed"`
 	Unchanged int         `json:"unchanged"`
+	Blocks    bool        `json:"blocks,omitempty"`
+	Delta     []int64     `json:"delta,omitempty"`
 }
 
 func stageBucket(tx *bolt.Tx, id uint64) *bolt.Bucket {
@@ -220,6 +230,9 @@ func (r *Registry) applyBulk(db *bolt.DB, in *bulkIntent, out *Outcome) error {
 // bulkStep applies the next chunk of staged changes; after the last one it
 // appends the audit record and clears the operation.
 func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
+	if in.Blocks {
+		return t.blockStep(in, out)
+	}
 	if in.Phase == 1 {
 		return t.bulkChronoStep(in, out)
 	}
@@ -622,20 +635,23 @@ func (r *Registry) recover(db *bolt.DB) error {
 	if err != nil {
 		return fmt.Errorf("registry: %s: %w", r.path, err)
 	}
-	if len(orphanRuns)+len(orphanStages) > 0 {
+	if len(orphanRuns) > 0 {
 		if err := db.Update(func(tx *bolt.Tx) error {
 			for _, k := range orphanRuns {
 				if err := tx.Bucket(bucketRuns).DeleteBucket(k); err != nil {
 					return err
 				}
 			}
-			for _, k := range orphanStages {
-				if err := tx.Bucket(bucketStage).DeleteBucket(k); err != nil {
-					return err
-				}
-			}
 			return nil
 		}); err != nil {
+			return fmt.Errorf("registry: %s: removing what an interrupted operation left: %w", r.path, err)
+		}
+	}
+	for _, k := range orphanStages {
+		if len(k) != 8 {
+			return fmt.Errorf("registry: %s: %w: staging table %x", r.path, errCorrupt, k)
+		}
+		if err := r.dropStaged(db, binary.BigEndian.Uint64(k)); err != nil {
 			return fmt.Errorf("registry: %s: removing what an interrupted operation left: %w", r.path, err)
 		}
 	}

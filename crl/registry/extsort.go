@@ -341,6 +341,7 @@ type runSrc struct {
 	memPos   int
 	idx      int
 	key, val []byte
+	k8       uint64 // the key's first 8 bytes, as prefix8: most compares end there
 	buf      []byte
 	err      error
 }
@@ -360,7 +361,7 @@ func (s *runSrc) next() bool {
 		}
 		r := &s.mem.recs[s.memPos]
 		s.memPos++
-		s.key, s.val = s.mem.key(r), s.mem.val(r)
+		s.key, s.val, s.k8 = s.mem.key(r), s.mem.val(r), r.k
 		return true
 	}
 	kl, err := binary.ReadUvarint(s.r)
@@ -384,6 +385,7 @@ func (s *runSrc) next() bool {
 		return false
 	}
 	s.key, s.val = s.buf[:kl], s.buf[kl:]
+	s.k8 = prefix8(s.key)
 	return true
 }
 
@@ -391,6 +393,9 @@ type srcHeap []*runSrc
 
 func (h srcHeap) Len() int { return len(h) }
 func (h srcHeap) Less(i, j int) bool {
+	if h[i].k8 != h[j].k8 {
+		return h[i].k8 < h[j].k8
+	}
 	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
 		return c < 0
 	}

@@ -266,21 +266,24 @@ func (im *importer) local(issuer string) (uint16, func(string) crl.Key, error) {
 // key and value of a good row. Once a row is bad, rows are still read and
 // checked (to report more) but no longer sorted.
 func (im *importer) read(in io.Reader, sc *schema, check func(f []string) ([]byte, []byte, error)) error {
-	rr, err := newRowReader(in, im.o.Format, sc)
+	r, err := newRowReader(in, im.o.Format, sc)
 	if err != nil {
 		return err
 	}
+	rr := newRowFeed(r, len(sc.cols))
+	defer rr.stop()
 	im.rr = rr
 	for !im.full() {
 		rw, err := rr.next()
 		if err == io.EOF {
 			break
 		}
-		var re *RowError
-		if errors.As(err, &re) {
-			im.bad.Rows = append(im.bad.Rows, re)
-			continue
-		} else if err != nil {
+		if err != nil {
+			var re *RowError
+			if errors.As(err, &re) {
+				im.bad.Rows = append(im.bad.Rows, re)
+				continue
+			}
 			return fmt.Errorf("registry: reading input: %w", err)
 		}
 		im.rows++
@@ -439,12 +442,13 @@ func (s *sortedRec) appendSkey(b []byte) []byte {
 	return append(b, s.id...)
 }
 
-func (s *sortedRec) skey() []byte { return s.appendSkey(make([]byte, 0, 10+len(s.id))) }
-
 func sortKey(k crl.Key, local uint16, id string) []byte {
-	b := make([]byte, 10, 10+len(id))
-	binary.BigEndian.PutUint64(b, uint64(k))
-	binary.BigEndian.PutUint16(b[8:], local)
+	return appendSortKey(make([]byte, 0, 10+len(id)), k, local, id)
+}
+
+func appendSortKey(b []byte, k crl.Key, local uint16, id string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(k))
+	b = binary.BigEndian.AppendUint16(b, local)
 	return append(b, id...)
 }
 
@@ -1040,7 +1044,7 @@ func (r *Registry) stageCorrections(db *bolt.DB, s *sorter, names []string, im *
 // (malformed, or refused by a rule such as suspending a revoked
 // certificate) nothing is applied and the error is an *ImportError naming
 // the rows by line. The changes then apply as one bulk operation with one
-// audit record (see the package documentation).
+// audit record, none if nothing changes (see the package documentation).
 func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *ImportOptions) (ImportResult, error) {
 	var res ImportResult
 	im, err := r.newImporter(ctx, opts)
@@ -1049,6 +1053,11 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 	}
 	defer im.close()
 	now := r.clock()
+	// Buffers reused row after row (the sorter copies), and the reasons
+	// seen so far (a few names, at most reasonCache of them).
+	var key, val []byte
+	reasons := map[string]crl.Reason{}
+	const reasonCache = 64
 	err = im.read(in, revSchema, func(f []string) ([]byte, []byte, error) {
 		issuer := f[rcIssuer]
 		if issuer == "" {
@@ -1064,9 +1073,15 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 			return nil, nil, err
 		}
 		op := stagedOp{action: ActionRevoke}
-		var err error
-		if op.reason, err = crl.ParseReason(f[rcReason]); err != nil {
-			return nil, nil, err
+		var ok bool
+		if op.reason, ok = reasons[f[rcReason]]; !ok {
+			var err error
+			if op.reason, err = crl.ParseReason(f[rcReason]); err != nil {
+				return nil, nil, err
+			}
+			if len(reasons) < reasonCache {
+				reasons[f[rcReason]] = op.reason
+			}
 		}
 		if f[rcRevokedAt] != "" {
 			t, err := ParseTime(f[rcRevokedAt])
@@ -1094,7 +1109,9 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 		if err != nil {
 			return nil, nil, err
 		}
-		return sortKey(keyer(id), local, id), op.encode(), nil
+		key = appendSortKey(key[:0], keyer(id), local, id)
+		val = op.appendTo(val[:0])
+		return key, val, nil
 	})
 	res.Rows = im.rows
 	if err != nil {
@@ -1105,108 +1122,6 @@ func (r *Registry) ImportRevocations(ctx context.Context, in io.Reader, opts *Im
 		return res, err
 	}
 	defer sorted.close()
-	err = r.exclusive(func(db *bolt.DB) error {
-		var iss *issuerTable
-		if err := db.View(func(tx *bolt.Tx) error {
-			var err error
-			iss, err = loadIssuers(tx)
-			return err
-		}); err != nil {
-			return err
-		}
-		nums, fresh, err := im.issuerMap(iss)
-		if err != nil {
-			return err
-		}
-		allNames := append(slices.Clone(iss.names), fresh...)
-		stage, err := newStage(db)
-		if err != nil {
-			return err
-		}
-		g := &groupReader{it: sorted, nums: nums}
-		w := newTableWriter(db.Info().PageSize)
-		staged := 0
-		for done := false; !done; {
-			err := db.Update(func(tx *bolt.Tx) error {
-				releaseMapping(db, tx.Size())
-				t, err := r.newTxc(tx)
-				if err != nil {
-					return err
-				}
-				finder := newForwardFinder(t.state)
-				for w.size < txBytes && !im.full() {
-					grp, ok := g.next()
-					if !ok {
-						if g.err != nil {
-							return g.err
-						}
-						done = true
-						break
-					}
-					for i, rec := range grp {
-						if i+1 < len(grp) && grp[i+1].issuerNo == rec.issuerNo && bytes.Equal(grp[i+1].id, rec.id) {
-							res.Replaced++ // a later row for the same certificate wins
-							continue
-						}
-						op, err := decodeStagedOp(rec.val)
-						if err != nil {
-							return err
-						}
-						op.line = rec.line
-						skey := rec.skey()
-						tg := &target{key: rec.key, issuerNo: rec.issuerNo, issuer: allNames[rec.issuerNo-1], id: string(rec.id), skey: skey}
-						v, ok, err := finder.find(skey)
-						if err != nil {
-							return err
-						}
-						if ok {
-							st, err := decodeState(v)
-							if err != nil {
-								return err
-							}
-							tg.st = &st
-						}
-						if _, _, err := op.decide(tg, t.now.Unix()); err != nil {
-							im.badRow(rec.line, err)
-							continue
-						}
-						if len(im.bad.Rows) == 0 {
-							w.add(skey, op.encode())
-							staged++
-						}
-					}
-				}
-				if im.full() {
-					done = true
-				}
-				if len(im.bad.Rows) > 0 {
-					return nil
-				}
-				return w.flush(stageBucket(tx, stage), done)
-			})
-			if err != nil {
-				dropStage(db, stage)
-				return err
-			}
-		}
-		if len(im.bad.Rows) > 0 {
-			dropStage(db, stage)
-			if im.full() {
-				im.bad.Truncated = true
-			}
-			return im.bad
-		}
-		if staged == 0 {
-			dropStage(db, stage)
-			return nil
-		}
-		var out Outcome
-		rec := AuditRecord{Action: ActionRevoke, Actor: im.o.Actor, Source: im.o.Source, Note: im.o.Note}
-		if err := r.startBulk(db, stage, rec, fresh, &out); err != nil {
-			return err
-		}
-		res.Changed, res.Unchanged, res.AuditSeq = int64(out.Changed), int64(out.Unchanged), out.AuditSeq
-		return nil
-	})
+	err = r.exclusive(func(db *bolt.DB) error { return r.importRevocations(db, im, sorted, &res) })
 	return res, err
 }

@@ -347,21 +347,24 @@ func crashed(t *testing.T, fn func()) {
 }
 
 // A bulk operation of many chunks, rows at random times: every
-// revocation lands in the chronological index, in order.
+// revocation lands in the chronological index, in order. The second
+// import falls between the first in every table.
 func TestBulkManyChunks(t *testing.T) {
 	defer func(n int) { bulkChunk = n }(bulkChunk)
 	bulkChunk = 300
 	r, _ := openTest(t)
-	var b strings.Builder
 	const n = 5000
-	b.WriteString("id,issuer,reason,revoked_at\n")
 	rng := rand.New(rand.NewPCG(9, 9))
-	for i := range n {
-		fmt.Fprintf(&b, "X-%d,moh,dataError,%d\n", i, 1_700_000_000+rng.IntN(50_000_000))
-	}
-	res, err := r.ImportRevocations(ctx, strings.NewReader(b.String()), nil)
-	if err != nil || res.Changed != n {
-		t.Fatalf("%+v %v", res, err)
+	for half := range 2 {
+		var b strings.Builder
+		b.WriteString("id,issuer,reason,revoked_at\n")
+		for i := half; i < n; i += 2 {
+			fmt.Fprintf(&b, "X-%d,moh,dataError,%d\n", i, 1_700_000_000+rng.IntN(50_000_000))
+		}
+		res, err := r.ImportRevocations(ctx, strings.NewReader(b.String()), nil)
+		if err != nil || res.Changed != n/2 {
+			t.Fatalf("%+v %v", res, err)
+		}
 	}
 	var got []RevocationRecord
 	q := RevocationQuery{Limit: 777}
@@ -386,18 +389,29 @@ func TestBulkManyChunks(t *testing.T) {
 // A bulk operation interrupted after its commit is finished by the next
 // process to open the file; one interrupted before it leaves nothing.
 func TestBulkRollsForward(t *testing.T) {
+	defer func(n int) { bulkChunk = n }(bulkChunk)
+	bulkChunk = 1000
 	path := filepath.Join(t.TempDir(), "registry.db")
 	r, err := Open(path, &Options{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	b.WriteString("id,issuer,reason\n")
-	for i := range 3*bulkChunk + 10 {
-		fmt.Fprintf(&b, "X-%d,moh,dataError\n", i)
+	// The second half of the revocations falls between the first in every
+	// table but the audit items: its blocks are merged after the commit.
+	const n = 40_000
+	half := func(odd int) string {
+		var b strings.Builder
+		b.WriteString("id,issuer,reason\n")
+		for i := odd; i < n; i += 2 {
+			fmt.Fprintf(&b, "X-%d,moh,dataError\n", i)
+		}
+		return b.String()
 	}
-	crashAt(r, "bulk", 2) // two chunks applied, two to go
-	crashed(t, func() { r.ImportRevocations(ctx, strings.NewReader(b.String()), nil) })
+	if _, err := r.ImportRevocations(ctx, strings.NewReader(half(0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	crashAt(r, "bulk", 2) // two steps applied, more to go
+	crashed(t, func() { r.ImportRevocations(ctx, strings.NewReader(half(1)), nil) })
 	r.stepHook = nil
 	r.Close()
 
@@ -406,13 +420,41 @@ func TestBulkRollsForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if s, _ := r.Stats(); s.Revoked != uint64(3*bulkChunk+10) {
+	if s, _ := r.Stats(); s.Revoked != n {
 		t.Fatalf("after the crash: %+v", s)
 	}
 	rep := mustVerify(t, r)
-	if rep.Items != uint64(3*bulkChunk+10) {
+	if rep.Items != n {
 		t.Errorf("report %+v", rep)
 	}
+
+	// The corrections of a certificate import: staged changes, applied in
+	// chunks.
+	certs := func(prefix, prev string) string {
+		var c strings.Builder
+		c.WriteString("certificate_id,issuer,beneficiary_id,dose,batch,issued_at,previous_certificate_id\n")
+		for i := range 3*bulkChunk + 10 {
+			p := ""
+			if prev != "" {
+				p = fmt.Sprintf("%s-%d", prev, i)
+			}
+			fmt.Fprintf(&c, "%s-%d,moh,B-%s-%d,1,,2021-01-01,%s\n", prefix, i, prefix, i, p)
+		}
+		return c.String()
+	}
+	mustImportCerts(t, r, certs("P", ""))
+	crashAt(r, "bulk", 2) // two chunks applied, two to go
+	crashed(t, func() { r.ImportCertificates(ctx, strings.NewReader(certs("Q", "P")), nil) })
+	r.stepHook = nil
+	r.Close()
+	r, err = Open(path, &Options{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := r.Stats(); s.Revoked != n+uint64(3*bulkChunk+10) || s.Certificates != uint64(6*bulkChunk+20) {
+		t.Fatalf("after the crash: %+v", s)
+	}
+	mustVerify(t, r)
 
 	// An import interrupted while writing its run leaves no trace.
 	var c strings.Builder
@@ -421,6 +463,7 @@ func TestBulkRollsForward(t *testing.T) {
 		fmt.Fprintf(&c, "C-%d,moh,B-%d,1,LOT-%d,2021-01-01\n", i, i, i%10)
 	}
 	head, _, _ := r.AuditHead()
+	before, _ := r.Stats()
 	crashAt(r, "import", 1)
 	crashed(t, func() { r.ImportCertificates(ctx, strings.NewReader(c.String()), nil) })
 	r.stepHook = nil
@@ -430,8 +473,8 @@ func TestBulkRollsForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := r.Stats()
-	if h, _, _ := r.AuditHead(); s.Certificates != 0 || s.Runs != 0 || h != head {
-		t.Fatalf("after a crash during an import: %+v, head %d (was %d)", s, h, head)
+	if h, _, _ := r.AuditHead(); s.Certificates != before.Certificates || s.Runs != before.Runs || h != head {
+		t.Fatalf("after a crash during an import: %+v (was %+v), head %d (was %d)", s, before, h, head)
 	}
 	mustVerify(t, r)
 	// And the same import then goes through.

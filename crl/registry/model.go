@@ -126,7 +126,11 @@ type revState struct {
 }
 
 func (s *revState) encode() []byte {
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+1+len(s.SupersededBy))
+	return s.appendTo(make([]byte, 0, 2+3*binary.MaxVarintLen64+1+len(s.SupersededBy)))
+}
+
+// appendTo appends the record's encoding to b.
+func (s *revState) appendTo(b []byte) []byte {
 	b = append(b, byte(s.Status), byte(s.Reason))
 	b = binary.AppendUvarint(b, uint64(s.RevokedAt))
 	b = binary.AppendUvarint(b, uint64(s.Until))

@@ -83,6 +83,114 @@ func newRowReader(in io.Reader, format Format, sc *schema) (rowReader, error) {
 	}
 }
 
+// rowFeed reads the rows of a rowReader on a goroutine of its own, a
+// batch ahead of its caller: parsing the input runs beside checking and
+// sorting the rows. It is a rowReader itself; a row it returns is valid
+// until the call after, and bytesRead counts the input read for the
+// rows handed out so far.
+type rowFeed struct {
+	batches chan *rowBatch
+	free    chan *rowBatch
+	quit    chan struct{}
+	done    chan struct{}
+	cur     *rowBatch
+	pos     int
+	read    int64
+	stopped bool
+}
+
+// rowBatch is a run of rows read ahead: each row's fields (nf of them),
+// or the *RowError in its place.
+type rowBatch struct {
+	rows   []row
+	errs   []error
+	fields []string
+	end    error // after the rows: io.EOF, or the error that ended reading
+	bytes  int64 // input read by the end of the batch
+}
+
+const rowBatchLen = 1024
+
+func newRowFeed(rr rowReader, nf int) *rowFeed {
+	f := &rowFeed{batches: make(chan *rowBatch, 2), free: make(chan *rowBatch, 4),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for {
+			var b *rowBatch
+			select {
+			case b = <-f.free:
+				b.rows, b.errs, b.fields = b.rows[:0], b.errs[:0], b.fields[:0]
+			default:
+				b = &rowBatch{}
+			}
+			for len(b.rows) < rowBatchLen {
+				rw, err := rr.next()
+				if err != nil {
+					var re *RowError
+					if !errors.As(err, &re) {
+						b.end = err
+						break
+					}
+				}
+				b.errs = append(b.errs, err)
+				b.rows = append(b.rows, row{line: rw.line})
+				if err != nil {
+					b.fields = append(b.fields, make([]string, nf)...)
+				} else {
+					b.fields = append(b.fields, rw.fields...)
+				}
+			}
+			for i := range b.rows {
+				b.rows[i].fields = b.fields[i*nf : (i+1)*nf : (i+1)*nf]
+			}
+			b.bytes = rr.bytesRead()
+			select {
+			case f.batches <- b:
+			case <-f.quit:
+				return
+			}
+			if b.end != nil {
+				return
+			}
+		}
+	}()
+	return f
+}
+
+func (f *rowFeed) next() (row, error) {
+	for f.cur == nil || f.pos == len(f.cur.rows) {
+		if f.cur != nil {
+			f.read = f.cur.bytes
+			if f.cur.end != nil {
+				return row{}, f.cur.end
+			}
+			select {
+			case f.free <- f.cur:
+			default:
+			}
+		}
+		f.cur, f.pos = <-f.batches, 0
+	}
+	i := f.pos
+	f.pos++
+	if err := f.cur.errs[i]; err != nil {
+		return row{}, err
+	}
+	return f.cur.rows[i], nil
+}
+
+func (f *rowFeed) bytesRead() int64 { return f.read }
+
+// stop ends the goroutine, after the row it may be reading.
+func (f *rowFeed) stop() {
+	if !f.stopped {
+		f.stopped = true
+		close(f.quit)
+		<-f.done
+	}
+}
+
 type countingReader struct {
 	r io.Reader
 	n int64
@@ -312,14 +420,14 @@ func (p *csvRows) next() (row, error) {
 		return row{}, io.EOF
 	}
 	line := p.start
-	var re *RowError
-	switch {
-	case errors.As(err, &re):
-		// After a quoting error the reader cannot resynchronise reliably.
+	if err != nil {
 		p.done = true
-		return row{}, re
-	case err != nil:
-		p.done = true
+		var re *RowError
+		if errors.As(err, &re) {
+			// After a quoting error the reader cannot resynchronise
+			// reliably.
+			return row{}, re
+		}
 		return row{}, err // I/O error
 	}
 	if len(p.ends) != p.nf {
@@ -446,7 +554,7 @@ func jsonScalar(m json.RawMessage) (string, error) {
 // 1970-01-01T00:00:01Z to MaxTime. Times are kept at second resolution, in
 // UTC.
 func ParseTime(s string) (time.Time, error) {
-	if s != "" && strings.Trim(s, "0123456789") == "" {
+	if allDigits(s) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 || n > MaxTime {
 			return time.Time{}, fmt.Errorf("unix time %q out of range", s)
@@ -467,6 +575,16 @@ func ParseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q out of range (1970-01-01T00:00:01Z to 9999-12-31T23:59:59Z)", s)
 	}
 	return t, nil
+}
+
+// allDigits reports whether s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // parseRFC3339Z reads the common exact form YYYY-MM-DDThh:mm:ssZ without
