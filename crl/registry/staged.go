@@ -225,7 +225,7 @@ func (r *Registry) importRevocations(db *bolt.DB, im *importer, sorted *mergeIte
 	pendingBytes := func() int { return w[0].size + w[1].size + w[2].size }
 	// Each list key's changes to the chronological index are sorted apart,
 	// and staged after the rest.
-	chronoS := newSorter(im.dir, im.o.MemoryBytes/4)
+	chronoS := newSorter(im.dir.path, im.o.MemoryBytes/4)
 	defer chronoS.close()
 	// The items' hashes go into the tree on another goroutine.
 	var tree merkle
