@@ -12,6 +12,7 @@ import (
 
 	"github.com/crlverify/crlverify/verify"
 	"github.com/crlverify/crlverify/verify/divoc"
+	"github.com/crlverify/crlverify/verify/store"
 	"github.com/crlverify/crlverify/verify/trust"
 )
 
@@ -137,5 +138,61 @@ func TestCRLPublisherKeys(t *testing.T) {
 	}
 	if err := ts.SetPolicy("did:province", trust.Policy{CRLPublisherKeys: []string{"not-a-thumbprint"}}); err == nil {
 		t.Error("a malformed publisher key accepted")
+	}
+}
+
+// TestCheckIDPublisherKeys: a lookup by certificate id holds the store's
+// answer to the publisher keys the trust store allows for the issuer, as a
+// verdict holds it to the certificate's entry: an answer from a list signed
+// by another key is ignored, revoked or not (Unknown, saying which key
+// answered); an allowed key's answer stands; without a trust store, or
+// with one whose entries bound to the issuer name no keys, every list
+// answers.
+func TestCheckIDPublisherKeys(t *testing.T) {
+	const issuer, revokedID, fineID = "https://province.example/", "8000000000028", "8000000000035"
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	st := openStore(t)
+	file, keys := publishList(t, "province", issuer, at.Add(-time.Hour), revokedID)
+	if _, err := st.ApplySnapshot(bytes.NewReader(file), keys, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := st.List("province")
+	ts := trust.New()
+	if _, _, err := ts.Add("did:province", []byte(base58.Encode(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{13}, ed25519.SeedSize)).Public().(ed25519.PublicKey))), nil); err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("A", 43)
+	for _, tc := range []struct {
+		name    string
+		ts      *trust.Store
+		keys    []string
+		id      string
+		status  store.Status
+		ignored bool
+	}{
+		{"no trust store", nil, []string{other}, revokedID, store.Revoked, false},
+		{"no keys named", ts, nil, revokedID, store.Revoked, false},
+		{"excluded, revoked", ts, []string{other}, revokedID, store.Unknown, true},
+		{"excluded, not revoked", ts, []string{other}, fineID, store.Unknown, true},
+		{"allowed, revoked", ts, []string{other, l.SignerKey}, revokedID, store.Revoked, false},
+		{"allowed, not revoked", ts, []string{l.SignerKey}, fineID, store.NotRevoked, false},
+	} {
+		if err := ts.SetPolicy("did:province", trust.Policy{CRLIssuer: issuer, CRLPublisherKeys: tc.keys}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := verify.CheckID(st, tc.ts, issuer, tc.id, at)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if r.Status != tc.status || (r.Ignored != "") != tc.ignored {
+			t.Errorf("%s: %s, ignored %q", tc.name, r.Status, r.Ignored)
+		}
+		if !tc.ignored {
+			continue
+		}
+		if r.Conclusive() || r.Publisher != "" || r.Serial != 0 || r.Entry != nil ||
+			!strings.Contains(r.Reason(), "is signed by key "+l.SignerKey+", which the trust store does not name") {
+			t.Errorf("%s: an ignored answer %+v, reason %q", tc.name, r, r.Reason())
+		}
 	}
 }

@@ -106,10 +106,9 @@ func (d *dccDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 	v := &dcc.Verified{Certificate: c, Signer: signer}
 	entry, _ := ts.DCCIssuer(signer.Country)
 	chk.IssuerName = entry.Name
-	chk.CRLIssuer, chk.CRLPublisherKeys = v.RevocationIssuer(), entry.CRLPublisherKeys
-	if entry.CRLIssuer != "" {
-		chk.CRLIssuer = entry.CRLIssuer
-	}
+	// The signer's country, which the certificate's iss (when it has one,
+	// v.RevocationIssuer) was checked to be.
+	chk.CRLIssuer, chk.CRLPublisherKeys = entry.RevocationIssuer(), entry.CRLPublisherKeys
 	chk.IDs = v.RevocationIDs()
 	if len(chk.IDs) == 0 {
 		chk.NoID = "the certificate has no unique certificate identifier (ci) to look up"

@@ -149,10 +149,9 @@ func (d *shcDoc) Verify(ts *trust.Store, at time.Time) (*Checks, error) {
 	case err != nil:
 		return chk, err
 	}
-	chk.CRLIssuer, chk.CRLPublisherKeys = c.Issuer, entry.CRLPublisherKeys
-	if entry.CRLIssuer != "" {
-		chk.CRLIssuer = entry.CRLIssuer
-	}
+	// The directory that verified the card is the trust store's: the
+	// entry is the card's iss.
+	chk.CRLIssuer, chk.CRLPublisherKeys = entry.RevocationIssuer(), entry.CRLPublisherKeys
 	if c.RevocationID != "" {
 		chk.IDs = []string{c.RevocationID}
 	} else {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -381,6 +380,7 @@ func (v *Verifier) revocation(issuer string, ids []string, publisherKeys []strin
 		rev.Explanation = "no revocation list store"
 		return rev
 	}
+	allowed := trust.EntryPublisherKeys(publisherKeys)
 	var first *store.Result
 	for _, id := range ids {
 		res, err := v.crls.Check(issuer, id, at)
@@ -388,8 +388,8 @@ func (v *Verifier) revocation(issuer string, ids []string, publisherKeys []strin
 			rev.Explanation, rev.Err = "revocation store: "+err.Error(), err
 			return rev
 		}
-		if why := unlistedSigner(&res, publisherKeys); why != "" {
-			rev.Explanation = why
+		if res = heedSigner(res, &allowed); res.Ignored != "" {
+			rev.Explanation = res.Ignored
 			return rev
 		}
 		if first == nil {
@@ -402,19 +402,44 @@ func (v *Verifier) revocation(issuer string, ids []string, publisherKeys []strin
 	return revocationOf(*first, ids[0])
 }
 
-// unlistedSigner says why res, when a stored list answered, is not
-// listened to: its signing key is not among keys (the trust entry's
-// crl_publisher_keys, when it names any); "" when it is.
-func unlistedSigner(res *store.Result, keys []string) string {
-	if len(keys) == 0 || res.Status == store.Unknown || res.Source != "" || slices.Contains(keys, res.SignerKey) {
-		return ""
+// CheckID looks the certificate id of issuer up in crls at at, and holds
+// the answer to the publisher-key policy the trust store ts has for issuer
+// ([trust.Store.CRLPublisherKeys]; none when ts is nil), as a verdict
+// holds it to a certificate's own trust entry: the answer of a stored list
+// signed by a key the policy does not allow is ignored, the result then
+// [store.Unknown] with [store.Result.Ignored] saying which key answered
+// and that the trust store does not allow it. An answer from elsewhere
+// than a stored list (an authority online) is not a list's, and stands.
+func CheckID(crls Revocations, ts *trust.Store, issuer, id string, at time.Time) (store.Result, error) {
+	res, err := crls.Check(issuer, id, at)
+	if err != nil || ts == nil {
+		return res, err
 	}
+	allowed := ts.CRLPublisherKeys(issuer)
+	return heedSigner(res, &allowed), nil
+}
+
+// heedSigner returns res as it is when allowed lets the key that signed
+// the stored list that answered it answer (or no stored list answered);
+// otherwise res ignored: Unknown, the list's fields cleared, Ignored
+// saying why.
+func heedSigner(res store.Result, allowed *trust.PublisherKeys) store.Result {
+	if res.Status == store.Unknown || res.Source != "" || allowed.Allows(res.SignerKey) {
+		return res
+	}
+	var why string
 	if res.SignerKey == "" {
-		return fmt.Sprintf("the list of %s (serial %d) answering for issuer %s was stored before its signing key was recorded, and the trust store names the publisher keys that may answer for it (crl_publisher_keys): its next list records it (or forget the publisher and sync again)",
+		why = fmt.Sprintf("the list of %s (serial %d) answering for issuer %s was stored before its signing key was recorded, and the trust store names the publisher keys that may answer for it (crl_publisher_keys): its next list records it (or forget the publisher and sync again)",
 			res.Publisher, res.Serial, res.Issuer)
+	} else {
+		policy := "crl_publisher_keys"
+		if len(allowed.Entries) > 1 {
+			policy = fmt.Sprintf("the crl_publisher_keys of %s; a list answers for the issuer only if every one of them names its key", strings.Join(allowed.Entries, ", "))
+		}
+		why = fmt.Sprintf("the list of %s (serial %d) answering for issuer %s is signed by key %s, which the trust store does not name among the publisher keys that may answer for it (%s): its answer is ignored",
+			res.Publisher, res.Serial, res.Issuer, res.SignerKey, policy)
 	}
-	return fmt.Sprintf("the list of %s (serial %d) answering for issuer %s is signed by key %s, which the trust store does not name among the publisher keys that may answer for it (crl_publisher_keys): its answer is ignored",
-		res.Publisher, res.Serial, res.Issuer, res.SignerKey)
+	return store.Result{Status: store.Unknown, Issuer: res.Issuer, Key: res.Key, At: res.At, OnlineError: res.OnlineError, Ignored: why}
 }
 
 func revocationOf(res store.Result, id string) Revocation {

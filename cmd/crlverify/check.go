@@ -47,12 +47,24 @@ a time leaves the status unknown (scan the card: its nbf tells). "Not
 revoked" needs the issuer's current list of each of its keys with a
 crlVersion, judged against the trust store (--trust).
 
+--trust (or the default trust store, if there is one) applies the trust
+file's publisher-key policy, as scan does: when its entries bound to the
+issuer name the publisher keys that may answer for it (trust add
+--crl-publisher-key), an answer from a list signed by another key is
+ignored, revoked or not, and the status is unknown (exit 3), saying which
+key answered. An id does not tell which entry issued it, so every entry
+bound to the issuer (a DIVOC entry whose crl_issuer it is, a SMART Health
+Cards iss, an EU DCC country) must allow the key: an entry naming no keys
+allows any, entries naming keys allow only the keys all of them name.
+Without a trust store every list the store binds to the issuer answers.
+
 ` + onlineHelp + `
 
 ` + exitCodeHelp,
 		Example: `  crlverify check --issuer did:web:health.example 123456789012
   crlverify check --json 123456789012 210987654321
   crlverify check --at 2026-11-01T12:00:00Z --grace 24h 123456789012
+  crlverify check --trust trust.json --issuer https://cowin.gov.in/ 123456789012
   crlverify check --online https://crl.moh.example:8443 --online-token-file reader.token --issuer https://cowin.gov.in/ 123456789012`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
@@ -60,7 +72,7 @@ crlVersion, judged against the trust store (--trust).
 	f := cmd.Flags()
 	f.StringVar(&o.storePath, "store", "", "store file (default "+describeDefaultStore()+")")
 	f.StringVar(&o.issuer, "issuer", "", "certificate issuer (default: the store's only issuer)")
-	f.StringVar(&o.trustPath, "trust", "", "trust store, to judge whether a SMART Health Cards issuer's lists are current (default "+describeDefaultTrust()+", if there is one)")
+	f.StringVar(&o.trustPath, "trust", "", "trust store: its publisher-key policy (crl_publisher_keys) says which lists may answer, and it judges whether a SMART Health Cards issuer's lists are current (default "+describeDefaultTrust()+", if there is one)")
 	f.StringVar(&o.at, "at", "", "judge at this time, RFC 3339 (default: now)")
 	f.DurationVar(&o.grace, "grace", 0, "how long past its next update a list still counts as fresh")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per id")
@@ -143,14 +155,15 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 			return withCode(ExitError, fmt.Errorf("the store covers %d issuers; pick one with --issuer (%s)", len(all), strings.Join(all, ", ")))
 		}
 	}
-	shcKeys, err := o.shcKeys(issuer)
+	ts, err := o.trustStore()
 	if err != nil {
 		return withCode(ExitError, err)
 	}
+	shcKeys := checkSHCKeys(ts, issuer)
 	out := cmd.OutOrStdout()
 	code := ExitOK
 	for _, id := range ids {
-		r, err := crls.Check(issuer, id, at)
+		r, err := verify.CheckID(crls, ts, issuer, id, at)
 		if err != nil {
 			return withCode(ExitError, storeHint(err, path))
 		}
@@ -183,11 +196,9 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 	return nil
 }
 
-// shcKeys returns the keys with a crlVersion of the SMART Health Cards
-// issuer issuer, as the trust store holds them: nil when there is no
-// trust store (the default one is optional) or it does not hold the
-// issuer.
-func (o *checkOptions) shcKeys(issuer string) ([]store.SHCKey, error) {
+// trustStore returns the trust store check judges answers by: --trust, or
+// the default one if there is one; nil when there is none.
+func (o *checkOptions) trustStore() (*trust.Store, error) {
 	if o.trustPath == "" {
 		p, err := trust.DefaultPath()
 		if err != nil {
@@ -197,13 +208,19 @@ func (o *checkOptions) shcKeys(issuer string) ([]store.SHCKey, error) {
 			return nil, nil
 		}
 	}
-	ts, err := loadTrust(o.trustPath)
-	if err != nil {
-		return nil, err
+	return loadTrust(o.trustPath)
+}
+
+// checkSHCKeys returns the keys with a crlVersion of the SMART Health
+// Cards issuer issuer, as the trust store ts holds them: nil when there is
+// no trust store or it does not hold the issuer.
+func checkSHCKeys(ts *trust.Store, issuer string) []store.SHCKey {
+	if ts == nil {
+		return nil
 	}
 	e, ok := ts.SHCIssuer(issuer)
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	keys := []store.SHCKey{}
 	for _, k := range e.KeySet().Keys {
@@ -211,7 +228,7 @@ func (o *checkOptions) shcKeys(issuer string) ([]store.SHCKey, error) {
 			keys = append(keys, store.SHCKey{KID: k.ID, CRLVersion: k.CRLVersion})
 		}
 	}
-	return keys, nil
+	return keys
 }
 
 // describe is the one-line text form of a check; every value from

@@ -112,6 +112,12 @@ type Result struct {
 	// SHC is what a SMART Health Cards issuer's own lists said, when they
 	// were asked ([Store.CheckSHCID], [Result.WithSHC]); nil otherwise.
 	SHC *SHCAnswer
+	// Ignored, when set, says why the answer of the stored list that
+	// answered was not listened to (the key that signed it is not one the
+	// trust store allows to answer for the issuer, see
+	// verify.CheckID): the status is then Unknown, the list's fields
+	// empty, and Reason says this.
+	Ignored string
 }
 
 // SHCAnswer is what a SMART Health Cards issuer's own lists in the store
@@ -163,6 +169,8 @@ func (r *Result) Reason() string {
 	case r.SHC != nil && !r.SHC.Before.IsZero() && r.Status == Unknown:
 		whys = append(whys, fmt.Sprintf("its issuer's revocation list of key %s (ctr %d) revokes the cards of this id issued before %s; only the card (its nbf) tells whether it is one",
 			r.SHC.KID, r.SHC.Counter, r.SHC.Before.UTC().Format(time.RFC3339)))
+	case r.Ignored != "":
+		whys = append(whys, r.Ignored)
 	case r.Status == Unknown:
 		whys = append(whys, "no revocation list for issuer "+r.Issuer)
 	case r.Source == SourceSHCList:

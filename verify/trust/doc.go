@@ -41,7 +41,11 @@
 //     the issuer: a list covering it but signed by another key is ignored,
 //     the revocation status then unknown. The CRL store already binds each
 //     publisher to the issuers it may cover; this narrows it to the keys
-//     the trust store names. Every kind of issuer takes it.
+//     the trust store names. Every kind of issuer takes it. A lookup by
+//     certificate id (crlverify check), which cannot tell which entry
+//     issued the certificate, is held to every entry bound to the issuer
+//     ([Store.CRLPublisherKeys]): a key must be named by each entry that
+//     names keys.
 //   - accept_unsigned_holder accepts a certificate whose signature is
 //     genuine but does not cover its holder (a DIVOC credentialSubject with
 //     a relative or empty id), its holder's fields then shown as unsigned.
