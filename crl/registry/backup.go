@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"container/heap"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -461,43 +460,6 @@ func (t *txc) completeRecord(rec *AuditRecord) error {
 	}
 	if rec.ItemCount == 1 && rec.Action != ActionImport {
 		return t.fillRoot(rec)
-	}
-	return nil
-}
-
-// eachCertFrom is eachCert from the certificate with state key from on.
-func (t *txc) eachCertFrom(from []byte, fn func(*certRec) error) error {
-	runs, err := t.loadRuns()
-	if err != nil {
-		return err
-	}
-	var h iterHeap
-	for i, rn := range runs {
-		it := rn.tabs[indexCerts].iter(from)
-		if it.next() {
-			h = append(h, iterAt{it, i})
-		} else if it.err != nil {
-			return it.err
-		}
-	}
-	heap.Init(&h)
-	for len(h) > 0 {
-		top := h[0]
-		c, err := decodeCert(top.it.key(), top.it.val())
-		if err != nil {
-			return err
-		}
-		if err := fn(&c); err != nil {
-			return err
-		}
-		if top.it.next() {
-			heap.Fix(&h, 0)
-		} else {
-			if top.it.err != nil {
-				return top.it.err
-			}
-			heap.Pop(&h)
-		}
 	}
 	return nil
 }

@@ -330,53 +330,18 @@ func (e *PublicationConflictError) note(k crl.Key) {
 // key order: the revocation records and the carried entries of each key,
 // merged.
 func (t *txc) eachListEntry(at int64, fn func(crl.Entry) error) error {
-	st := t.state.iter(nil)
-	stOK := st.next()
-	ca := t.carriedIter()
-	caOK := ca.next()
+	lh := t.listHolders()
 	var hs []holder
 	for {
-		var k crl.Key
-		have := false
-		if stOK {
-			if len(st.key()) < 8 {
-				return fmt.Errorf("%w: state key", errCorrupt)
-			}
-			k, have = crl.Key(binary.BigEndian.Uint64(st.key())), true
-		}
-		if caOK {
-			if ck := crl.Key(binary.BigEndian.Uint64(ca.key())); !have || ck < k {
-				k, have = ck, true
-			}
+		k, have, err := lh.least()
+		if err != nil {
+			return err
 		}
 		if !have {
-			break
+			return nil
 		}
-		hs = hs[:0]
-		kb := k.Bytes()
-		for stOK && bytes.HasPrefix(st.key(), kb[:]) {
-			s, err := decodeState(st.val())
-			if err != nil {
-				return err
-			}
-			if s.Status == StatusRevoked || s.Status == StatusSuspended {
-				hs = append(hs, holderOf(&s))
-			}
-			stOK = st.next()
-		}
-		if st.err != nil {
-			return st.err
-		}
-		if caOK && bytes.Equal(ca.key(), kb[:]) {
-			c, err := decodeCarried(ca.key(), ca.val())
-			if err != nil {
-				return err
-			}
-			hs = append(hs, c.holder())
-			caOK = ca.next()
-		}
-		if ca.err != nil {
-			return ca.err
+		if hs, err = lh.take(k, hs[:0]); err != nil {
+			return err
 		}
 		if e, ok := listEntry(k, hs, at); ok {
 			if err := fn(e); err != nil {
@@ -384,7 +349,63 @@ func (t *txc) eachListEntry(at int64, fn func(crl.Entry) error) error {
 			}
 		}
 	}
-	return nil
+}
+
+// listHolders walks, key by key in order, what lists each key: its
+// revocation records (revoked or suspended) and its carried entry.
+type listHolders struct {
+	st, ca     *tableIter
+	stOK, caOK bool
+}
+
+func (t *txc) listHolders() *listHolders {
+	lh := &listHolders{st: t.state.iter(nil), ca: t.carriedIter()}
+	lh.stOK, lh.caOK = lh.st.next(), lh.ca.next()
+	return lh
+}
+
+// least returns the smallest key not yet taken, if any.
+func (lh *listHolders) least() (k crl.Key, have bool, err error) {
+	if lh.stOK {
+		if len(lh.st.key()) < 8 {
+			return 0, false, fmt.Errorf("%w: state key", errCorrupt)
+		}
+		k, have = crl.Key(binary.BigEndian.Uint64(lh.st.key())), true
+	}
+	if lh.caOK {
+		if ck := crl.Key(binary.BigEndian.Uint64(lh.ca.key())); !have || ck < k {
+			k, have = ck, true
+		}
+	}
+	return k, have, nil
+}
+
+// take appends to hs the holders of key k, which must be at most the
+// least key, and moves past it.
+func (lh *listHolders) take(k crl.Key, hs []holder) ([]holder, error) {
+	kb := k.Bytes()
+	for lh.stOK && bytes.HasPrefix(lh.st.key(), kb[:]) {
+		s, err := decodeState(lh.st.val())
+		if err != nil {
+			return hs, err
+		}
+		if s.Status == StatusRevoked || s.Status == StatusSuspended {
+			hs = append(hs, holderOf(&s))
+		}
+		lh.stOK = lh.st.next()
+	}
+	if lh.st.err != nil {
+		return hs, lh.st.err
+	}
+	if lh.caOK && bytes.Equal(lh.ca.key(), kb[:]) {
+		c, err := decodeCarried(lh.ca.key(), lh.ca.val())
+		if err != nil {
+			return hs, err
+		}
+		hs = append(hs, c.holder())
+		lh.caOK = lh.ca.next()
+	}
+	return hs, lh.ca.err
 }
 
 // The carried table: list key (8) → byte reason, uvarint revoked-at,

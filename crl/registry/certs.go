@@ -206,14 +206,18 @@ func (t *txc) scanIndex(kind int, prefix []byte, fn func([]byte) error) error {
 
 // eachCert calls fn for every imported certificate, in key order across
 // runs.
-func (t *txc) eachCert(fn func(*certRec) error) error {
+func (t *txc) eachCert(fn func(*certRec) error) error { return t.eachCertFrom(nil, fn) }
+
+// eachCertFrom calls fn for every imported certificate from the one with
+// state key from on, in key order across runs.
+func (t *txc) eachCertFrom(from []byte, fn func(*certRec) error) error {
 	runs, err := t.loadRuns()
 	if err != nil {
 		return err
 	}
 	var h iterHeap
 	for i, rn := range runs {
-		it := rn.tabs[indexCerts].iter(nil)
+		it := rn.tabs[indexCerts].iter(from)
 		if it.next() {
 			h = append(h, iterAt{it, i})
 		} else if it.err != nil {

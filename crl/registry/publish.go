@@ -470,60 +470,25 @@ func (p *publication) write(t *txc) error {
 		}
 	}
 	now := p.thisUpdate.Unix()
-	st := t.state.iter(nil)
-	stOK := st.next()
-	ca := t.carriedIter()
-	caOK := ca.next()
+	lh := t.listHolders()
 	var cur []holder
 	befores := make(map[uint64][]holder, len(streams))
 	for {
 		// The next key: the smallest of the records' and the logs'.
-		var k crl.Key
-		have := false
-		if stOK {
-			if len(st.key()) < 8 {
-				return fmt.Errorf("%w: state key", errCorrupt)
-			}
-			k, have = crl.Key(binary.BigEndian.Uint64(st.key())), true
+		k, have, err := lh.least()
+		if err != nil {
+			return err
 		}
 		for _, cs := range streams {
 			if cs.ok && (!have || cs.k < k) {
 				k, have = cs.k, true
 			}
 		}
-		if caOK {
-			if ck := crl.Key(binary.BigEndian.Uint64(ca.key())); !have || ck < k {
-				k, have = ck, true
-			}
-		}
 		if !have {
 			break
 		}
-		cur = cur[:0]
-		kb := k.Bytes()
-		for stOK && bytes.HasPrefix(st.key(), kb[:]) {
-			s, err := decodeState(st.val())
-			if err != nil {
-				return err
-			}
-			if s.Status == StatusRevoked || s.Status == StatusSuspended {
-				cur = append(cur, holderOf(&s))
-			}
-			stOK = st.next()
-		}
-		if st.err != nil {
-			return st.err
-		}
-		if caOK && bytes.Equal(ca.key(), kb[:]) {
-			c, err := decodeCarried(ca.key(), ca.val())
-			if err != nil {
-				return err
-			}
-			cur = append(cur, c.holder())
-			caOK = ca.next()
-		}
-		if ca.err != nil {
-			return ca.err
+		if cur, err = lh.take(k, cur[:0]); err != nil {
+			return err
 		}
 		clear(befores)
 		for _, cs := range streams {
