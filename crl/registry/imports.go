@@ -823,17 +823,9 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 			return nil
 		}
 		// The indexes.
-		var counts [numRunTables]uint64
-		counts[indexCerts] = cw.count
-		for _, ix := range []struct {
-			kind int
-			s    *sorter
-		}{{indexBen, benS}, {indexBatch, batS}} {
-			n, err := writeIndex(db, runID, ix.kind, ix.s, ps)
-			if err != nil {
-				return err
-			}
-			counts[ix.kind] = n
+		counts, err := writeIndexes(db, runID, cw.count, benS, batS, ps)
+		if err != nil {
+			return err
 		}
 		// The corrections, staged and checked.
 		stage, ncor, err := r.stageCorrections(db, corS, allNames, im)
@@ -913,6 +905,25 @@ func (r *Registry) writeCertificates(im *importer, sorted *mergeIter, res *CertI
 		}
 		return nil
 	})
+}
+
+// writeIndexes writes a run's beneficiary and batch indexes from the
+// sorters of their keys, and returns the run's table counts, certs the
+// number of its certificates.
+func writeIndexes(db *bolt.DB, runID, certs uint64, benS, batS *sorter, pageSize int) ([numRunTables]uint64, error) {
+	var counts [numRunTables]uint64
+	counts[indexCerts] = certs
+	for _, ix := range []struct {
+		kind int
+		s    *sorter
+	}{{indexBen, benS}, {indexBatch, batS}} {
+		n, err := writeIndex(db, runID, ix.kind, ix.s, pageSize)
+		if err != nil {
+			return counts, err
+		}
+		counts[ix.kind] = n
+	}
+	return counts, nil
 }
 
 // writeIndex writes a run's index table from a sorter of its keys.

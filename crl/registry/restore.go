@@ -741,17 +741,9 @@ func (r *Registry) replayImport(db *bolt.DB, ir *incrementReader, rec *AuditReco
 	if err := flush(true); err != nil {
 		return err
 	}
-	var counts [numRunTables]uint64
-	counts[indexCerts] = cw.count
-	for _, ix := range []struct {
-		kind int
-		s    *sorter
-	}{{indexBen, benS}, {indexBatch, batS}} {
-		n, err := writeIndex(db, runID, ix.kind, ix.s, ps)
-		if err != nil {
-			return err
-		}
-		counts[ix.kind] = n
+	counts, err := writeIndexes(db, runID, cw.count, benS, batS, ps)
+	if err != nil {
+		return err
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		return runTxc(r, tx, func(t *txc) error {
