@@ -379,14 +379,9 @@ func TestRetryAfterServerErrors(t *testing.T) {
 	}
 }
 
-// TestResumeCutDownload: the connection drops half-way through the
-// snapshot; the next attempt asks for the rest with a Range request.
-func TestResumeCutDownload(t *testing.T) {
-	p := newTestPub(t)
-	revokeN(p, "a", 20000)
-	p.publish(t0)
-	srv := newServer(t, p)
-	full := p.read(p.index.Full.Name)
+// cutOnce makes srv send the first snapshot it is asked for (full) only
+// half-way, then drop the connection.
+func cutOnce(srv *server, full []byte) {
 	cut := true
 	srv.setHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if !cut || !strings.HasSuffix(r.URL.Path, ".crl") {
@@ -397,12 +392,22 @@ func TestResumeCutDownload(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		w.Write(full[:len(full)/2])
 		w.(http.Flusher).Flush()
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err == nil {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			conn.Close()
 		}
 		return true
 	})
+}
+
+// TestResumeCutDownload: the connection drops half-way through the
+// snapshot; the next attempt asks for the rest with a Range request.
+func TestResumeCutDownload(t *testing.T) {
+	p := newTestPub(t)
+	revokeN(p, "a", 20000)
+	p.publish(t0)
+	srv := newServer(t, p)
+	full := p.read(p.index.Full.Name)
+	cutOnce(srv, full)
 	st := openStore(t)
 	now := t0
 	s := newSyncer(t, st, srv.URL+"/pub", p.keys, &now, nil)

@@ -197,21 +197,7 @@ func TestPartialFilesPerStore(t *testing.T) {
 	p.publish(t0)
 	srv := newServer(t, p)
 	full := p.read(p.index.Full.Name)
-	cut := true
-	srv.setHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if !cut || !strings.HasSuffix(r.URL.Path, ".crl") {
-			return false
-		}
-		cut = false
-		w.Header().Set("Content-Length", fmt.Sprint(len(full)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(full[:len(full)/2])
-		w.(http.Flusher).Flush()
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
-		}
-		return true
-	})
+	cutOnce(srv, full)
 	dir := t.TempDir()
 	open := func(name string) *store.Store {
 		st, err := store.Open(filepath.Join(dir, name), nil)
