@@ -63,15 +63,8 @@ func ScanAztec(img image.Image, opts *Options) (*Result, error) {
 // ScanAztecContext is [ScanAztec] that gives up when ctx is done, as
 // [ScanContext] does.
 func ScanAztecContext(ctx context.Context, img image.Image, opts *Options) (*Result, error) {
-	if img == nil {
-		return nil, fmt.Errorf("%w: nil image", ErrNoAztecCode)
-	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: empty image", ErrNoAztecCode)
-	}
-	if err := checkDimensions(w, h, opts); err != nil {
+	w, h, err := checkImage(img, opts, ErrNoAztecCode)
+	if err != nil {
 		return nil, err
 	}
 	need := int64(w)*int64(h) + aztecWorkingBytes(w, h)

@@ -83,15 +83,8 @@ func Scan(img image.Image, opts *Options) (*Result, error) {
 // every attempt it was allowed returns its result even if ctx ended
 // meanwhile.
 func ScanContext(ctx context.Context, img image.Image, opts *Options) (*Result, error) {
-	if img == nil {
-		return nil, fmt.Errorf("%w: nil image", ErrNoQRCode)
-	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: empty image", ErrNoQRCode)
-	}
-	if err := checkDimensions(w, h, opts); err != nil {
+	w, h, err := checkImage(img, opts, ErrNoQRCode)
+	if err != nil {
 		return nil, err
 	}
 	syms := opts.symbols()

@@ -207,6 +207,20 @@ func decodeImage(b []byte, opts *Options) (image.Image, error) {
 	return decodePixels(codec, b, c, opts)
 }
 
+// checkImage returns the size of img, an error wrapping none when img is
+// nil or empty, or the error of [checkDimensions].
+func checkImage(img image.Image, opts *Options, none error) (w, h int, err error) {
+	if img == nil {
+		return 0, 0, fmt.Errorf("%w: nil image", none)
+	}
+	b := img.Bounds()
+	w, h = b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("%w: empty image", none)
+	}
+	return w, h, checkDimensions(w, h, opts)
+}
+
 func checkDimensions(w, h int, opts *Options) error {
 	if w <= 0 || h <= 0 {
 		return fmt.Errorf("%w: %dx%d image", ErrCorruptImage, w, h)
