@@ -56,6 +56,13 @@ func (s *Store) AddDCCSigners(country string, certs []*x509.Certificate, source 
 	if err := checkCountry(country); err != nil {
 		return nil, err
 	}
+	return s.addSigners(country, certs, source, true)
+}
+
+// addSigners adds certs to the signers of country, checking each
+// certificate's subject names the country when subject is set (a DSC list
+// names the country itself, and the subject may differ).
+func (s *Store) addSigners(country string, certs []*x509.Certificate, source string, subject bool) ([]DSC, error) {
 	src := cleanSource(source)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,8 +75,10 @@ func (s *Store) AddDCCSigners(country string, certs []*x509.Certificate, source 
 	var added []DSC
 	total := s.dccCount()
 	for _, c := range certs {
-		if err := checkSignerCountry(country, c); err != nil {
-			return nil, err
+		if subject {
+			if err := checkSignerCountry(country, c); err != nil {
+				return nil, err
+			}
 		}
 		if other := s.dccCountryOf(c); other != "" && other != country {
 			return nil, fmt.Errorf("%w: the document signer %s is already trusted for %s", ErrMalformed, dcc.KIDString(dcc.KeyID(c)), other)
@@ -127,42 +136,13 @@ func (s *Store) ImportDSCList(b []byte, source string, countries ...string) (map
 	for country, certs := range byCountry {
 		// The list names the country: the certificate's subject may
 		// differ (checkSignerCountry is for files that do not).
-		added, err := s.addListed(country, certs, source)
+		added, err := s.addSigners(country, certs, source, false)
 		if err != nil {
 			return out, err
 		}
 		out[country] = added
 	}
 	return out, nil
-}
-
-// addListed is AddDCCSigners for certificates a DSC list gives a country.
-func (s *Store) addListed(country string, certs []*x509.Certificate, source string) ([]DSC, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.dcc[country]
-	if e == nil {
-		e = &DCCIssuer{Country: country}
-	}
-	ne := *e
-	ne.Signers = slices.Clone(e.Signers)
-	var added []DSC
-	total := s.dccCount()
-	for _, c := range certs {
-		if slices.ContainsFunc(ne.Signers, func(d DSC) bool { return bytes.Equal(d.cert.Raw, c.Raw) }) {
-			continue
-		}
-		if total >= MaxDCCSigners {
-			return nil, fmt.Errorf("%w: the store holds %d document signers, the most it may", ErrTooLarge, MaxDCCSigners)
-		}
-		total++
-		d := DSC{KID: dcc.KIDString(dcc.KeyID(c)), Certificate: pemCertificate(c.Raw), Source: cleanSource(source), cert: c}
-		ne.Signers = append(ne.Signers, d)
-		added = append(added, d)
-	}
-	s.dcc[country] = &ne
-	s.rebuildDCC()
-	return added, nil
 }
 
 // SetDCCIssuer sets the display name and policy of an issuing country.
