@@ -299,15 +299,8 @@ func roundAge(d time.Duration) string {
 // shcStatusLine is the JSON form of an imported SMART Health Cards list
 // in status.
 type shcStatusLine struct {
-	SHCList    string    `json:"shc_crl"`
-	Issuer     string    `json:"issuer"`
-	KID        string    `json:"kid"`
-	Counter    int64     `json:"ctr"`
-	RIDs       int       `json:"rids"`
-	Size       int       `json:"size"`
-	SHA256     string    `json:"sha256"`
-	Source     string    `json:"source,omitempty"`
-	ImportedAt time.Time `json:"imported_at"`
+	URL string `json:"shc_crl"`
+	store.SHCList
 	// Damaged says the stored copy cannot be read, Error why.
 	Damaged bool   `json:"damaged,omitempty"`
 	Error   string `json:"error,omitempty"`
@@ -320,8 +313,7 @@ func shcListURL(issuer, kid string) string { return issuer + "/.well-known/crl/"
 // writeSHCListStatus writes the status of a stored list, damaged when
 // lerr (the error reading it) is not nil.
 func writeSHCListStatus(w io.Writer, l store.SHCList, lerr error, asJSON bool) error {
-	line := shcStatusLine{SHCList: shcListURL(l.Issuer, l.KID), Issuer: l.Issuer, KID: l.KID, Counter: l.Counter,
-		RIDs: l.RIDs, Size: l.Size, SHA256: l.SHA256, Source: l.Source, ImportedAt: l.ImportedAt}
+	line := shcStatusLine{URL: shcListURL(l.Issuer, l.KID), SHCList: l}
 	if lerr != nil {
 		line.Damaged, line.Error = true, lerr.Error()
 	}
@@ -333,7 +325,7 @@ func writeSHCListStatus(w io.Writer, l store.SHCList, lerr error, asJSON bool) e
 		state = "  DAMAGED"
 	}
 	_, err := fmt.Fprintf(w, "%s  ctr %d  %d rids%s\n  issuer:      %s (SMART Health Cards), key %s\n  imported:    %s from %s\n",
-		clean(line.SHCList), l.Counter, l.RIDs, state, clean(l.Issuer), clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
+		clean(line.URL), l.Counter, l.RIDs, state, clean(l.Issuer), clean(l.KID), l.ImportedAt.Format(time.RFC3339), clean(l.Source))
 	if err == nil && lerr != nil {
 		_, err = fmt.Fprintf(w, "  damaged:     %s\n", clean(lerr.Error()))
 	}
