@@ -195,6 +195,10 @@
 // --json" prints it, with revocation answered by the registry itself
 // ([RevocationsOf]; revocation.source "online"). 200 whatever the
 // verdict; 400 for an empty body; 501 when the service has no trust store.
+// When the registry cannot answer (busy, shutting down, an internal
+// error), revocation is unknown and its detail says so in the words of
+// the error answers above, never the registry's own; the request's log
+// line holds the cause of an internal one.
 //
 // # GET /healthz
 //
