@@ -71,12 +71,16 @@
 //	404  no such endpoint, or the selector names nothing the registry holds
 //	     (an unknown beneficiary or batch; lifting an id it never heard of)
 //	405  wrong method (Allow says which)
-//	409  the publisher name conflicts with earlier publications
+//	409  the publisher name conflicts with earlier publications, or the
+//	     publication directory holds a publication this registry did not
+//	     make, so publishing would go backwards (the log line of the request
+//	     says what differs; the answer names no file)
 //	413  body too large                   408  body too slow
 //	422  refused by a rule: {"error": "rule NAME: ...", "rule": "NAME"}
 //	500  internal error                   501  not configured (POST /v1/verify
 //	                                           without a trust store)
-//	503  registry busy (another process kept it past the lock attempts) or
+//	503  registry busy (another process kept it past the lock attempts, or
+//	     another publication is being written into the directory) or
 //	     shutting down; retry (Retry-After)
 //
 // The rules a 422 names: the registry's dose-not-issued (a dose asked for
@@ -141,8 +145,14 @@
 // Publishes the next serial into the publication directory now (body
 // empty or ignored) and answers registry.PublishResult: serial,
 // publisher, issuers, this_update, next_update, entries, list_digest,
-// expired, full, deltas, skipped, index, pruned, audit_seq. Revocations
-// made while it runs wait for it and go into the next serial.
+// expired, full, deltas, skipped, index, checkpoint, pruned, audit_seq,
+// audit_head (files by name, never by path). Revocations
+// made while it runs wait for it and go into the next serial. A
+// publication never goes backwards: when the directory's newest
+// publication is not one this registry made (an old copy of the registry
+// put back, a second registry writing there), the answer is 409 and
+// nothing is written; "crlverify publish --carry-forward" or a restore
+// goes on.
 // [Service.RunPublisher] publishes on a schedule.
 //
 // # GET /v1/revocations?since=T&until=T&page=P&limit=N
@@ -195,6 +205,10 @@
 // --json" prints it, with revocation answered by the registry itself
 // ([RevocationsOf]; revocation.source "online"). 200 whatever the
 // verdict; 400 for an empty body; 501 when the service has no trust store.
+// When the registry cannot answer (busy, shutting down, an internal
+// error), revocation is unknown and its detail says so in the words of
+// the error answers above, never the registry's own; the request's log
+// line holds the cause of an internal one.
 //
 // # GET /healthz
 //

@@ -39,8 +39,21 @@ func (s *Service) RunPublisher(ctx context.Context, every time.Duration) {
 // Backend itself, the authority's live registry, as its status endpoint
 // does: its answers are always fresh, marked "online" in the verdict, and
 // a certificate of an issuer the registry does not cover is of unknown
-// status.
+// status. When the Backend cannot answer, the error says so in the words
+// an API error would use (it reaches the verdict a caller sees, and the
+// registry's own words may name its file); it wraps the Backend's error.
 func RevocationsOf(b Backend) verify.Revocations { return backendRevocations{b} }
+
+// unansweredError is a Backend error as a verdict may show it: Error is
+// fit for the caller, Unwrap the Backend's error, for the log.
+type unansweredError struct{ err error }
+
+func (e *unansweredError) Error() string {
+	_, msg, _ := statusOf(e.err)
+	return "the registry could not answer: " + msg
+}
+
+func (e *unansweredError) Unwrap() error { return e.err }
 
 type backendRevocations struct{ b Backend }
 
@@ -48,7 +61,7 @@ func (br backendRevocations) Check(issuer, id string, at time.Time) (store.Resul
 	r := store.Result{Issuer: issuer, Key: crl.KeyOf(issuer, id), At: at}
 	st, err := br.b.Status(context.Background(), issuer, id, at)
 	if err != nil {
-		return r, err
+		return r, &unansweredError{err}
 	}
 	if st.State == registry.StateUnknown {
 		return r, nil

@@ -489,6 +489,14 @@ func (s *Service) verify(w *response, r *http.Request, _ auth.Principal) {
 		return
 	}
 	res := s.cfg.Verifier.VerifyPayload(body, at)
+	var ue *unansweredError
+	if errors.As(res.Revocation.Err, &ue) {
+		// The verdict says the registry could not answer; the request log
+		// keeps why, when the cause is internal.
+		if code, _, _ := statusOf(ue.err); code >= 500 {
+			w.errDetail = ue.err
+		}
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/crlverify/crlverify/crl/registry"
 	"github.com/crlverify/crlverify/crl/service"
@@ -61,6 +64,45 @@ func TestVerifyEndpoint(t *testing.T) {
 	s2 := startServer(t, a)
 	if code, body := s2.do(t, "POST", "/v1/verify", reader, payload); code != http.StatusNotImplemented || !strings.Contains(body, "--trust") {
 		t.Errorf("verify without trust store: %d %s", code, body)
+	}
+}
+
+// When the registry cannot answer POST /v1/verify's revocation question
+// (another process holds its file), the verdict says so without the
+// registry's own words, which name its file; the log keeps them.
+func TestVerifyRegistryUnavailable(t *testing.T) {
+	ts, err := trust.Load("../../testdata/trust.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile("../../testdata/divoc/payloads/valid.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAuthority(t)
+	path := filepath.Join(a.dir, "moh.db")
+	reg, err := registry.Open(path, &registry.Options{LockAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	v := verify.New(ts, service.RevocationsOf(service.NewRegistryBackend(reg, nil)), nil)
+	s := startServer(t, a, func(c *service.Config, _ *service.ServerOptions) { c.Verifier = v })
+	db, err := bolt.Open(path, 0o600, nil) // another process holds the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	code, body := s.do(t, "POST", "/v1/verify?at=2026-06-01T00:00:00Z", a.tokens[auth.RoleReader], payload)
+	res := decode[verify.Result](t, body)
+	if code != 200 || res.Revocation.Known || !strings.Contains(res.Revocation.Explanation, "the registry is busy") {
+		t.Fatalf("verify with the registry held: %d %s", code, body)
+	}
+	if strings.Contains(body, a.dir) || strings.Contains(body, "moh.db") {
+		t.Errorf("the answer names the registry file: %s", body)
+	}
+	if !strings.Contains(s.logs.String(), "moh.db") {
+		t.Errorf("the log does not keep the registry's error: %s", s.logs.String())
 	}
 }
 
