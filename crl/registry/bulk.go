@@ -329,7 +329,7 @@ func (t *txc) bulkStep(in *bulkIntent, out *Outcome) (bool, error) {
 			st, changed, err := s.op.decide(tg, now)
 			if err != nil {
 				// Checked when staged; the registry cannot have changed.
-				return false, fmt.Errorf("%w: staged change of %q no longer applies: %v", errCorrupt, tg.id, err)
+				return false, fmt.Errorf("%w: a staged change no longer applies", errCorrupt)
 			}
 			in.Matched++
 			if changed {
