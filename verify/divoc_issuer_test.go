@@ -184,6 +184,17 @@ func TestCheckIDPublisherKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
+		// A checker made once answers every id as CheckID does.
+		c := verify.NewIDChecker(st, tc.ts, issuer)
+		for _, id := range []string{fineID, revokedID, tc.id} {
+			want, err := verify.CheckID(st, tc.ts, issuer, id, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := c.Check(id, at); err != nil || got.Status != want.Status || got.Ignored != want.Ignored || got.Serial != want.Serial {
+				t.Errorf("%s: checker on %s: %s, ignored %q, err %v; CheckID: %s, ignored %q", tc.name, id, got.Status, got.Ignored, err, want.Status, want.Ignored)
+			}
+		}
 		if r.Status != tc.status || (r.Ignored != "") != tc.ignored {
 			t.Errorf("%s: %s, ignored %q", tc.name, r.Status, r.Ignored)
 		}

@@ -411,12 +411,36 @@ func (v *Verifier) revocation(issuer string, ids []string, publisherKeys []strin
 // and that the trust store does not allow it. An answer from elsewhere
 // than a stored list (an authority online) is not a list's, and stands.
 func CheckID(crls Revocations, ts *trust.Store, issuer, id string, at time.Time) (store.Result, error) {
-	res, err := crls.Check(issuer, id, at)
-	if err != nil || ts == nil {
+	return NewIDChecker(crls, ts, issuer).Check(id, at)
+}
+
+// IDChecker looks certificate ids of one issuer up as [CheckID] does,
+// with the trust store's publisher-key policy for the issuer worked out
+// once, when it is made, rather than for every id.
+type IDChecker struct {
+	crls    Revocations
+	issuer  string
+	allowed trust.PublisherKeys
+}
+
+// NewIDChecker returns the IDChecker of issuer's ids in crls, held to the
+// publisher-key policy ts has for issuer (none when ts is nil) at the
+// time it is made.
+func NewIDChecker(crls Revocations, ts *trust.Store, issuer string) *IDChecker {
+	c := &IDChecker{crls: crls, issuer: issuer}
+	if ts != nil {
+		c.allowed = ts.CRLPublisherKeys(issuer)
+	}
+	return c
+}
+
+// Check is [CheckID] for the certificate id id of the checker's issuer.
+func (c *IDChecker) Check(id string, at time.Time) (store.Result, error) {
+	res, err := c.crls.Check(c.issuer, id, at)
+	if err != nil {
 		return res, err
 	}
-	allowed := ts.CRLPublisherKeys(issuer)
-	return heedSigner(res, &allowed), nil
+	return heedSigner(res, &c.allowed), nil
 }
 
 // heedSigner returns res as it is when allowed lets the key that signed

@@ -160,10 +160,11 @@ func (o *checkOptions) run(cmd *cobra.Command, ids []string) error {
 		return withCode(ExitError, err)
 	}
 	shcKeys := checkSHCKeys(ts, issuer)
+	checker := verify.NewIDChecker(crls, ts, issuer)
 	out := cmd.OutOrStdout()
 	code := ExitOK
 	for _, id := range ids {
-		r, err := verify.CheckID(crls, ts, issuer, id, at)
+		r, err := checker.Check(id, at)
 		if err != nil {
 			return withCode(ExitError, storeHint(err, path))
 		}

@@ -293,38 +293,29 @@ func (s *Store) check(r *Result, v *view, il *issuerList, k crl.Key, at time.Tim
 // confirm looks k up in the list of il, which the Bloom filter says may
 // hold it.
 func (s *Store) confirm(r *Result, v *view, il *issuerList, k crl.Key) error {
-	for {
-		e, found, err := s.lookup(v.f, il.lv, k)
-		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-			// The file was replaced, and closed, after v was taken: answer
-			// from the current lists instead.
-			nv, ok := s.current(v)
-			if !ok {
-				return fmt.Errorf("store: check: %w", err)
-			}
-			v = nv
-			if il = v.list(il.issuer); il == nil {
-				at := r.At
-				*r = Result{Issuer: r.Issuer, Key: k, At: at}
-				return nil
-			}
-			if !il.lv.filter.has(k) {
-				s.judge(r, &il.lv.rec.List, il.lv.period, nil)
-				return nil
-			}
-			continue
-		}
-		if err != nil {
-			*r = Result{}
+	e, found, err := s.lookup(v.f, il.lv, k)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		// The file was replaced, and closed, after v was taken: answer
+		// from the current lists instead.
+		nv, ok := s.current(v)
+		if !ok {
 			return fmt.Errorf("store: check: %w", err)
 		}
-		if found {
-			s.judge(r, &il.lv.rec.List, il.lv.period, &e)
-		} else {
-			s.judge(r, &il.lv.rec.List, il.lv.period, nil)
+		if il = nv.list(il.issuer); il == nil {
+			return nil // r holds the issuer, key and time alone: Unknown
 		}
-		return nil
+		return s.check(r, nv, il, k, r.At)
 	}
+	if err != nil {
+		*r = Result{}
+		return fmt.Errorf("store: check: %w", err)
+	}
+	if found {
+		s.judge(r, &il.lv.rec.List, il.lv.period, &e)
+	} else {
+		s.judge(r, &il.lv.rec.List, il.lv.period, nil)
+	}
+	return nil
 }
 
 // lookup finds k in lv, a list of file f.

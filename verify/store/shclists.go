@@ -410,9 +410,13 @@ func (s *Store) CheckSHCID(issuer, rid string, keys []SHCKey, at time.Time) (r R
 	held := map[string]int64{}
 	var before *SHCAnswer
 	for _, kid := range kids {
-		l, info, _, err := s.SHCList(issuer, kid)
+		l, info, found, err := s.SHCList(issuer, kid)
 		if err != nil {
 			return Result{}, true, err
+		}
+		if !found {
+			// Removed since v was taken: the store no longer holds it.
+			continue
 		}
 		held[kid] = info.Counter
 		e, found := l.Lookup(rid)

@@ -358,3 +358,47 @@ func TestCheckSHCID(t *testing.T) {
 		t.Errorf("listed by neither, lists not judged: %+v %q", r, r.Reason())
 	}
 }
+
+// TestCheckSHCIDWhileRemoved looks an id up while the issuer's list is
+// imported and removed: a list gone between the lookup's steps is one the
+// store no longer holds, never a crash.
+func TestCheckSHCIDWhileRemoved(t *testing.T) {
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "crl.db"), nil)
+	defer s.Close()
+	raw := shcFixtureCRL(t)
+	current := []SHCKey{{KID: shcKID, CRLVersion: 3}}
+	done := make(chan error, 1)
+	go func() {
+		for range 30 {
+			if _, err := s.ImportSHCList(shcIssuer, raw, "crl.json", at); err != nil {
+				done <- err
+				return
+			}
+			if _, err := s.RemoveSHCList(shcIssuer, shcKID); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		r, ok, err := s.CheckSHCID(shcIssuer, "YYisjdg0HJk", current, at)
+		switch {
+		case err != nil || !ok:
+			t.Fatalf("ok %v, %v", ok, err)
+		case r.Status == Revoked && r.Conclusive():
+		case r.Status == NotRevoked && !r.Conclusive() && strings.Contains(r.Reason(), "no list of key "+shcKID):
+		default:
+			t.Fatalf("%v conclusive %v %q", r.Status, r.Conclusive(), r.Reason())
+		}
+	}
+}
